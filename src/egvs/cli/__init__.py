@@ -1,0 +1,1 @@
+"""The `egvs` command line: thin layers over the public API (see `egvs.api`)."""

@@ -1,0 +1,58 @@
+"""Entry point of the `egvs` command: builds the parser from one module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from egvs import __version__
+from egvs.errors import EgvsError
+from egvs.progress import logger, set_verbosity
+
+# Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
+COMMAND_MODULES = [
+    "egvs.cli.summarize",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("output verbosity")
+    group.add_argument("-q", "--quiet", action="store_true", help="only print errors; no progress bars")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: debug)")
+    parser = argparse.ArgumentParser(
+        prog="egvs",
+        description="Emotion-Guided Video Summarization: turn a long video into a short highlight "
+        "summary that keeps the moments where the emotion is (voices, laughter, applause, "
+        "screams, motion).",
+        epilog="Run 'egvs COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"egvs {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    set_verbosity(-1 if args.quiet else min(args.verbose, 2))
+    try:
+        return int(args.func(args) or 0)
+    except EgvsError as exc:
+        print(f"egvs: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("egvs: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # unexpected: one line by default, the traceback with -v
+        if args.verbose:
+            logger.exception("internal error")
+        print(f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

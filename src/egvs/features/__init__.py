@@ -1,0 +1,1 @@
+"""Feature extractors: visual (CNN), motion (optical flow), audio (prosody, events, speech emotion)."""

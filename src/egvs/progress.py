@@ -1,0 +1,35 @@
+"""Progress bars for long stages (tqdm on stderr), silenced by ``-q`` or when not needed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tqdm.auto import tqdm
+
+logger = logging.getLogger("egvs")
+_state = {"verbosity": 0}
+
+
+def set_verbosity(level: int) -> None:
+    """-1: quiet (errors only, no bars); 0: warnings and bars; 1: info; 2: debug."""
+    _state["verbosity"] = level
+    logging.basicConfig(format="egvs: %(levelname)s: %(message)s")
+    logger.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG))
+
+
+def bars_enabled() -> bool:
+    return _state["verbosity"] >= 0
+
+
+def progress(total: float | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
+    """A progress bar; a no-op bar when quiet."""
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=not bars_enabled(),
+        leave=False,
+        dynamic_ncols=True,
+        **kwargs,
+    )

@@ -1,0 +1,29 @@
+"""Shared fixtures: where ../shared/data is (tests that need it skip cleanly without it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("EGVS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with a reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (the project's shared data is not present on this machine)")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return shared_path()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test session uses its own feature cache, never the user's ~/.cache/egvs."""
+    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "egvs-cache"))
