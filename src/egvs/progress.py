@@ -15,7 +15,9 @@ def set_verbosity(level: int) -> None:
     """-1: quiet (errors only, no bars); 0: warnings and bars; 1: info; 2: debug."""
     _state["verbosity"] = level
     logging.basicConfig(format="egvs: %(levelname)s: %(message)s")
-    logger.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG))
+    logger.setLevel(
+        {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG)
+    )
 
 
 def bars_enabled() -> bool:

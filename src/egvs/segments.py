@@ -19,7 +19,11 @@ class Segment:
         return self.end - self.start
 
     def to_dict(self, with_reasons: bool = True) -> dict:
-        out: dict = {"start": round(self.start, 3), "end": round(self.end, 3), "score": round(self.score, 4)}
+        out: dict = {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "score": round(self.score, 4),
+        }
         if with_reasons:
             out["reasons"] = list(self.reasons)
         return out

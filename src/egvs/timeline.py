@@ -83,7 +83,9 @@ class Timeline:
         return self.grid.n_steps
 
     def add_signal(self, name: str, values: np.ndarray) -> None:
-        self.signals[name] = fit_length(np.asarray(values, dtype=np.float32).reshape(-1), self.n_steps)
+        self.signals[name] = fit_length(
+            np.asarray(values, dtype=np.float32).reshape(-1), self.n_steps
+        )
 
     def add_source(self, name: str, matrix: np.ndarray) -> None:
         matrix = np.asarray(matrix, dtype=np.float32)

@@ -13,14 +13,19 @@ from egvs.progress import logger, set_verbosity
 # Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
     "egvs.cli.summarize",
+    "egvs.cli.demo",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("output verbosity")
-    group.add_argument("-q", "--quiet", action="store_true", help="only print errors; no progress bars")
-    group.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: debug)")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="only print errors; no progress bars"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail (-vv: debug)"
+    )
     parser = argparse.ArgumentParser(
         prog="egvs",
         description="Emotion-Guided Video Summarization: turn a long video into a short highlight "
@@ -50,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # unexpected: one line by default, the traceback with -v
         if args.verbose:
             logger.exception("internal error")
-        print(f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)
+        print(
+            f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
+            file=sys.stderr,
+        )
         return 70
 
 

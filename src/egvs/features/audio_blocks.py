@@ -62,8 +62,7 @@ class AudioFeatureExtractor(Protocol):
         """Everything that changes the output; part of the cache key."""
         ...
 
-    def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
-        ...
+    def extract(self, block: AudioBlock) -> dict[str, np.ndarray]: ...
 
 
 def iter_blocks(

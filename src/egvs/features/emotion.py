@@ -46,7 +46,9 @@ class EmotionTrack:
             timeline.add_signal(f"vocal.{name}", self.vocalizations[:, i])
         timeline.add_source(
             "emotion",
-            np.column_stack([self.probs, self.arousal, self.valence, self.vocalizations, self.voiced]),
+            np.column_stack(
+                [self.probs, self.arousal, self.valence, self.vocalizations, self.voiced]
+            ),
         )
 
 
@@ -57,8 +59,8 @@ class SpeechEmotionModel(Protocol):
         """Everything that changes the output; part of the cache key."""
         ...
 
-    def extractor(self) -> AudioFeatureExtractor:
-        """The streamed part (e.g. a speech encoder's pooled embeddings per step)."""
+    def extractor(self) -> AudioFeatureExtractor | None:
+        """The streamed part (e.g. a speech encoder's pooled embeddings per step), if any."""
         ...
 
     def predict(self, features: dict[str, np.ndarray], timeline: Timeline) -> EmotionTrack:

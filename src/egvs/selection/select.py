@@ -36,7 +36,11 @@ def merge_adjacent(segments: Sequence[Segment], gap: float = 1e-3) -> list[Segme
         if merged and seg.start - merged[-1].end <= gap:
             last = merged[-1]
             total = last.duration + seg.duration
-            score = (last.score * last.duration + seg.score * seg.duration) / total if total else last.score
+            score = (
+                (last.score * last.duration + seg.score * seg.duration) / total
+                if total
+                else last.score
+            )
             merged[-1] = Segment(last.start, max(last.end, seg.end), score)
         else:
             merged.append(Segment(seg.start, seg.end, seg.score))

@@ -19,7 +19,11 @@ Part = tuple[float, float, str]  # (start s, end s, "calm" | "lively")
 
 def default_parts(duration: float) -> list[Part]:
     """Calm, with one lively stretch from 60% to 80% of the duration."""
-    return [(0.0, 0.6 * duration, "calm"), (0.6 * duration, 0.8 * duration, "lively"), (0.8 * duration, duration, "calm")]
+    return [
+        (0.0, 0.6 * duration, "calm"),
+        (0.6 * duration, 0.8 * duration, "lively"),
+        (0.8 * duration, duration, "calm"),
+    ]
 
 
 def kind_at(parts: Sequence[Part], t: float) -> str:
@@ -31,7 +35,9 @@ def kind_at(parts: Sequence[Part], t: float) -> str:
 
 def _frame(t: float, kind: str, width: int, height: int) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([(x * 255 // max(width - 1, 1)), (y * 255 // max(height - 1, 1)), np.full_like(x, 90)], -1)
+    base = np.stack(
+        [(x * 255 // max(width - 1, 1)), (y * 255 // max(height - 1, 1)), np.full_like(x, 90)], -1
+    )
     img = (base * 0.5 + 40).astype(np.uint8)
     if kind == "lively":
         rng = np.random.default_rng(int(t * 1000))

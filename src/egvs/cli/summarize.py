@@ -1,0 +1,246 @@
+"""`egvs summarize`, `egvs analyze`, `egvs setup` and `egvs example`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from egvs.errors import EgvsError
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
+def _ratio(text: str) -> float:
+    value = _positive(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"ratio must be in (0, 1]: {text}")
+    return value
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    budget = p.add_argument_group("summary length (default: 15% of the input)")
+    budget.add_argument(
+        "--ratio", type=_ratio, default=None, help="fraction of the input's duration, e.g. 0.15"
+    )
+    budget.add_argument(
+        "--duration",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="target length in seconds (wins over --ratio), e.g. 60",
+    )
+    scoring = p.add_argument_group("scoring")
+    scoring.add_argument(
+        "--weights",
+        default=None,
+        metavar="emotion=W,events=W,visual=W",
+        help="fusion weights of the training-free scorer (default emotion=0.4,events=0.35,visual=0.25)",
+    )
+    scoring.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="use a trained EGVS model (egvs train) instead of the fusion",
+    )
+    out = p.add_argument_group("outputs")
+    out.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="write the timeline plot (importance, arousal, events, selection)",
+    )
+    out.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    out.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute features instead of using $EGVS_CACHE_DIR (default ~/.cache/egvs)",
+    )
+
+
+def _weights(args: argparse.Namespace):
+    if args.weights is None:
+        return None
+    from egvs.scoring import FusionWeights
+
+    try:
+        return FusionWeights.parse(args.weights)
+    except ValueError as exc:
+        raise EgvsError(str(exc)) from None
+
+
+def _print_summary(analysis, output: Path | None = None) -> None:
+    from egvs.progress import bars_enabled
+
+    if not bars_enabled():
+        return
+    dur = analysis.media.duration
+    head = f"{analysis.media.path.name}: {len(analysis.segments)} segments, {analysis.summary_duration:.1f} s of {dur:.1f} s"
+    if output is not None:
+        head += f" -> {output}"
+    print(head)
+    for seg in analysis.segments:
+        print(
+            f"  {_clock(seg.start)} - {_clock(seg.end)}  score {seg.score:.2f}  {', '.join(seg.reasons)}"
+        )
+
+
+def _clock(t: float) -> str:
+    m, s = divmod(t, 60)
+    h, m = divmod(int(m), 60)
+    return f"{h:d}:{m:02d}:{s:05.2f}" if h else f"{m:02d}:{s:05.2f}"
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    import egvs
+
+    summary = egvs.summarize(
+        args.input,
+        args.output,
+        ratio=args.ratio,
+        duration=args.duration,
+        weights=_weights(args),
+        model=args.model,
+        use_cache=not args.no_cache,
+        overwrite=args.overwrite,
+        json_path=args.json,
+        plot_path=args.plot,
+        timeline_path=args.timeline,
+    )
+    _print_summary(summary.analysis, summary.output)
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    import egvs
+    from egvs.api import check_output, write_outputs
+
+    for path in (args.json, args.plot):
+        if path is not None:
+            check_output(path, args.input, args.overwrite)
+    analysis = egvs.analyze(
+        args.input,
+        ratio=args.ratio,
+        duration=args.duration,
+        weights=_weights(args),
+        model=args.model,
+        use_cache=not args.no_cache,
+    )
+    write_outputs(analysis, args.json, args.plot)
+    _print_summary(analysis)
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Build every model EGVS caches, so the first real run does not pay for it."""
+    from egvs.api import default_emotion_model
+    from egvs.features.audio_events import YamnetTagger
+    from egvs.features.visual import model_path
+
+    model_path()
+    YamnetTagger()
+    model = default_emotion_model()
+    if not args.quiet:
+        print(f"egvs setup: models ready (speech emotion: {model.name})")
+    return 0
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from egvs.api import check_output
+    from egvs.testing.media import make_video
+
+    out = check_output(args.output, "", args.overwrite)
+    d = args.duration
+    parts = [
+        (0, 0.3 * d, "calm"),
+        (0.3 * d, 0.4 * d, "lively"),
+        (0.4 * d, 0.75 * d, "calm"),
+        (0.75 * d, 0.85 * d, "lively"),
+        (0.85 * d, d, "calm"),
+    ]
+    make_video(out, d, parts, size=(640, 360))
+    if not args.quiet:
+        print(
+            f"wrote {out}: {d:g} s, lively parts at {0.3 * d:g}-{0.4 * d:g} s and {0.75 * d:g}-{0.85 * d:g} s"
+        )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "summarize",
+        parents=[common],
+        help="make a highlight video of the emotional moments",
+        description="Analyze INPUT and render its emotional highlights as an H.264/AAC mp4 "
+        "(default length: 15% of the input).",
+        epilog="example: egvs summarize talk.mp4 -o talk-short.mp4 --duration 60 --json talk.json --plot talk.png",
+    )
+    p.add_argument("input", type=Path, help="video or audio file (any format FFmpeg reads)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="summary video to write (.mp4)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the analysis JSON (schema egvs.analysis/1)",
+    )
+    p.add_argument(
+        "--timeline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write an editor timeline: .otio, .edl, .xml (FCP7) or .fcpxml",
+    )
+    _add_analysis_options(p)
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyze a video and choose the summary, without rendering",
+        description="Analyze INPUT (speech emotion, sound events, motion, shots) and write the "
+        "analysis JSON with the chosen summary segments. Nothing is rendered.",
+    )
+    p.add_argument("input", type=Path, help="video or audio file (any format FFmpeg reads)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="analysis JSON to write (schema egvs.analysis/1)",
+    )
+    _add_analysis_options(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "setup", parents=[common], help="prepare the models EGVS caches (run once after install)"
+    )
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser(
+        "example",
+        parents=[common],
+        help="write a generated example video to try EGVS on",
+        description="Write a generated H.264/AAC example video with calm parts and two lively parts "
+        "(moving shapes, applause-like bursts).",
+    )
+    p.add_argument("output", type=Path, help="video to write (.mp4)")
+    p.add_argument(
+        "--duration", type=_positive, default=60.0, help="length in seconds (default 60)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
+    p.set_defaults(func=cmd_example)
+
+
+if __name__ == "__main__":
+    sys.exit("use the `egvs` command")

@@ -1,0 +1,1 @@
+"""Exports: the analysis JSON, the timeline plot and editor timelines (OTIO, EDL, FCP XML)."""

@@ -1,0 +1,87 @@
+"""The timeline plot: importance, arousal, the main sound events and motion, with shot boundaries
+and the selected segments shaded, so a person sees at a glance why the summary is what it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from egvs.cache import atomic_write
+from egvs.features.audio_events import MOMENT_EVENTS
+
+if TYPE_CHECKING:
+    from egvs.api import Analysis
+
+EVENT_COLORS = {
+    "laughter": "#e6a700",
+    "applause": "#2a9d8f",
+    "cheering": "#8ab17d",
+    "screaming": "#d62828",
+    "crying": "#3a86ff",
+    "shouting": "#9d4edd",
+}
+
+
+def plot_timeline(analysis: Analysis, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tl = analysis.timeline
+    t = tl.grid.times + tl.grid.step / 2
+    fig, axes = plt.subplots(
+        3, 1, figsize=(12, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1.4, 1]}
+    )
+    for ax in axes:
+        for seg in analysis.segments:
+            ax.axvspan(seg.start, seg.end, color="#ffd166", alpha=0.35, lw=0)
+        for shot in analysis.shots[1:]:
+            ax.axvline(shot.start, color="0.6", lw=0.5, ls=":")
+    ax = axes[0]
+    ax.plot(t, analysis.importance, color="#d1495b", lw=1.8, label="importance")
+    ax.plot(t, tl.signal("arousal"), color="#00798c", lw=1.0, alpha=0.8, label="arousal (voice)")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score")
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    budget = analysis.budget.to_dict(analysis.media.duration)
+    ax.set_title(
+        f"{analysis.media.path.name}: {analysis.summary_duration:.1f} s summary of "
+        f"{analysis.media.duration:.1f} s (budget {budget['seconds']:.1f} s, shaded)",
+        fontsize=10,
+    )
+    ax = axes[1]
+    shown = 0
+    for event in MOMENT_EVENTS:
+        values = tl.signal(f"event.{event}")
+        if values.max() >= 0.1:
+            ax.plot(t, values, lw=1.2, color=EVENT_COLORS[event], label=event)
+            shown += 1
+    music = tl.signal("event.music")
+    ax.fill_between(t, 0, music, color="0.85", lw=0, label="music")
+    speech = tl.signal("voiced")
+    ax.plot(t, speech, color="0.35", lw=0.8, ls="--", label="voice")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("sound events")
+    ax.legend(loc="upper right", fontsize=7, ncol=4)
+    ax = axes[2]
+    motion = tl.signal("motion")
+    ax.plot(t, motion / (np.percentile(motion, 99) + 1e-9), color="#6a4c93", lw=1.0, label="motion")
+    ax.plot(
+        t,
+        tl.signal("novelty") / (tl.signal("novelty").max() + 1e-9),
+        color="#8d99ae",
+        lw=0.8,
+        label="novelty",
+    )
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("picture")
+    ax.set_xlabel("time (s)")
+    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    ax.set_xlim(0, analysis.media.duration)
+    fig.tight_layout()
+    suffix = path.suffix.lower().lstrip(".") or "png"
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=suffix))
+    plt.close(fig)

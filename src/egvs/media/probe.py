@@ -1,0 +1,99 @@
+"""Probe a media file: what streams it has and how long it is, with one-line errors for bad input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+
+from egvs.errors import InputError
+
+MIN_DURATION = 2.0  # seconds; shorter inputs have nothing to summarize
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    duration: float
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    audio_codec: str = ""
+    sample_rate: int = 0
+    start_time: float = 0.0  # media time of the file's first sample; EGVS times count from here
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["path"] = str(self.path)
+        out["duration"] = round(self.duration, 3)
+        out["fps"] = round(self.fps, 3)
+        return out
+
+
+def _stream_seconds(stream: av.stream.Stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return 0.0
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Open ``path`` and describe it; raise `InputError` for anything EGVS cannot summarize."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input not found: {path}")
+    if path.is_dir():
+        raise InputError(f"input is a folder, not a media file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"input is an empty file: {path}")
+    try:
+        with av.open(str(path)) as container:
+            video = container.streams.video[0] if container.streams.video else None
+            audio = container.streams.audio[0] if container.streams.audio else None
+            if video is not None and video.codec_context.width == 0:
+                video = None  # cover-art-like stream without a decodable size
+            if video is None and audio is None:
+                raise InputError(f"no audio or video stream in {path}")
+            seconds = [_stream_seconds(s) for s in (video, audio) if s is not None]
+            duration = max(seconds) if any(seconds) else 0.0
+            if duration <= 0 and container.duration:
+                duration = container.duration / av.time_base
+            fps = 0.0
+            if video is not None:
+                rate = video.average_rate or video.guessed_rate or video.base_rate
+                fps = float(rate) if rate else 0.0
+            info = MediaInfo(
+                path=path,
+                duration=float(duration),
+                has_video=video is not None,
+                has_audio=audio is not None,
+                width=video.codec_context.width if video is not None else 0,
+                height=video.codec_context.height if video is not None else 0,
+                fps=fps if math.isfinite(fps) else 0.0,
+                video_codec=video.codec_context.name if video is not None else "",
+                audio_codec=audio.codec_context.name if audio is not None else "",
+                sample_rate=audio.codec_context.sample_rate if audio is not None else 0,
+                start_time=container.start_time / av.time_base if container.start_time else 0.0,
+            )
+    except InputError:
+        raise
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a readable media file: {path} ({_reason(exc)})") from None
+    if info.duration <= 0:
+        raise InputError(
+            f"cannot tell the duration of {path}; the file may be truncated or corrupt"
+        )
+    if info.duration < MIN_DURATION:
+        raise InputError(
+            f"input is {info.duration:.2f} s long; EGVS needs at least {MIN_DURATION:g} s: {path}"
+        )
+    return info
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[-1].strip() or type(exc).__name__

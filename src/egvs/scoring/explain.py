@@ -1,0 +1,54 @@
+"""Reasons in words for a chosen segment: which signals made it stand out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from egvs.features.audio_events import MOMENT_EVENTS
+from egvs.features.emotion import EMOTION_CLASSES
+from egvs.segments import Segment
+from egvs.timeline import Timeline
+
+EVENT_THRESHOLD = 0.3
+EMOTION_THRESHOLD = 0.35
+MAX_REASONS = 3
+
+
+def _steps(segment: Segment, timeline: Timeline) -> slice:
+    a = timeline.grid.index(segment.start)
+    b = max(a + 1, int(np.ceil(segment.end / timeline.grid.step - 1e-9)))
+    return slice(a, min(b, timeline.n_steps))
+
+
+def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
+    """Up to three reasons, strongest first (e.g. "laughter 0.82", "high arousal")."""
+    sl = _steps(segment, timeline)
+    found: list[tuple[float, str]] = []
+    for event in MOMENT_EVENTS:
+        peak = float(timeline.signal(f"event.{event}")[sl].max())
+        if peak >= EVENT_THRESHOLD:
+            found.append((1.0 + peak, f"{event} {peak:.2f}"))
+    voiced = timeline.signal("voiced")
+    if voiced[sl].mean() > 0.3:
+        for name in EMOTION_CLASSES:
+            if name in ("neutral", "calm"):
+                continue
+            p = float((timeline.signal(f"emotion.{name}")[sl] * voiced[sl]).max())
+            if p >= EMOTION_THRESHOLD:
+                found.append((0.8 + p, f"{name} voice {p:.2f}"))
+    for signal, label in (
+        ("arousal", "high arousal"),
+        ("motion", "fast motion"),
+        ("novelty", "new scene"),
+        ("loudness", "loud"),
+    ):
+        values = timeline.signal(signal)
+        if values.std() < 1e-6:
+            continue
+        q = float(np.mean(values <= values[sl].mean()))  # percentile of the segment in the video
+        if q >= 0.8:
+            found.append((q, label))
+    if not found:
+        found.append((0.0, "above-average importance"))
+    found.sort(key=lambda r: -r[0])
+    return [text for _, text in found[:MAX_REASONS]]

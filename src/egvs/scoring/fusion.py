@@ -1,0 +1,96 @@
+"""The training-free importance score: emotion, affective events and visual interest, fused.
+
+    importance = (w_e * E + w_a * A + w_v * V) / (w_e + w_a + w_v), smoothed over ~1.5 s
+
+- E, emotion: speech arousal where there is a voice (``arousal``; no voice, no vote), plus how far
+  the voice is from neutral (1 - P(neutral) - P(calm)), each scaled within the video.
+- A, events: the strongest affective sound event (laughter, applause, cheering, screaming, crying,
+  shouting), as an absolute probability (a video with no laughter is not made to have some), with
+  exciting/angry/scary music counting half.
+- V, visual: motion (optical flow, scaled within the video) and novelty (how new the picture is
+  against the last 10 s).
+
+Scaling within the video maps the 5th..95th percentile to 0..1, so a quiet video still has
+highlights; absolute event probabilities keep real laughter above everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from egvs.features.audio_events import MOMENT_EVENTS
+from egvs.timeline import Timeline
+
+SMOOTH_SECONDS = 1.5
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    emotion: float = 0.4
+    events: float = 0.35
+    visual: float = 0.25
+
+    def __post_init__(self) -> None:
+        values = asdict(self).values()
+        if any(w < 0 for w in values) or sum(values) <= 0:
+            raise ValueError("fusion weights must be >= 0 and not all zero")
+
+    @classmethod
+    def parse(cls, text: str) -> FusionWeights:
+        """From ``"emotion=0.5,events=0.3,visual=0.2"`` (missing names keep their default)."""
+        values: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep or name.strip() not in cls.__dataclass_fields__:
+                raise ValueError(f"bad weight {part!r}: use emotion=..,events=..,visual=..")
+            try:
+                values[name.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"bad weight value in {part!r}") from None
+        return cls(**values)
+
+
+def scale_within(x: np.ndarray) -> np.ndarray:
+    """Map the 5th..95th percentile of ``x`` to 0..1 (clipped); constant input gives zeros."""
+    lo, hi = np.percentile(x, [5, 95]) if len(x) else (0.0, 0.0)
+    if hi - lo < 1e-6:
+        return np.zeros_like(x, dtype=np.float32)
+    return np.clip((x - lo) / (hi - lo), 0, 1).astype(np.float32)
+
+
+def components(timeline: Timeline) -> dict[str, np.ndarray]:
+    """The three fusion components E (emotion), A (events), V (visual), each in [0, 1] per step."""
+    sig = timeline.signal
+    voiced = sig("voiced")
+    intensity = np.clip(1.0 - sig("emotion.neutral") - sig("emotion.calm"), 0, 1) * voiced
+    emotion = 0.6 * scale_within(sig("arousal") * voiced) + 0.4 * scale_within(intensity)
+    moment = np.max([sig(f"event.{e}") for e in MOMENT_EVENTS], axis=0)
+    mood = np.max([sig(f"event.music_{m}") for m in ("exciting", "angry", "scary")], axis=0)
+    events = np.clip(np.maximum(moment, 0.5 * mood) / 0.6, 0, 1)
+    visual = 0.6 * scale_within(sig("motion")) + 0.4 * scale_within(sig("novelty"))
+    return {"emotion": emotion, "events": events, "visual": visual}
+
+
+class FusionScorer:
+    """Weighted fusion of `components`; see the module docstring for the formula."""
+
+    name = "fusion"
+
+    def __init__(self, weights: FusionWeights | None = None) -> None:
+        self.weights = weights or FusionWeights()
+
+    def config(self) -> dict:
+        return {"name": self.name, "weights": asdict(self.weights), "smooth": SMOOTH_SECONDS}
+
+    def score(self, timeline: Timeline) -> np.ndarray:
+        parts = components(timeline)
+        w = asdict(self.weights)
+        total = sum(w.values())
+        fused = sum(w[k] * parts[k] for k in parts) / total
+        size = max(1, round(SMOOTH_SECONDS / timeline.grid.step))
+        return np.clip(
+            uniform_filter1d(fused.astype(np.float64), size, mode="nearest"), 0, 1
+        ).astype(np.float32)
