@@ -1,0 +1,211 @@
+"""The web app's work, kept free of Gradio so it is testable alone: its private working folders,
+the upload checks, and one summarize job over the public API (`egvs.summarize`)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from egvs.errors import InputError
+from egvs.export.timeline import FORMATS
+from egvs.segments import Segment
+
+DEFAULT_MAX_UPLOAD = 2 * 1024**3
+JOB_TTL = 600.0  # seconds a finished job folder is kept; Gradio has copied its files by then
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``"2GB"``, ``"500 MB"``, ``"1.5G"`` or a plain number of bytes."""
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(I?B)?\s*", text.upper())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"bad size {text!r}: use e.g. 2GB, 500MB or a number of bytes")
+    unit = match.group(2) + ("B" if match.group(2) else "")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def human_size(n: int) -> str:
+    for unit in ("TB", "GB", "MB", "KB"):
+        if n >= _UNITS[unit]:
+            return f"{n / _UNITS[unit]:.3g} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass
+class Workspace:
+    """Every file the app reads or writes lives under ``root``: Gradio's uploads and result copies
+    (``gradio/``), the job outputs (``jobs/``) and the generated example (``examples/``).
+
+    Inputs from anywhere else are refused, so a crafted request cannot make the app read a file
+    of the machine; ``cleanup`` removes it all when the server stops.
+    """
+
+    root: Path
+    owned: bool = True  # made by us: removed entirely by cleanup
+    _example_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def create(cls, parent: str | Path | None = None) -> Workspace:
+        root = Path(tempfile.mkdtemp(prefix="egvs-demo-", dir=parent)).resolve()
+        for sub in ("gradio", "jobs", "examples"):
+            (root / sub).mkdir()
+        return cls(root)
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / "gradio"
+
+    def check_input(self, path: str | Path | None, max_bytes: int) -> Path:
+        """The uploaded file, if it is one of ours and within the size limit (InputError if not)."""
+        if not path:
+            raise InputError("no video: upload one or pick the generated example")
+        resolved = Path(path).resolve()
+        if not resolved.is_relative_to(self.root):
+            raise InputError("only files uploaded to this app can be summarized")
+        if not resolved.is_file():
+            raise InputError(
+                "the uploaded file is gone (it expires after an hour); upload it again"
+            )
+        size = resolved.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"the file is too large ({human_size(size)}); the limit is {human_size(max_bytes)}"
+            )
+        return resolved
+
+    def new_job(self) -> Path:
+        """A fresh output folder; folders of jobs finished long ago are removed on the way."""
+        now = time.time()
+        for old in (self.root / "jobs").iterdir():
+            if now - old.stat().st_mtime > JOB_TTL:
+                shutil.rmtree(old, ignore_errors=True)
+        job = self.root / "jobs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        job.mkdir()
+        return job
+
+    def example(self, duration: float = 60.0) -> Path:
+        """The generated example video (a calm talk with lively bursts), made once."""
+        from egvs.testing.media import make_video
+
+        path = self.root / "examples" / "egvs-example.mp4"
+        with self._example_lock:
+            if not path.exists():
+                parts = [
+                    (0.0, 18.0, "calm"),
+                    (18.0, 26.0, "lively"),
+                    (26.0, 44.0, "calm"),
+                    (44.0, 50.0, "lively"),
+                    (50.0, duration, "calm"),
+                ]
+                tmp = path.with_suffix(".part.mp4")
+                make_video(tmp, duration, parts, size=(640, 360))
+                tmp.replace(path)
+        return path
+
+    def cleanup(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class JobResult:
+    video: Path
+    plot: Path
+    analysis_json: Path
+    timeline: Path
+    segments: list[Segment]
+    input_duration: float
+    summary_duration: float
+    seconds: float
+    warnings: list[str]
+
+    @property
+    def downloads(self) -> list[str]:
+        return [str(self.video), str(self.analysis_json), str(self.timeline)]
+
+
+def clock(t: float) -> str:
+    """``m:ss.s`` (or ``h:mm:ss.s``): how editors and players show a position."""
+    minutes, seconds = divmod(max(t, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{seconds:04.1f}" if hours else f"{minutes}:{seconds:04.1f}"
+
+
+def segment_rows(segments: list[Segment]) -> list[list]:
+    """The table of chosen segments: number, start, end, length, score, reasons."""
+    return [
+        [
+            i,
+            clock(s.start),
+            clock(s.end),
+            round(s.duration, 1),
+            round(s.score, 2),
+            ", ".join(s.reasons),
+        ]
+        for i, s in enumerate(segments, start=1)
+    ]
+
+
+SEGMENT_HEADERS = ["#", "start", "end", "length (s)", "score", "why"]
+
+
+def _stem(path: Path) -> str:
+    """A safe file-name stem from the uploaded name (it becomes the download names)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:60] or "video"
+
+
+def run_job(
+    workspace: Workspace,
+    path: str | Path | None,
+    *,
+    max_bytes: int = DEFAULT_MAX_UPLOAD,
+    ratio: float | None = None,
+    duration: float | None = None,
+    weights: dict[str, float] | None = None,
+    timeline_ext: str = ".otio",
+) -> JobResult:
+    """Summarize one upload with the public API into a new job folder.
+
+    The API's feature cache makes a rerun of the same upload with another budget or other weights
+    skip decoding and feature extraction.
+    """
+    import egvs
+
+    source = workspace.check_input(path, max_bytes)
+    if timeline_ext not in FORMATS:
+        raise InputError(f"unknown timeline format {timeline_ext}: use one of {', '.join(FORMATS)}")
+    if weights is not None and (min(weights.values()) < 0 or sum(weights.values()) <= 0):
+        raise InputError("set at least one fusion weight above zero")
+    job = workspace.new_job()
+    stem = _stem(source)
+    started = time.perf_counter()
+    summary = egvs.summarize(
+        source,
+        job / f"{stem}-summary.mp4",
+        ratio=None if duration else ratio,
+        duration=duration,
+        weights=weights,
+        json_path=job / f"{stem}-analysis.json",
+        plot_path=job / f"{stem}-timeline.png",
+        timeline_path=job / f"{stem}-summary{timeline_ext}",
+    )
+    analysis = summary.analysis
+    return JobResult(
+        video=summary.output,
+        plot=job / f"{stem}-timeline.png",
+        analysis_json=job / f"{stem}-analysis.json",
+        timeline=job / f"{stem}-summary{timeline_ext}",
+        segments=list(analysis.segments),
+        input_duration=float(analysis.media.duration),
+        summary_duration=float(summary.duration),
+        seconds=time.perf_counter() - started,
+        warnings=list(analysis.warnings),
+    )
