@@ -6,7 +6,7 @@
   the voice is from neutral (1 - P(neutral) - P(calm)), each scaled within the video.
 - A, events: the strongest affective sound event (laughter, applause, cheering, screaming, crying,
   shouting), as an absolute probability (a video with no laughter is not made to have some), with
-  exciting/angry/scary music counting half.
+  exciting/angry/scary music and explosions/gunfire counting half.
 - V, visual: motion (optical flow, scaled within the video) and novelty (how new the picture is
   against the last 10 s).
 
@@ -68,7 +68,11 @@ def components(timeline: Timeline) -> dict[str, np.ndarray]:
     intensity = np.clip(1.0 - sig("emotion.neutral") - sig("emotion.calm"), 0, 1) * voiced
     emotion = 0.6 * scale_within(sig("arousal") * voiced) + 0.4 * scale_within(intensity)
     moment = np.max([sig(f"event.{e}") for e in MOMENT_EVENTS], axis=0)
-    mood = np.max([sig(f"event.music_{m}") for m in ("exciting", "angry", "scary")], axis=0)
+    mood = np.max(
+        [sig(f"event.music_{m}") for m in ("exciting", "angry", "scary")]
+        + [sig("event.explosion")],
+        axis=0,
+    )
     events = np.clip(np.maximum(moment, 0.5 * mood) / 0.6, 0, 1)
     visual = 0.6 * scale_within(sig("motion")) + 0.4 * scale_within(sig("novelty"))
     return {"emotion": emotion, "events": events, "visual": visual}

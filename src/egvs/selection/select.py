@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from egvs.segments import Segment
 from egvs.selection.knapsack import knapsack
 
@@ -29,10 +31,13 @@ def select_segments(shots: Sequence[Segment], budget_seconds: float) -> list[Seg
     return merge_adjacent([shots[i] for i in chosen])
 
 
-def merge_adjacent(segments: Sequence[Segment], gap: float = 1e-3) -> list[Segment]:
+def merge_adjacent(
+    segments: Sequence[Segment], gap: float = 1e-3, keep_reasons: bool = False
+) -> list[Segment]:
     """Merge segments that touch (or overlap) into one, duration-weighting their scores."""
     merged: list[Segment] = []
     for seg in sorted(segments, key=lambda s: s.start):
+        reasons = list(seg.reasons) if keep_reasons else []
         if merged and seg.start - merged[-1].end <= gap:
             last = merged[-1]
             total = last.duration + seg.duration
@@ -41,7 +46,59 @@ def merge_adjacent(segments: Sequence[Segment], gap: float = 1e-3) -> list[Segme
                 if total
                 else last.score
             )
-            merged[-1] = Segment(last.start, max(last.end, seg.end), score)
+            reasons = last.reasons + [r for r in reasons if r not in last.reasons]
+            merged[-1] = Segment(last.start, max(last.end, seg.end), score, reasons)
         else:
-            merged.append(Segment(seg.start, seg.end, seg.score))
+            merged.append(Segment(seg.start, seg.end, seg.score, reasons))
     return merged
+
+
+def fill_to_budget(
+    segments: Sequence[Segment],
+    importance: np.ndarray,
+    step: float,
+    duration: float,
+    budget_seconds: float,
+    quantum: float = 0.5,
+    fine: float = 0.1,
+) -> list[Segment]:
+    """Grow selected segments into their most important neighbouring time until the budget is used.
+
+    The knapsack can only take whole shots, so it may leave part of the budget unused. Each round
+    extends one segment edge by ``quantum`` seconds (``fine`` for the last bit) where the importance
+    just outside the edge is highest. Segments that meet are merged.
+    """
+    segs = [Segment(s.start, s.end, s.score, list(s.reasons)) for s in segments]
+    if not segs:
+        return segs
+
+    def mean_importance(a: float, b: float) -> float:
+        i, j = int(a / step), max(int(np.ceil(b / step - 1e-9)), int(a / step) + 1)
+        return float(importance[i:j].mean()) if i < len(importance) else 0.0
+
+    leftover = budget_seconds - sum(s.duration for s in segs)
+    while leftover >= fine - 1e-9:
+        q = quantum if leftover >= quantum else np.floor(leftover / fine + 1e-9) * fine
+        best: tuple[float, int, str] | None = None
+        for i, s in enumerate(segs):
+            lo = segs[i - 1].end if i > 0 else 0.0
+            hi = segs[i + 1].start if i + 1 < len(segs) else duration
+            if s.start - lo >= q - 1e-9:
+                cand = (mean_importance(s.start - q, s.start), i, "left")
+                best = cand if best is None or cand[0] > best[0] else best
+            if hi - s.end >= q - 1e-9:
+                cand = (mean_importance(s.end, s.end + q), i, "right")
+                best = cand if best is None or cand[0] > best[0] else best
+        if best is None:
+            if q <= fine + 1e-9:
+                break
+            quantum = fine  # only small gaps are left
+            continue
+        _, i, side = best
+        if side == "left":
+            segs[i].start = round(segs[i].start - q, 6)
+        else:
+            segs[i].end = round(segs[i].end + q, 6)
+        leftover -= q
+        segs = merge_adjacent(segs, keep_reasons=True)
+    return segs
