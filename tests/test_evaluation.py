@@ -185,3 +185,49 @@ def test_random_rank_correlation_is_zero_on_tvsum() -> None:
     row = mean_rows(random_video(v, 10, seed=0) for v in videos)
     assert abs(row["tau"]) < 0.01 and abs(row["rho"]) < 0.01
     assert row == mean_rows(random_video(v, 10, seed=0) for v in videos)
+
+
+def _made_up_tvsum(tmp_path):
+    """Three 8 s videos at 10 fps, 4 users each, in the TVSum TSV format (plus an info TSV)."""
+    rng = np.random.default_rng(0)
+    lines, info = [], ["video_id\tnframes\tlength_sec"]
+    for v in range(3):
+        base = np.repeat(rng.integers(1, 6, 4), 20)  # 2 s blocks, as in TVSum
+        for _ in range(4):
+            user = np.clip(base + rng.integers(-1, 2, 80), 1, 5)
+            lines.append(f"vid{v}\tVT\t{','.join(map(str, user))}")
+        info.append(f"vid{v}\t80\t8.0")
+    (tmp_path / "anno.tsv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "info.tsv").write_text("\n".join(info) + "\n")
+    return tmp_path / "anno.tsv", tmp_path / "info.tsv"
+
+
+def test_cli_eval_human_and_scores(tmp_path, capsys) -> None:
+    import json
+
+    from egvs.cli.main import main
+
+    anno, info = _made_up_tvsum(tmp_path)
+    common = ["--dataset", "tvsum", "--annotations", str(anno), "--info", str(info), "--jobs", "1"]
+    out = tmp_path / "human.json"
+    assert main(["eval", "human", *common, "--trials", "3", "--json", str(out)]) == 0
+    assert "uniform 2 s segments" in capsys.readouterr().out
+    human = json.loads(out.read_text())
+    assert human["schema"] == "egvs.eval/1" and set(human["rows"]) == {"random", "human"}
+    again = tmp_path / "again.json"
+    main(["eval", "human", *common, "--trials", "3", "--json", str(again)])
+    assert json.loads(again.read_text()) == human
+
+    videos = load_annotations("tvsum", anno, info)
+    np.savez(tmp_path / "oracle.npz", **{v.name: v.user_scores.mean(axis=0) for v in videos})
+    res = tmp_path / "scores.json"
+    args = ["eval", "scores", *common, "--trials", "2", "--folds", "3"]
+    assert main([*args, "--scores", str(tmp_path / "oracle.npz"), "--json", str(res)]) == 0
+    result = json.loads(res.read_text())
+    assert len(result["per_split"]["method"]) == 3
+    assert result["summary"]["method"]["top15_f1"]["mean"] == pytest.approx(1.0)
+    assert result["summary"]["human"]["tau"]["mean"] == pytest.approx(
+        mean_rows(result["per_split"]["human"])["tau"]
+    )
+    np.savez(tmp_path / "none.npz", other=np.zeros(3))
+    assert main([*args, "--scores", str(tmp_path / "none.npz")]) == 2  # InputError

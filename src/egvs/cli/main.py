@@ -14,6 +14,7 @@ from egvs.progress import logger, set_verbosity
 COMMAND_MODULES = [
     "egvs.cli.summarize",
     "egvs.cli.demo",
+    "egvs.cli.eval",
 ]
 
 

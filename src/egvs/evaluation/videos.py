@@ -8,13 +8,16 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from egvs.datasets import f1_aggregate, load_annotations
 from egvs.datasets.base import AnnotatedVideo
+from egvs.datasets.splits import natural_key
 from egvs.errors import InputError
 from egvs.evaluation.protocol import (
     RANDOM_TRIALS,
     EvalVideo,
     baselines,
     evaluate_videos,
+    fit_frames,
     mean_rows,
 )
 from egvs.evaluation.summary import keyshot_summary, step_picks, uniform_shots, upsample
@@ -68,16 +71,21 @@ def h5_aggregate(h5: h5py.File, path: Path) -> str:
     return "max" if "summe" in dataset else "mean"
 
 
-def from_h5(path: Path, keys: Sequence[str] | None = None) -> list[EvalVideo]:
-    """Evaluation videos from an eccv16-layout h5 (ours adds ``user_scores``; others lack them)."""
+def from_h5(
+    path: Path, keys: Sequence[str] | None = None, aggregate: str | None = None
+) -> list[EvalVideo]:
+    """Evaluation videos from an eccv16-layout h5 (ours adds ``user_scores``; others lack them).
+
+    ``aggregate`` overrides the F1 convention read from the file.
+    """
     path = Path(path)
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:
         raise InputError(f"cannot open {path} as HDF5: {exc}") from exc
     with h5:
-        aggregate = h5_aggregate(h5, path)
-        wanted = list(keys) if keys is not None else list(h5.keys())
+        aggregate = aggregate or h5_aggregate(h5, path)
+        wanted = list(keys) if keys is not None else sorted(h5.keys(), key=natural_key)
         out = []
         for key in wanted:
             if key not in h5:
@@ -100,16 +108,28 @@ def from_h5(path: Path, keys: Sequence[str] | None = None) -> list[EvalVideo]:
     return out
 
 
+def is_h5(path: Path) -> bool:
+    return Path(path).suffix.lower() in (".h5", ".hdf5")
+
+
+def load_eval_videos(
+    dataset: str, annotations: Path, info: Path | None = None
+) -> tuple[list[EvalVideo], str]:
+    """Evaluation videos from raw annotations or a built h5, and a note on where the shots came from."""
+    if is_h5(annotations):
+        return from_h5(
+            annotations, aggregate=f1_aggregate(dataset)
+        ), f"change_points of {annotations}"
+    videos = from_annotations(load_annotations(dataset, annotations, info), f1_aggregate(dataset))
+    return videos, "uniform 2 s segments standing in for KTS shots (annotations only, no videos)"
+
+
 def to_frames(scores: np.ndarray, video: EvalVideo) -> np.ndarray:
-    """Per-frame scores from per-step (one per pick) or per-frame predictions."""
+    """Per-frame scores from per-frame, per-step (one per pick) or other evenly spaced predictions."""
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if len(scores) == video.n_frames:
-        return scores
-    if len(scores) == len(video.picks):
+    if len(scores) == len(video.picks) and len(scores) != video.n_frames:
         return upsample(scores, video.picks, video.n_frames)
-    raise InputError(
-        f"{video.key}: {len(scores)} scores, expected {len(video.picks)} steps or {video.n_frames} frames"
-    )
+    return fit_frames(scores, video.n_frames)
 
 
 def evaluate_h5_predictions(
