@@ -95,9 +95,12 @@ def build(workspace: Workspace, config: AppConfig) -> gr.Blocks:
                     [("Share of the video", "ratio"), ("Target length in seconds", "seconds")],
                     value="ratio",
                     label="Summary length",
+                    elem_id="mode",
                 )
                 ratio = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="Share of the video")
-                seconds = gr.Number(value=30, minimum=1, label="Target seconds", visible=False)
+                seconds = gr.Number(
+                    value=30, minimum=1, label="Target seconds", visible=False, elem_id="seconds"
+                )
                 with gr.Accordion("Fusion weights", open=False):
                     w_emotion = gr.Slider(
                         0, 1, value=defaults["emotion"], step=0.05, label="emotion (voice)"
