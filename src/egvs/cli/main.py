@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "egvs.cli.summarize",
     "egvs.cli.demo",
     "egvs.cli.eval",
+    "egvs.cli.ser",
+    "egvs.cli.data",
 ]
 
 
