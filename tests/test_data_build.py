@@ -165,3 +165,23 @@ def test_cli_build_summe_end_to_end_on_generated_videos(tmp_path) -> None:
     ]
     assert main([*eval_argv, "--json", str(report)]) == 0
     assert "change_points of" in json.loads(report.read_text())["shots"]
+
+
+def test_cli_hypothesis_on_a_built_file(tmp_path) -> None:
+    anno, info = made_up_tvsum(tmp_path)
+    videos_dir = tmp_path / "videos"
+    videos_dir.mkdir()
+    for name in ("clip_a", "clip_b"):
+        (videos_dir / f"{name}.mp4").write_bytes(b"")
+    out = tmp_path / "tvsum.h5"
+    build_dataset(
+        "tvsum", load_annotations("tvsum", anno, info), videos_dir, out, extract=fake_extract
+    )
+    plots, report = tmp_path / "plots", tmp_path / "hyp.json"
+    argv = ["hypothesis", "--dataset", str(out), "--plot", str(plots), "--json", str(report), "-q"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in plots.iterdir()) == ["video_1_clip_a.png", "video_2_clip_b.png"]
+    data = json.loads(report.read_text())
+    per_video = data["videos"].values()
+    assert data["pooled"]["active_high"] == sum(v["active_high"] for v in per_video)
+    assert all(0 < v["p_value"] <= 1 for v in per_video)

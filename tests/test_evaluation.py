@@ -231,3 +231,20 @@ def test_cli_eval_human_and_scores(tmp_path, capsys) -> None:
     )
     np.savez(tmp_path / "none.npz", other=np.zeros(3))
     assert main([*args, "--scores", str(tmp_path / "none.npz")]) == 2  # InputError
+
+
+def test_hypothesis_counts_and_exact_circular_shift_test() -> None:
+    from egvs.evaluation.hypothesis import VideoActivity, pooled_row, shift_overlaps, video_row
+
+    high = np.array([1, 1, 0, 0, 0, 0], bool)
+    active = np.array([1, 0, 0, 0, 1, 0], bool)
+    brute = [int((np.roll(active, s) & high).sum()) for s in range(6)]
+    assert shift_overlaps(active, high).tolist() == brute
+    video = VideoActivity("video_1", "v", high.astype(float), active.astype(float), high, active)
+    row = video_row(video)
+    assert (row.active_high, row.active_low, row.n_high, row.n_low) == (1, 1, 2, 4)
+    assert (row.rate_high, row.rate_low) == (0.5, 0.25)
+    assert row.p_value == pytest.approx(np.mean(np.array(brute) >= brute[0]))
+    pooled = pooled_row([video, video], permutations=200, seed=0)
+    assert (pooled.active_high, pooled.active_low, pooled.n_high) == (2, 2, 4)
+    assert pooled == pooled_row([video, video], permutations=200, seed=0)

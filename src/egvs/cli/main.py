@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "egvs.cli.eval",
     "egvs.cli.ser",
     "egvs.cli.data",
+    "egvs.cli.hypothesis",
 ]
 
 
