@@ -131,6 +131,7 @@ def test_evaluate_video_and_split_summary() -> None:
     row = evaluate_video(np.array([0.9, 0.8, 0.1, 0.0]), video)
     assert row["f1"] == 0.0 and row["f1_max"] == 0.0
     assert set(row) == {"f1", "f1_mean", "f1_max", "tau", "rho", "top15_f1"}
+    assert evaluate_video(np.full(4, 0.5), video)["tau"] == 0.0  # constant: ranks nothing
     summary = split_summary([{**row, "tau": 0.2}, {**row, "tau": 0.4}])
     assert summary["tau"] == pytest.approx({"mean": 0.3, "min": 0.2, "max": 0.4})
 

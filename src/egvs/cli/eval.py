@@ -32,6 +32,17 @@ LABELS = {
 }
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
+    return value
+
+
 def _fmt(x: float) -> str:
     return "   nan" if np.isnan(x) else f"{x:6.3f}"
 
@@ -194,12 +205,12 @@ def _common_options(p: argparse.ArgumentParser) -> None:
         help="TVSum info TSV (video_id, nframes, length_sec): frame rates for the anno TSV",
     )
     p.add_argument(
-        "--trials", type=int, default=RANDOM_TRIALS, help="random-baseline trials (default 100)"
+        "--trials", type=positive_int, default=RANDOM_TRIALS, help="random-baseline trials (default 100)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline and folds")
     p.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=min(2, os.cpu_count() or 1),
         help="processes for the baselines (default: up to 2)",
     )
@@ -245,5 +256,5 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="FILE",
         help="published split file (JSON/YAML); default: disjoint k-fold",
     )
-    scores.add_argument("--folds", type=int, default=5, help="k of the default k-fold (default 5)")
+    scores.add_argument("--folds", type=positive_int, default=5, help="k of the default k-fold (default 5)")
     scores.set_defaults(func=cmd_scores)

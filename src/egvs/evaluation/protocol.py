@@ -14,12 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from egvs.evaluation.metrics import (
-    change_starts,
-    f1_score,
-    rank_correlation_coded,
-    top_fraction,
-)
+from egvs.evaluation.metrics import change_starts, f1_score, highlight_f1, rank_correlation_coded
 from egvs.evaluation.summary import keyshot_summary, upsample
 
 METRICS = ("f1", "f1_mean", "f1_max", "tau", "rho", "top15_f1")
@@ -30,7 +25,7 @@ RANDOM_TRIALS = 100
 class Annotators:
     """A set of annotators: binary summaries ``(u, n)`` and optional frame scores ``(u, n)``.
 
-    Derived arrays (dense score levels, the mean score's top-15% frames) are computed once and
+    Derived arrays (dense score levels, run boundaries, the mean score) are computed once and
     shared by subsets, because every random trial and every left-out user reuses them.
     """
 
@@ -55,9 +50,9 @@ class Annotators:
         return None if self.codes is None else change_starts(self.codes)
 
     @cached_property
-    def highlight(self) -> np.ndarray | None:
-        """Frames whose mean annotator score is in the top 15%."""
-        return None if self.scores is None else top_fraction(self.scores.mean(axis=0))
+    def mean_score(self) -> np.ndarray | None:
+        """Mean annotator score per frame (the truth of the top-15% highlight F1)."""
+        return None if self.scores is None else self.scores.mean(axis=0)
 
 
 @dataclass
@@ -93,19 +88,25 @@ class EvalVideo:
 def score_against(
     frame_scores: np.ndarray, summary: np.ndarray, refs: Annotators, aggregate: str
 ) -> dict[str, float]:
-    """Every metric of one prediction (scores and their keyshot summary) against a set of annotators."""
+    """Every metric of one prediction (scores and their keyshot summary) against a set of annotators.
+
+    A constant prediction ranks nothing: its tau and rho count as 0 rather than NaN, so a method
+    cannot drop its hard videos from the mean. Annotators who rank nothing are left out.
+    """
     f1 = f1_score(summary, refs.summary)
     row = {"f1_mean": float(f1.mean()), "f1_max": float(f1.max())}
     row["f1"] = row[f"f1_{aggregate}"]
     if refs.scores is None:
         row.update(tau=float("nan"), rho=float("nan"), top15_f1=float("nan"))
         return row
-    tau, rho = rank_correlation_coded(
-        frame_scores, refs.codes, refs.n_levels, refs.scores, refs.starts
-    )
-    row["tau"] = _nanmean(tau)
-    row["rho"] = _nanmean(rho)
-    row["top15_f1"] = float(f1_score(top_fraction(frame_scores), refs.highlight[None])[0])
+    if np.ptp(frame_scores) == 0:
+        row.update(tau=0.0, rho=0.0)
+    else:
+        tau, rho = rank_correlation_coded(
+            frame_scores, refs.codes, refs.n_levels, refs.scores, refs.starts
+        )
+        row.update(tau=_nanmean(tau), rho=_nanmean(rho))
+    row["top15_f1"] = highlight_f1(frame_scores, refs.mean_score)
     return row
 
 
@@ -171,11 +172,9 @@ def split_summary(per_split: Sequence[Mapping[str, float]]) -> dict[str, dict[st
     for m in METRICS:
         values = np.array([row[m] for row in per_split], dtype=np.float64)
         ok = values[~np.isnan(values)]
-        nan = float("nan")
         out[m] = {
-            "mean": float(ok.mean()) if len(ok) else nan,
-            "min": float(ok.min()) if len(ok) else nan,
-            "max": float(ok.max()) if len(ok) else nan,
+            name: float(reduce(ok)) if len(ok) else float("nan")
+            for name, reduce in (("mean", np.mean), ("min", np.min), ("max", np.max))
         }
     return out
 
