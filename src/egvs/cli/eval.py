@@ -205,7 +205,10 @@ def _common_options(p: argparse.ArgumentParser) -> None:
         help="TVSum info TSV (video_id, nframes, length_sec): frame rates for the anno TSV",
     )
     p.add_argument(
-        "--trials", type=positive_int, default=RANDOM_TRIALS, help="random-baseline trials (default 100)"
+        "--trials",
+        type=positive_int,
+        default=RANDOM_TRIALS,
+        help="random-baseline trials (default 100)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline and folds")
     p.add_argument(
@@ -256,5 +259,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="FILE",
         help="published split file (JSON/YAML); default: disjoint k-fold",
     )
-    scores.add_argument("--folds", type=positive_int, default=5, help="k of the default k-fold (default 5)")
+    scores.add_argument(
+        "--folds", type=positive_int, default=5, help="k of the default k-fold (default 5)"
+    )
     scores.set_defaults(func=cmd_scores)

@@ -68,6 +68,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--json", type=Path, default=None, metavar="OUT", help="write the numbers as JSON"
     )
-    p.add_argument("--permutations", type=positive_int, default=1000, help="pooled-test permutations")
+    p.add_argument(
+        "--permutations", type=positive_int, default=1000, help="pooled-test permutations"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the pooled permutations")
     p.set_defaults(func=cmd_hypothesis)
