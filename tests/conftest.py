@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(os.environ.get("EGVS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("EGVS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def shared_path(*parts: str) -> Path:
@@ -23,7 +25,16 @@ def shared_data() -> Path:
     return shared_path()
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test session uses its own feature cache, never the user's ~/.cache/egvs."""
-    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "egvs-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The test session uses its own feature cache, never the user's ~/.cache/egvs.
+
+    Session-scoped so that it is in place before any module-scoped fixture analyses a video.
+    """
+    old = os.environ.get("EGVS_CACHE_DIR")
+    os.environ["EGVS_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "egvs-cache")
+    yield
+    if old is None:
+        os.environ.pop("EGVS_CACHE_DIR", None)
+    else:
+        os.environ["EGVS_CACHE_DIR"] = old

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -11,13 +12,28 @@ logger = logging.getLogger("egvs")
 _state = {"verbosity": 0}
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each message."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def set_verbosity(level: int) -> None:
     """-1: quiet (errors only, no bars); 0: warnings and bars; 1: info; 2: debug."""
     _state["verbosity"] = level
-    logging.basicConfig(format="egvs: %(levelname)s: %(message)s")
-    logger.setLevel(
-        {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(level, logging.DEBUG)
-    )
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("egvs: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    levels = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}
+    logger.setLevel(levels.get(level, logging.DEBUG))
 
 
 def bars_enabled() -> bool:

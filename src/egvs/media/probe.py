@@ -50,6 +50,7 @@ def probe(path: str | Path) -> MediaInfo:
         raise InputError(f"input is a folder, not a media file: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"input is an empty file: {path}")
+    _check_iso_boxes(path)
     try:
         with av.open(str(path)) as container:
             video = container.streams.video[0] if container.streams.video else None
@@ -97,3 +98,32 @@ def probe(path: str | Path) -> MediaInfo:
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return text.split(":")[-1].strip() or type(exc).__name__
+
+
+def _check_iso_boxes(path: Path) -> None:
+    """Reject an MP4/MOV/M4A whose top-level boxes run past the end of the file (a cut download).
+
+    FFmpeg may still open such a file and silently drop the streams it cannot index.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[4:8] != b"ftyp":
+            return  # not ISO base media: other containers are checked while decoding
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(16)
+            if len(header) < 8:
+                break
+            box = int.from_bytes(header[:4], "big")
+            if box == 1 and len(header) == 16:
+                box = int.from_bytes(header[8:16], "big")
+            elif box == 0:
+                return  # the last box extends to the end of the file
+            if box < 8 or offset + box > size:
+                raise InputError(
+                    f"the file is truncated or corrupt ({header[4:8].decode('latin-1')!r} box at byte "
+                    f"{offset} runs past the end): {path}"
+                )
+            offset += box

@@ -30,6 +30,8 @@ AUDIO_CHANGE_SIGNALS = (
     "event.shouting",
 )
 MIN_PAUSE = 0.12  # seconds below the pause threshold that count as a pause
+PAUSE_DROP_DB = 18.0  # how far below the loud (90th percentile) level a pause is
+SILENT_DB = -60.0
 
 
 @dataclass
@@ -78,12 +80,9 @@ def pause_mask(envelope: np.ndarray) -> np.ndarray:
     """True where the 10 ms loudness envelope is in a pause (quiet for at least MIN_PAUSE)."""
     if len(envelope) == 0:
         return np.zeros(0, bool)
-    floor, level = np.percentile(envelope, [10, 90])
-    quiet = (
-        envelope < floor + 0.35 * (level - floor)
-        if level - floor > 6.0
-        else np.ones(len(envelope), bool)
-    )
+    # A pause is well below the speech level (or silent), whatever the noise floor.
+    level = np.percentile(envelope, 90)
+    quiet = (envelope < level - PAUSE_DROP_DB) | (envelope < SILENT_DB)
     run = round(MIN_PAUSE / ENVELOPE_HOP)
     # Keep only quiet runs of at least `run` frames.
     padded = np.concatenate([[False], quiet, [False]])

@@ -1,0 +1,185 @@
+"""The command line: help, version, and every bad input gets one line, a non-zero exit, no output."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from egvs import __version__
+from egvs.cli.main import main
+from egvs.testing.media import make_video
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(
+        tmp_path_factory.mktemp("cli") / "in.mp4",
+        16.0,
+        [(0, 10, "calm"), (10, 13, "lively"), (13, 16, "calm")],
+    )
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_version_and_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "egvs.cli.main", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and __version__ in done.stdout
+    for command in ([], ["summarize"], ["analyze"], ["example"], ["setup"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "egvs.cli.main", *command, "--help"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0 and "usage: egvs" in done.stdout
+
+
+def test_summarize_and_analyze_work(capsys, video: Path, tmp_path: Path) -> None:
+    before = digest(video)
+    code, out, err = run(
+        capsys, "summarize", video, "-o", tmp_path / "s.mp4", "--json", tmp_path / "s.json", "-q"
+    )
+    assert code == 0, err
+    assert (tmp_path / "s.mp4").stat().st_size > 1000 and (tmp_path / "s.json").exists()
+    code, out, err = run(
+        capsys,
+        "analyze",
+        video,
+        "--json",
+        tmp_path / "a.json",
+        "--duration",
+        "4",
+        "--weights",
+        "emotion=1,events=0,visual=0",
+    )
+    assert code == 0, err
+    assert "segments" in out
+    assert digest(video) == before  # the input is never modified
+
+
+def expect_error(capsys, args, fragment: str, outputs: list[Path]) -> None:
+    code, out, err = run(capsys, *args)
+    assert code != 0
+    lines = [line for line in err.strip().splitlines() if line.startswith("egvs: error:")]
+    assert len(lines) == 1 and fragment in lines[0], err
+    for path in outputs:
+        assert not path.exists(), f"{path} left behind"
+
+
+def test_missing_file(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    expect_error(capsys, ["summarize", tmp_path / "nope.mp4", "-o", out], "not found", [out])
+
+
+def test_not_media(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "notes.mp4"
+    src.write_text("this is not a video\n" * 100)
+    out = tmp_path / "o.mp4"
+    expect_error(capsys, ["summarize", src, "-o", out], "not a readable media file", [out])
+
+
+def test_zero_length(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "empty.mp4"
+    src.touch()
+    out = tmp_path / "o.mp4"
+    expect_error(capsys, ["summarize", src, "-o", out], "empty", [out])
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.97])
+def test_truncated(capsys, video: Path, tmp_path: Path, keep: float) -> None:
+    data = video.read_bytes()
+    src = tmp_path / "cut.mp4"
+    src.write_bytes(data[: int(len(data) * keep)])
+    out = tmp_path / "o.mp4"
+    code, _, err = run(capsys, "summarize", src, "-o", out)
+    assert code != 0 and err.count("egvs: error:") == 1
+    assert not out.exists()
+
+
+def test_corrupt_middle(capsys, tmp_path: Path) -> None:
+    src = make_video(tmp_path / "faststart.mp4", 20.0)
+    data = bytearray(src.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 20000] = os.urandom(20000)
+    src.write_bytes(bytes(data))
+    out = tmp_path / "o.mp4"
+    code, _, err = run(capsys, "summarize", src, "-o", out)
+    # Damaged packets may be concealed by the decoder; either way no traceback and no half file.
+    assert "Traceback" not in err
+    if code != 0:
+        assert err.count("egvs: error:") == 1 and not out.exists()
+
+
+def test_existing_output_needs_overwrite(capsys, video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"keep me")
+    expect_error(capsys, ["summarize", video, "-o", out], "--overwrite", [])
+    assert out.read_bytes() == b"keep me"
+
+
+def test_output_equal_to_input(capsys, video: Path) -> None:
+    before = digest(video)
+    expect_error(capsys, ["summarize", video, "-o", video, "--overwrite"], "is the input", [])
+    assert digest(video) == before
+
+
+def test_unwritable_output(capsys, video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing-folder" / "o.mp4"
+    expect_error(capsys, ["summarize", video, "-o", out], "does not exist", [out])
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        expect_error(
+            capsys, ["summarize", video, "-o", locked / "o.mp4"], "not writable", [locked / "o.mp4"]
+        )
+
+
+def test_too_short(capsys, tmp_path: Path) -> None:
+    src = make_video(tmp_path / "short.mp4", 1.5)
+    out = tmp_path / "o.mp4"
+    expect_error(capsys, ["summarize", src, "-o", out], "at least 2 s", [out])
+
+
+def test_budget_longer_than_video_gives_whole_video_with_warning(
+    capsys, video: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "o.mp4"
+    code, _, err = run(capsys, "summarize", video, "-o", out, "--duration", "600")
+    assert code == 0
+    assert "whole input" in err
+    from media_checks import stream_durations
+
+    assert stream_durations(out)["video"] == pytest.approx(16.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--ratio", "0"], "must be > 0"),
+        (["--ratio", "2"], "ratio must be in"),
+        (["--duration", "-5"], "must be > 0"),
+        (["--weights", "loud=1"], "bad weight"),
+    ],
+)
+def test_bad_options(capsys, video: Path, tmp_path: Path, args, fragment) -> None:
+    out = tmp_path / "o.mp4"
+    with pytest.raises(SystemExit) as exc:
+        if args[0] == "--weights":
+            raise SystemExit(main(["summarize", str(video), "-o", str(out), *args]))
+        main(["summarize", str(video), "-o", str(out), *args])
+    assert exc.value.code != 0
+    assert fragment in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,77 @@
+"""KTS on synthetic feature sequences with known change points, and audio-aware refinement."""
+
+import numpy as np
+
+from egvs.segments import Segment
+from egvs.shots import kts_segments, refine_shots
+from egvs.shots.kts import cpd_nonlin
+from egvs.shots.refine import merge_short, pause_mask, snap_to_pause
+from egvs.timeline import ENVELOPE_HOP, TimeGrid, Timeline
+
+
+def piecewise(bounds, dim=32, noise=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    parts = [
+        rng.normal(size=(1, dim)) + noise * rng.normal(size=(b - a, dim))
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    return np.concatenate(parts)
+
+
+def test_kts_recovers_known_change_points():
+    bounds = [0, 30, 45, 100, 160, 200]
+    segs = kts_segments(piecewise(bounds), max_len=80)
+    assert [b for _, b in segs] == bounds[1:]
+
+
+def test_kts_respects_max_length():
+    x = piecewise([0, 150], noise=0.01)  # one long uniform part
+    segs = kts_segments(x, max_len=40)
+    assert all(b - a <= 40 for a, b in segs)
+    assert segs[0][0] == 0 and segs[-1][1] == 150
+
+
+def test_kts_chunks_long_inputs_and_covers_everything():
+    x = piecewise([0, 500, 900, 1300], seed=3)
+    segs = kts_segments(x, chunk=400, max_len=120)
+    assert segs[0][0] == 0 and segs[-1][1] == 1300
+    assert all(a < b for a, b in segs)
+    assert all(s1[1] == s2[0] for s1, s2 in zip(segs, segs[1:]))
+
+
+def test_cpd_nonlin_cost_decreases_with_more_change_points():
+    x = piecewise([0, 20, 40, 60])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    cps, costs = cpd_nonlin(x @ x.T, 4)
+    assert cps[:2] == [20, 40] or set([20, 40]) <= set(cps)
+    assert all(costs[i + 1] <= costs[i] + 1e-9 for i in range(len(costs) - 1))
+
+
+def test_pauses_and_snapping():
+    env = np.full(500, -20.0)  # 5 s of speech-level sound
+    env[200:240] = -70.0  # a 0.4 s pause centred at 2.2 s
+    env[400:405] = -70.0  # a 50 ms dip: too short to be a pause
+    mask = pause_mask(env)
+    assert mask[210] and not mask[402]
+    assert abs(snap_to_pause(2.6, mask, 1.0) - 2.2) < 0.011
+    assert snap_to_pause(4.0, mask, 0.5) == 4.0  # no pause near: stays
+    assert snap_to_pause(2.1, mask, 1.0) == 2.1  # already in a pause
+
+
+def test_refine_splits_long_shot_where_audio_changes_and_cuts_in_pause():
+    grid = TimeGrid.for_duration(20.0)
+    tl = Timeline(grid)
+    loud = np.full(grid.n_steps, -40.0)
+    loud[24:] = -10.0  # the sound changes at 12 s
+    tl.add_signal("loudness", loud)
+    env = np.full(grid.n_steps * round(grid.step / ENVELOPE_HOP), -20.0)
+    env[1230:1270] = -80.0  # a pause at 12.3-12.7 s
+    tl.envelope = env
+    shots = refine_shots([(0, grid.n_steps)], tl, 20.0, max_len=15.0)
+    assert len(shots) == 2
+    assert abs(shots[0].end - 12.5) < 0.05  # moved into the pause centre
+
+
+def test_merge_short_absorbs_tiny_shots():
+    segs = merge_short([Segment(0, 3), Segment(3, 3.4), Segment(3.4, 8)], 1.0)
+    assert [(s.start, s.end) for s in segs] == [(0, 3.4), (3.4, 8)]
