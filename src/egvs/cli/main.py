@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "egvs.cli.ser",
     "egvs.cli.data",
     "egvs.cli.hypothesis",
+    "egvs.cli.train",
 ]
 
 

@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from egvs.evaluation import METRICS, baseline_rows, evaluate_h5_predictions, split_summary
+from egvs.evaluation import (
+    METRICS,
+    baselines,
+    evaluate_h5_predictions,
+    from_h5,
+    mean_rows,
+    split_summary,
+)
 from egvs.models.config import ExportedModel, ModelConfig
 from egvs.models.data import VideoData, load_videos, source_dims, video_keys
 from egvs.models.export import export_model
@@ -84,13 +91,19 @@ def cross_validate(
     }
 
 
-def baselines_per_fold(h5_path: Path, splits: Sequence[dict[str, list[str]]]) -> dict:
-    """Random and human rows on each fold's test videos, summarised like a method."""
-    rows = [baseline_rows(h5_path, split["test_keys"]) for split in splits]
-    return {
-        name: {"folds": [r[name] for r in rows], "summary": split_summary([r[name] for r in rows])}
-        for name in ("random", "human")
-    }
+def baselines_per_fold(
+    h5_path: Path, splits: Sequence[dict[str, list[str]]], jobs: int = 1
+) -> dict:
+    """Random and human rows on each fold's test videos, summarised like a method.
+
+    Computed once per video (the random rows are seeded per video), then averaged per fold.
+    """
+    per_video = baselines(from_h5(h5_path, _all_keys(splits)), jobs=jobs)
+    out = {}
+    for name, rows in per_video.items():
+        folds = [mean_rows(rows[k] for k in split["test_keys"]) for split in splits]
+        out[name] = {"folds": folds, "summary": split_summary(folds)}
+    return out
 
 
 def run_train(
@@ -99,13 +112,14 @@ def run_train(
     splits: Sequence[dict[str, list[str]]],
     settings: TrainSettings,
     arch: Architecture,
-    out_dir: Path | None,
+    out_dir: Path,
+    jobs: int = 1,
 ) -> dict:
     """``egvs train``: cross-validate, then train on every video and export the deployable model."""
     videos = load_videos(h5_path, sources, video_keys(h5_path))
     result = _header(h5_path, splits, settings)
     result["run"] = cross_validate(h5_path, sources, splits, settings, arch, videos)
-    result["baselines"] = baselines_per_fold(h5_path, splits)
+    result["baselines"] = baselines_per_fold(h5_path, splits, jobs)
     if out_dir is not None:
         config = arch.config(sources, source_dims(videos))
         final = train_model(
@@ -132,6 +146,7 @@ def run_compare(
     splits: Sequence[dict[str, list[str]]],
     settings: TrainSettings,
     arch: Architecture,
+    jobs: int = 1,
 ) -> dict:
     """``egvs compare``: every source set on the same folds, seeds and settings (a fair ablation)."""
     needed = sorted({s for sources in source_sets for s in sources})
@@ -140,7 +155,7 @@ def run_compare(
     result["runs"] = [
         cross_validate(h5_path, sources, splits, settings, arch, videos) for sources in source_sets
     ]
-    result["baselines"] = baselines_per_fold(h5_path, splits)
+    result["baselines"] = baselines_per_fold(h5_path, splits, jobs)
     return result
 
 
