@@ -145,7 +145,10 @@ def cmd_scores(args: argparse.Namespace) -> int:
         splits = load_splits(args.splits, args.dataset)
         split_name = str(args.splits)
     else:
-        splits = kfold_splits(keys, args.folds, args.seed)
+        try:
+            splits = kfold_splits(keys, args.folds, args.seed)
+        except ValueError as exc:
+            raise InputError(f"--folds: {exc}") from exc
         split_name = f"disjoint {args.folds}-fold (seed {args.seed}), every video tested once"
     rows = {"method": evaluate_videos(frames, videos), **_run_baselines(videos, args)}
     per_split: dict[str, list[dict]] = {name: [] for name in rows}

@@ -84,39 +84,20 @@ def rank_correlation_coded(
         raise ValueError(f"prediction has {pred.shape[0]} frames, references have {n}")
     if ref_starts is None:
         ref_starts = change_starts(codes)
-    pred_starts = np.flatnonzero(np.concatenate([[True], np.diff(pred) != 0]))
-    starts = np.union1d(ref_starts, pred_starts)
+    is_start = np.zeros(n, dtype=bool)
+    is_start[ref_starts] = True
+    is_start[1:] |= pred[1:] != pred[:-1]
+    starts = np.flatnonzero(is_start)
     lengths = np.diff(np.append(starts, n))
     levels, ix = np.unique(pred[starts], return_inverse=True)
     lx = len(levels)
     if n_users * lx * n_levels > _MAX_TABLE_CELLS:
         return _scipy_rank_correlation(pred, np.atleast_2d(refs))
-    flat = (np.arange(n_users)[:, None] * lx + ix[None, :]) * n_levels + codes[:, starts]
-    size = n_users * lx * n_levels
+    flat = (np.arange(n_users)[:, None] * n_levels + codes[:, starts]) * lx + ix[None, :]
+    size = n_users * n_levels * lx
     weights = np.broadcast_to(lengths, flat.shape).ravel()
-    table = np.bincount(flat.ravel(), weights=weights, minlength=size).reshape(
-        n_users, lx, n_levels
-    )
-    return _kendall_from_table(table, n), _spearman_from_table(table, n)
-
-
-def _kendall_from_table(table: np.ndarray, n: int) -> np.ndarray:
-    """Tau-b from counts ``(u, x levels, y levels)``.
-
-    With ``before[a, b]`` = items at a lower prediction level and annotator level ``b``, a cell is
-    concordant with the earlier items below ``b`` and discordant with those above it, so
-    ``S = sum table * (2 * cumsum_b(before) - before - rowtotal(before))``.
-    """
-    table = table.astype(np.float64)  # exact: every count and product stays below 2**53
-    before = np.cumsum(table, axis=1) - table
-    below_or_at = np.cumsum(before, axis=2)
-    s = (table * (2 * below_or_at - before - below_or_at[:, :, -1:])).sum(axis=(1, 2))
-    n0 = n * (n - 1) / 2
-    rows, cols = table.sum(axis=2), table.sum(axis=1)
-    ties = (n0 - (rows * (rows - 1) / 2).sum(axis=1)) * (n0 - (cols * (cols - 1) / 2).sum(axis=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = s / np.sqrt(ties)
-    return np.where(ties > 0, tau, np.nan)
+    table = np.bincount(flat.ravel(), weights=weights, minlength=size)
+    return _correlations_from_table(table.reshape(n_users, n_levels, lx), n)
 
 
 def _mid_ranks(counts: np.ndarray) -> np.ndarray:
@@ -124,17 +105,30 @@ def _mid_ranks(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(counts, axis=-1) - (counts - 1) / 2
 
 
-def _spearman_from_table(table: np.ndarray, n: int) -> np.ndarray:
-    """Rho = Pearson correlation of mid-ranks, weighted by the table counts."""
-    rows, cols = table.sum(axis=2), table.sum(axis=1)
-    mean = (n + 1) / 2
-    rx = _mid_ranks(rows) - mean
-    ry = _mid_ranks(cols) - mean
-    cov = np.einsum("uab,ua,ub->u", table, rx, ry)
-    var = (rows * rx**2).sum(axis=1) * (cols * ry**2).sum(axis=1)
+def _correlations_from_table(table: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tau-b and rho from counts ``(users, annotator levels, prediction levels)``.
+
+    Kendall: with ``before[b, a]`` = items at a lower prediction level and annotator level ``b``,
+    a cell is concordant with the earlier items below ``b`` and discordant with those above it, so
+    ``S = sum table * (2 * cumsum_b(before) - before - total_b(before))``. Spearman: the Pearson
+    correlation of mid-ranks, weighted by the counts. Float64 is exact here: every count and
+    product stays below 2**53. Prediction levels are the last, contiguous axis (fast reductions).
+    """
+    before = np.cumsum(table, axis=2) - table
+    below_or_at = np.cumsum(before, axis=1)
+    s = (table * (2 * below_or_at - before - below_or_at[:, -1:, :])).sum(axis=(1, 2))
+    x_counts, y_counts = table.sum(axis=1), table.sum(axis=2)
+    n0 = n * (n - 1) / 2
+    x_ties = n0 - (x_counts * (x_counts - 1) / 2).sum(axis=1)
+    y_ties = n0 - (y_counts * (y_counts - 1) / 2).sum(axis=1)
+    rx = _mid_ranks(x_counts) - (n + 1) / 2
+    ry = _mid_ranks(y_counts) - (n + 1) / 2
+    cov = ((table @ rx[:, :, None])[:, :, 0] * ry).sum(axis=1)
+    var = (x_counts * rx**2).sum(axis=1) * (y_counts * ry**2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = cov / np.sqrt(var)
-    return np.where(var > 0, rho, np.nan)
+        tau = np.where(x_ties * y_ties > 0, s / np.sqrt(x_ties * y_ties), np.nan)
+        rho = np.where(var > 0, cov / np.sqrt(var), np.nan)
+    return tau, rho
 
 
 def _scipy_rank_correlation(pred: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
