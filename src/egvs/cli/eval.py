@@ -171,6 +171,14 @@ def cmd_scores(args: argparse.Namespace) -> int:
             f"  {_fmt(summary['human'][m]['mean'])}",
             file=out,
         )
+    print("per split (method):  test videos    F1    tau    rho  top-15% F1", file=out)
+    for i, (split, row) in enumerate(zip(splits, per_split["method"], strict=True)):
+        n_test = sum(k in frames for k in split["test_keys"])
+        print(
+            f"  split {i}: {n_test:19d}  {_fmt(row['f1'])} {_fmt(row['tau'])} {_fmt(row['rho'])}"
+            f"  {_fmt(row['top15_f1'])}",
+            file=out,
+        )
     _write_json(
         {
             "schema": SCHEMA,
