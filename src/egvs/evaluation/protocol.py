@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from egvs.evaluation.metrics import change_starts, f1_score, highlight_f1, rank_correlation_coded
+from egvs.evaluation.metrics import change_starts, highlight_f1, keyshot_f1, rank_correlation_coded
 from egvs.evaluation.summary import keyshot_summary, upsample
 
 METRICS = ("f1", "f1_mean", "f1_max", "tau", "rho", "top15_f1")
@@ -93,8 +93,7 @@ def score_against(
     A constant prediction ranks nothing: its tau and rho count as 0 rather than NaN, so a method
     cannot drop its hard videos from the mean. Annotators who rank nothing are left out.
     """
-    f1 = f1_score(summary, refs.summary)
-    row = {"f1_mean": float(f1.mean()), "f1_max": float(f1.max())}
+    row = {f"f1_{agg}": keyshot_f1(summary, refs.summary, agg) for agg in ("mean", "max")}
     row["f1"] = row[f"f1_{aggregate}"]
     if refs.scores is None:
         row.update(tau=float("nan"), rho=float("nan"), top15_f1=float("nan"))

@@ -32,30 +32,26 @@ def video_key(index: int) -> str:
 def from_annotations(
     videos: Sequence[AnnotatedVideo],
     aggregate: str,
-    change_points: Mapping[str, np.ndarray] | None = None,
     step: float = DEFAULT_STEP,
 ) -> list[EvalVideo]:
     """Evaluation videos from annotations alone, keyed ``video_1 ..`` in dataset order.
 
-    Shots default to uniform 2 s segments (the stand-in for KTS without videos); user summaries,
+    Shots are uniform 2 s segments (the stand-in for KTS without videos); user summaries,
     when the dataset has none (TVSum), are each user's scores put through the same keyshot knapsack.
     """
     out = []
     for i, video in enumerate(videos):
         if video.fps is None:
             raise InputError(f"no frame rate for {video.name}: give the dataset's info file")
-        key = video_key(i)
-        cps = (change_points or {}).get(key)
-        if cps is None:
-            cps = uniform_shots(video.n_frames, video.fps)
+        cps = uniform_shots(video.n_frames, video.fps)
         summary = video.user_summary
         if summary is None:
             summary = np.stack([keyshot_summary(s, cps) for s in video.user_scores])
         out.append(
             EvalVideo(
-                key=key,
+                key=video_key(i),
                 name=video.name,
-                change_points=np.asarray(cps, dtype=np.int64),
+                change_points=cps,
                 picks=step_picks(video.n_frames, video.fps, step),
                 user_summary=np.asarray(summary, dtype=bool),
                 user_scores=np.asarray(video.user_scores, dtype=np.float64),
