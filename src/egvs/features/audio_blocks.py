@@ -89,11 +89,18 @@ def iter_blocks(
         count = min(block_steps, n_steps - first)
         a = round(first * step_samples) - ctx
         b = round((first + count) * step_samples) + ctx
-        while not exhausted and buffer_start + len(buffer) < b:
-            try:
-                buffer = np.concatenate([buffer, np.asarray(next(chunk_iter), dtype=np.float32)])
-            except StopIteration:
-                exhausted = True
+        if not exhausted and buffer_start + len(buffer) < b:
+            # Gather chunks in a list and join once: appending each chunk would copy the block.
+            parts, have = [buffer], buffer_start + len(buffer)
+            while have < b:
+                try:
+                    chunk = np.asarray(next(chunk_iter), dtype=np.float32)
+                except StopIteration:
+                    exhausted = True
+                    break
+                parts.append(chunk)
+                have += len(chunk)
+            buffer = np.concatenate(parts)
         samples = buffer[a - buffer_start : b - buffer_start]
         if len(samples) < b - a:
             samples = np.concatenate([samples, np.zeros(b - a - len(samples), dtype=np.float32)])

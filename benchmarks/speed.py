@@ -1,0 +1,243 @@
+"""Speed and memory of `egvs analyze` and `egvs summarize` against a bare FFmpeg decode.
+
+Builds (once, cached under --work) a 10-minute 1280x720 H.264/AAC test video by looping the shared
+Tears of Steel clip (or FFmpeg's test pattern and a tone when ../shared is absent), then measures,
+in this one run:
+
+  * bare decode:   ffmpeg -i FILE -f null -          (Debian's ffmpeg: apt-get install ffmpeg)
+  * analyze:       egvs analyze FILE --json ... --no-cache   (features computed from scratch)
+  * analyze (cached features): the same with the feature cache warm
+  * summarize:     egvs summarize FILE -o ... --no-cache
+
+and prints wall time, CPU time (user + sys) and peak RSS of each, with ratios to the bare decode.
+With --long it also builds a 60-minute file (the 10-minute one concatenated 6 times, no
+re-encoding) and reports analyze's peak RSS on it, to show memory does not grow with length.
+
+    .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "tears_of_steel_battle_clip_medium.webm"
+EGVS = [sys.executable, "-m", "egvs.cli.main"]
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall s, cpu s, peak RSS MiB) of a child process, from wait4's rusage."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def build_video(path: Path, minutes: float) -> None:
+    if path.exists():
+        return
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SystemExit("needs Debian's ffmpeg: apt-get install ffmpeg")
+    seconds = str(int(minutes * 60))
+    tmp = path.with_suffix(".part.mp4")
+    if SHARED_CLIP.exists():
+        inputs = ["-stream_loop", "-1", "-i", str(SHARED_CLIP)]
+    else:
+        inputs = [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=24",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+        ]
+    print(
+        f"building {path.name} ({minutes:g} min 720p H.264, a few minutes once)...", file=sys.stderr
+    )
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            *inputs,
+            "-t",
+            seconds,
+            "-vf",
+            "scale=1280:720",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(tmp),
+        ],
+        check=True,
+    )
+    tmp.rename(path)
+
+
+def concat(src: Path, times: int, out: Path) -> None:
+    if out.exists():
+        return
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{src}'\n" for _ in range(times)))
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-c",
+            "copy",
+            str(out),
+        ],
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "egvs-bench")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each measurement (median reported)"
+    )
+    parser.add_argument("--long", action="store_true", help="also check memory on a 60-minute file")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    video = args.work / "ten_minutes_720p.mp4"
+    build_video(video, 10)
+    env = dict(os.environ, EGVS_CACHE_DIR=str(args.work / "cache"))
+    out = args.work / "out"
+    out.mkdir(exist_ok=True)
+    subprocess.run(
+        [*EGVS, "setup", "-q"], check=True, env=env
+    )  # model conversion is not part of the timing
+
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    commands = {
+        "bare decode (ffmpeg -f null)": [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(video),
+            "-f",
+            "null",
+            "-",
+        ],
+        "egvs analyze": [
+            *EGVS,
+            "analyze",
+            str(video),
+            "--json",
+            str(out / "a.json"),
+            "--no-cache",
+            "--overwrite",
+            "-q",
+        ],
+        "egvs summarize": [
+            *EGVS,
+            "summarize",
+            str(video),
+            "-o",
+            str(out / "s.mp4"),
+            "--no-cache",
+            "--overwrite",
+            "-q",
+        ],
+    }
+    for _ in range(args.repeat):
+        for name, cmd in commands.items():
+            rows.setdefault(name, []).append(run_measured(cmd, env))
+    # Warm cache: a new budget on an analysed file.
+    subprocess.run(
+        [*EGVS, "analyze", str(video), "--json", str(out / "a.json"), "--overwrite", "-q"],
+        check=True,
+        env=env,
+    )
+    for _ in range(args.repeat):
+        rows.setdefault("egvs analyze, cached features, new budget", []).append(
+            run_measured(
+                [
+                    *EGVS,
+                    "analyze",
+                    str(video),
+                    "--json",
+                    str(out / "a.json"),
+                    "--duration",
+                    "60",
+                    "--overwrite",
+                    "-q",
+                ],
+                env,
+            )
+        )
+    base_wall = statistics.median(r[0] for r in rows["bare decode (ffmpeg -f null)"])
+    base_cpu = statistics.median(r[1] for r in rows["bare decode (ffmpeg -f null)"])
+    print(
+        f"\n10-minute 1280x720 H.264/AAC ({video.stat().st_size / 2**20:.0f} MiB), {os.cpu_count()} CPUs, median of {args.repeat}\n"
+    )
+    print(f"| {'command':<42} | wall s | x decode | CPU s | x decode | peak RSS MiB |")
+    print(f"|{'-' * 44}|--------|----------|-------|----------|--------------|")
+    for name, values in rows.items():
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        rss = max(v[2] for v in values)
+        print(
+            f"| {name:<42} | {wall:6.1f} | {wall / base_wall:8.2f} | {cpu:5.1f} | {cpu / base_cpu:8.2f} | {rss:12.0f} |"
+        )
+    if args.long:
+        long_video = args.work / "sixty_minutes_720p.mp4"
+        concat(video, 6, long_video)
+        wall, cpu, rss = run_measured(
+            [
+                *EGVS,
+                "analyze",
+                str(long_video),
+                "--json",
+                str(out / "l.json"),
+                "--no-cache",
+                "--overwrite",
+                "-q",
+            ],
+            env,
+        )
+        ten_rss = max(v[2] for v in rows["egvs analyze"])
+        print(
+            f"\n60-minute file: analyze wall {wall:.0f} s, peak RSS {rss:.0f} MiB (10-minute: {ten_rss:.0f} MiB, +{rss - ten_rss:.0f} MiB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
