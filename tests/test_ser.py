@@ -1,0 +1,94 @@
+"""Speech emotion: metrics on hand-made cases, head fitting, log-mel and pooling (no backbone needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from egvs.ser.evaluate import format_table, report, restricted_predictions, score
+from egvs.ser.features import pool, pool_windows
+from egvs.ser.head import LogisticHead, baseline, fit_logistic, normalize_groups
+from egvs.ser.labels import CLASSES, read_labels
+
+
+def onehot(names: list[str], p: float = 0.9) -> np.ndarray:
+    out = np.full((len(names), len(CLASSES)), (1 - p) / (len(CLASSES) - 1))
+    for i, n in enumerate(names):
+        out[i, CLASSES.index(n)] = p
+    return out
+
+
+def test_score_hand_made() -> None:
+    labels = ["angry", "angry", "angry", "sad", "neutral", "laughing"]
+    preds = ["angry", "angry", "sad", "sad", "neutral", "crying"]
+    m = score(labels, preds, np.array([0.9, 0.8, 0.2, 0.1, 0.4, 0.7]))
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    # recalls: angry 2/3, sad 1, neutral 1, laughing 0 -> mean over the 4 true classes
+    assert m["uar"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
+    # arousal: high = 3 angry + laughing (3/4 right), low = sad + neutral (2/2 right)
+    assert m["arousal_uar"] == pytest.approx((3 / 4 + 1) / 2)
+    assert m["vocalization_recall"] == 0.0
+    i = m["classes"].index("angry")
+    assert m["confusion"][i][m["classes"].index("sad")] == 1
+
+
+def test_predictions_restricted_to_dataset_classes() -> None:
+    # the top class (calm) does not occur in dataset "b", so "b" falls back to its best present class
+    probs = onehot(["calm", "calm"], 0.5)
+    probs[:, CLASSES.index("sad")] = 0.3
+    preds = restricted_predictions(probs, ["calm", "sad"], ["a", "b"])
+    assert preds == ["calm", "sad"]
+
+
+def test_report_and_table() -> None:
+    labels = ["angry", "sad", "boredom", "neutral", "screaming", "crying"]
+    datasets = ["x", "x", "y", "y", "z", "z"]
+    result = report(labels, datasets, onehot(labels))
+    assert result["overall"]["accuracy"] == 1.0
+    assert set(result["datasets"]) == {"x", "y", "z"}
+    assert result["datasets"]["z"]["vocalization_recall"] == 1.0
+    assert result["overall"]["arousal_uar"] == 1.0
+    table = format_table(result)
+    assert "overall" in table and "100.0" in table
+
+
+def test_logistic_head_learns_and_roundtrips(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 4], 50)
+    x = rng.normal(size=(100, 6)) + y[:, None] * 0.5
+    w, b = fit_logistic(x, y, len(CLASSES), l2=1e-3)
+    head = LogisticHead(CLASSES, w, b, x.mean(0), x.std(0), {"n": 100})
+    assert np.mean(head.proba(x).argmax(1) == y) > 0.95
+    head.save(tmp_path / "h.npz")
+    again = LogisticHead.load(tmp_path / "h.npz")
+    assert again.classes == CLASSES and again.meta == {"n": 100}
+    np.testing.assert_allclose(again.proba(x), head.proba(x), atol=1e-5)
+
+
+def test_normalize_groups_shrinks_single_clip_speakers() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(5, 2, size=(21, 3))
+    groups = np.array(["a"] * 20 + ["b"])
+    z = normalize_groups(x, groups, x.mean(0), x.std(0))
+    assert np.allclose(z[:20].mean(0), 0, atol=0.1)  # a big group is centred on itself
+    assert np.abs(z[20]).max() > 0.05  # a one-clip group is not zeroed out
+    gm, gs = baseline(x[:0], np.zeros(3), np.ones(3))  # an empty group: the global baseline
+    np.testing.assert_allclose(gm, 0)
+    np.testing.assert_allclose(gs, 1, atol=1e-5)
+
+
+def test_pool_windows_matches_pool() -> None:
+    rng = np.random.default_rng(2)
+    frames = rng.normal(size=(100, 4)).astype(np.float32)
+    vad = rng.uniform(size=100).astype(np.float32)
+    out = pool_windows(frames, vad, np.array([50]), 20)
+    np.testing.assert_allclose(out[0], pool(frames[30:70], vad[30:70]), atol=1e-4)
+
+
+def test_read_labels(tmp_path) -> None:
+    (tmp_path / "labels.csv").write_text(
+        "path,speaker,dataset,emotion,vocalization\na.flac,s1,d,angry,\nb.flac,s2,d,,laughing\nc.flac,s3,d,,\n"
+    )
+    items = read_labels(tmp_path / "labels.csv")
+    assert [it.label for it in items] == ["angry", "laughing"]
+    assert items[0].path == tmp_path / "a.flac"
