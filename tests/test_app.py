@@ -18,22 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from egvs.app.browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_result
 from egvs.app.jobs import Workspace, clock, parse_size, run_job, segment_rows
 from egvs.errors import InputError
 from egvs.segments import Segment
 from egvs.testing.media import make_video
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RESULT_TIMEOUT_MS = (
     180_000  # a summary of a 10 s clip takes seconds; CI machines are slow and shared
 )
@@ -165,7 +155,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch(pw)
         yield chromium
         chromium.close()
 
@@ -184,31 +174,20 @@ def _open(browser, url: str):
     return page
 
 
-def _upload(page, path: Path) -> None:
-    page.locator("#input-video input[type=file]").set_input_files(str(path))
-    page.wait_for_selector("#input-video video", timeout=60_000)
-
-
-def _wait_result(page, previous_status: str | None = None) -> str:
-    """Wait for the status line of a finished job (a new one when ``previous_status`` is given);
-    an error message in the page fails the test at once, with its text."""
-    page.wait_for_function(
-        """prev => {
-            const t = document.querySelector('#status')?.innerText || '';
-            return (t.includes('done in') && t !== prev) || document.querySelector('.toast-body');
-        }""",
-        arg=previous_status or "",
-        timeout=RESULT_TIMEOUT_MS,
-    )
-    if page.locator(".toast-body").count():
-        pytest.fail(f"the app showed an error: {page.locator('.toast-body').first.inner_text()}")
+def _summarize(page, started: float | None = None) -> str:
+    """Click Summarize (unless clicked at ``started``), wait for the result and return the
+    status line; an error shown in the page fails the test with its text."""
+    try:
+        wait_result(page, started or click_summarize(page), RESULT_TIMEOUT_MS)
+    except AppError as exc:
+        pytest.fail(f"the app showed an error: {exc}")
     return page.locator("#status").inner_text()
 
 
-def _error_text(page) -> str:
-    """The text of Gradio's error toast."""
-    toast = page.locator(".toast-body").first
-    toast.wait_for(timeout=RESULT_TIMEOUT_MS)
+def _toast(page, text: str) -> str:
+    """The text of the error message in the page that contains ``text`` (waits for it)."""
+    toast = page.locator(".toast-body", has_text=text).first
+    toast.wait_for(timeout=60_000)
     return toast.inner_text()
 
 
@@ -225,9 +204,8 @@ def test_upload_summarize_and_download(
         lambda self, *a, **k: (stores.append(a[0]), original_store(self, *a, **k))[1],
     )
     page = _open(browser, server.url)
-    _upload(page, videos[0])
-    page.click("#summarize")
-    status = _wait_result(page)
+    upload(page, videos[0])
+    status = _summarize(page)
     assert "Summary:" in status
 
     # The summary plays in the page: the browser loaded its metadata.
@@ -273,25 +251,24 @@ def test_upload_summarize_and_download(
     stores.clear()
     page.locator("#mode").get_by_text("Target length in seconds").click()
     page.locator("#seconds input").fill("3")
-    page.click("#summarize")
-    status2 = _wait_result(page, status)
+    status2 = _summarize(page)
     assert stores == [], f"rerun recomputed {stores}"
     assert status2 != status
     page.close()
 
 
 def test_two_browsers_at_once(server: Server, browser, videos) -> None:
+    """Two users (separate browser contexts) click within a second: both get their summary."""
     contexts = [browser.new_context() for _ in videos]
     pages = []
     for ctx, video in zip(contexts, videos, strict=True):
         page = ctx.new_page()
         page.goto(server.url)
         page.wait_for_selector("#summarize", timeout=60_000)
-        _upload(page, video)
+        upload(page, video)
         pages.append(page)
-    for page in pages:  # both clicked before either finishes: one runs, one waits in the queue
-        page.click("#summarize")
-    statuses = [_wait_result(page) for page in pages]
+    clicks = [click_summarize(page) for page in pages]  # one runs, the other waits in the queue
+    statuses = [_summarize(page, started) for page, started in zip(pages, clicks, strict=True)]
     assert all("Summary:" in s for s in statuses)
     for page in pages:
         assert page.locator("#downloads a.download-link").count() == 3
@@ -304,18 +281,18 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
     fake = tmp_path / "notes.mp4"
     fake.write_text("these are my notes, not a video\n" * 20)
     page.locator("#input-video input[type=file]").set_input_files(str(fake))
-    page.click("#summarize")
-    message = _error_text(page)
-    assert "Cannot summarize" in message
-    assert len(message.strip().splitlines()) <= 3  # a short message, no traceback
+    click_summarize(page)
+    message = _toast(page, "not a readable media file: notes.mp4")
+    assert "Traceback" not in message
     page.close()
 
     page = _open(browser, server.url)
     big = tmp_path / "huge.mp4"
     big.write_bytes(os.urandom(parse_size("1.5MB")))
     page.locator("#input-video input[type=file]").set_input_files(str(big))
-    message = _error_text(page)
-    assert "1 MB" in message or "too large" in message.lower()
+    # Refused before the upload: Gradio's message names the limit and the file.
+    message = _toast(page, "exceed the maximum allowed size of 1.0 Mb")
+    assert "huge.mp4" in message
     page.close()
 
 

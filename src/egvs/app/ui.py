@@ -169,8 +169,10 @@ def build(workspace: Workspace, config: AppConfig) -> gr.Blocks:
                     timeline_ext=timeline_ext,
                 )
             except EgvsError as exc:
+                # The user knows the file by its name, not by the server's upload path.
+                message = str(exc).replace(video, Path(video).name) if video else str(exc)
                 raise gr.Error(
-                    str(exc), title="Cannot summarize this file", print_exception=False
+                    message, title="Cannot summarize this file", print_exception=False
                 ) from None
             except Exception as exc:
                 logger.exception("summarize failed")
