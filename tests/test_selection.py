@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from egvs.segments import Segment
-from egvs.selection import Budget, fill_to_budget, knapsack, select_segments
-from egvs.selection.select import merge_adjacent
+from egvs.selection import Budget, fill_to_budget, improve_selection, knapsack, select_segments
+from egvs.selection.select import importance_mass, merge_adjacent
 
 
 def brute_force(values, weights, capacity):
@@ -96,3 +96,12 @@ def test_fill_to_budget_never_exceeds_budget_or_duration():
     total = sum(s.duration for s in segs)
     assert total <= 4.35 + 1e-6 and total >= 4.25
     assert all(0 <= s.start < s.end <= 10.0 for s in segs)
+
+
+def test_improve_selection_trades_a_weak_filler_for_strong_neighbours():
+    importance = np.zeros(40)  # 0.5 s steps over 20 s
+    importance[10:22] = 1.0  # 5-11 s matter
+    chosen = [Segment(5.0, 9.0, 1.0), Segment(15.0, 17.0, 0.0)]  # a weak filler took 2 s
+    better = improve_selection(chosen, importance, 0.5, 20.0, 6.0)
+    assert [(s.start, s.end) for s in better] == [(5.0, 11.0)]
+    assert importance_mass(better, importance, 0.5) > importance_mass(chosen, importance, 0.5)

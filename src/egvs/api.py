@@ -19,7 +19,7 @@ from egvs.scoring import FusionScorer, FusionWeights, Scorer
 from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
-from egvs.selection import Budget, fill_to_budget, select_segments
+from egvs.selection import Budget, improve_selection, select_segments
 from egvs.shots import kts_segments, refine_shots
 from egvs.timeline import TimeGrid, Timeline
 
@@ -190,7 +190,9 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
         selected = [Segment(0.0, info.duration, float(importance.mean()))]
     else:
         selected = select_segments(shots, target)
-        selected = fill_to_budget(selected, importance, timeline.grid.step, info.duration, target)
+        selected = improve_selection(
+            selected, importance, timeline.grid.step, info.duration, target
+        )
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)
     return Analysis(info, timeline, importance, shots, selected, budget, scorer.name, warnings)

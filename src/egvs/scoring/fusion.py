@@ -6,12 +6,14 @@
   the voice is from neutral (1 - P(neutral) - P(calm)), each scaled within the video.
 - A, events: the strongest affective sound event (laughter, applause, cheering, screaming, crying,
   shouting), as an absolute probability (a video with no laughter is not made to have some), with
-  exciting/angry/scary music and explosions/gunfire counting half.
+  exciting/angry/scary music, explosions/gunfire and loud passages (up to 15 dB above the video's
+  median loudness) counting half.
 - V, visual: motion (optical flow, scaled within the video) and novelty (how new the picture is
   against the last 10 s).
 
-Scaling within the video maps the 5th..95th percentile to 0..1, so a quiet video still has
-highlights; absolute event probabilities keep real laughter above everything else.
+Scaling within the video maps the 5th..95th percentile to 0..1 (with a minimum range per signal,
+so a flat signal stays flat), so a quiet video still has highlights; absolute event probabilities
+keep real laughter above everything else.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from egvs.features.audio_events import MOMENT_EVENTS
 from egvs.timeline import Timeline
 
 SMOOTH_SECONDS = 1.5
+LOUDNESS_RANGE_DB = 15.0
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,16 @@ class FusionWeights:
         return cls(**values)
 
 
-def scale_within(x: np.ndarray) -> np.ndarray:
-    """Map the 5th..95th percentile of ``x`` to 0..1 (clipped); constant input gives zeros."""
-    lo, hi = np.percentile(x, [5, 95]) if len(x) else (0.0, 0.0)
-    if hi - lo < 1e-6:
-        return np.zeros_like(x, dtype=np.float32)
-    return np.clip((x - lo) / (hi - lo), 0, 1).astype(np.float32)
+def scale_within(x: np.ndarray, min_range: float) -> np.ndarray:
+    """Map the 5th..95th percentile of ``x`` to 0..1 (clipped).
+
+    The range is at least ``min_range`` (in the signal's units), so a signal that barely moves (no
+    voice, a static shot) stays near 0 instead of having its noise stretched to full scale.
+    """
+    if not len(x):
+        return np.zeros(0, np.float32)
+    lo, hi = np.percentile(x, [5, 95])
+    return np.clip((x - lo) / max(hi - lo, min_range), 0, 1).astype(np.float32)
 
 
 def components(timeline: Timeline) -> dict[str, np.ndarray]:
@@ -66,15 +73,18 @@ def components(timeline: Timeline) -> dict[str, np.ndarray]:
     sig = timeline.signal
     voiced = sig("voiced")
     intensity = np.clip(1.0 - sig("emotion.neutral") - sig("emotion.calm"), 0, 1) * voiced
-    emotion = 0.6 * scale_within(sig("arousal") * voiced) + 0.4 * scale_within(intensity)
+    emotion = 0.6 * scale_within(sig("arousal") * voiced, 0.3) + 0.4 * scale_within(intensity, 0.3)
     moment = np.max([sig(f"event.{e}") for e in MOMENT_EVENTS], axis=0)
     mood = np.max(
         [sig(f"event.music_{m}") for m in ("exciting", "angry", "scary")]
         + [sig("event.explosion")],
         axis=0,
     )
-    events = np.clip(np.maximum(moment, 0.5 * mood) / 0.6, 0, 1)
-    visual = 0.6 * scale_within(sig("motion")) + 0.4 * scale_within(sig("novelty"))
+    # Loud passages count as half an event: crowd noise, bangs and bursts YAMNet may not name.
+    loudness = sig("loudness", -90.0)
+    loud = np.clip((loudness - np.median(loudness)) / LOUDNESS_RANGE_DB, 0, 1)
+    events = np.clip(np.maximum.reduce([moment / 0.6, 0.5 * mood / 0.6, 0.5 * loud]), 0, 1)
+    visual = 0.6 * scale_within(sig("motion"), 0.05) + 0.4 * scale_within(sig("novelty"), 0.05)
     return {"emotion": emotion, "events": events, "visual": visual}
 
 

@@ -2,6 +2,6 @@
 
 from egvs.selection.budget import Budget
 from egvs.selection.knapsack import knapsack
-from egvs.selection.select import fill_to_budget, select_segments
+from egvs.selection.select import fill_to_budget, improve_selection, select_segments
 
-__all__ = ["Budget", "fill_to_budget", "knapsack", "select_segments"]
+__all__ = ["Budget", "fill_to_budget", "improve_selection", "knapsack", "select_segments"]

@@ -102,3 +102,41 @@ def fill_to_budget(
         leftover -= q
         segs = merge_adjacent(segs, keep_reasons=True)
     return segs
+
+
+def importance_mass(segments: Sequence[Segment], importance: np.ndarray, step: float) -> float:
+    """Sum of per-step importance over the selected time (fractional steps weighted)."""
+    starts = np.arange(len(importance)) * step
+    total = 0.0
+    for s in segments:
+        overlap = np.clip(np.minimum(starts + step, s.end) - np.maximum(starts, s.start), 0, None)
+        total += float((importance * overlap).sum())
+    return total
+
+
+def improve_selection(
+    segments: Sequence[Segment],
+    importance: np.ndarray,
+    step: float,
+    duration: float,
+    budget_seconds: float,
+) -> list[Segment]:
+    """Fill the budget, then drop the weakest segment while regrowing the rest gains importance.
+
+    Whole shots can leave the knapsack with a weak filler shot where a strong shot did not quite
+    fit; giving that time to the strong segments' surroundings is often better.
+    """
+    best = fill_to_budget(segments, importance, step, duration, budget_seconds)
+    best_mass = importance_mass(best, importance, step)
+    while len(best) > 1:
+        weakest = min(
+            best, key=lambda s: importance_mass([s], importance, step) / max(s.duration, 1e-9)
+        )
+        trial = fill_to_budget(
+            [s for s in best if s is not weakest], importance, step, duration, budget_seconds
+        )
+        mass = importance_mass(trial, importance, step)
+        if mass <= best_mass + 1e-9:
+            break
+        best, best_mass = trial, mass
+    return best
