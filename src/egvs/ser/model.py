@@ -24,6 +24,7 @@ from egvs.timeline import Timeline, fit_length
 
 HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
+SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
 
 
 def shipped_head_path() -> Path:
@@ -78,27 +79,35 @@ class WhisperEmotionModel:
         n = timeline.grid.n_steps
         feats = fit_length(features["ser.features"], n)
         voiced = np.clip(fit_length(features["ser.voiced"], n).astype(np.float32), 0, 1)
-        return self.track(self.class_probs(feats, voiced), voiced)
+        level = fit_length(features.get("ser.level", np.zeros(n)), n)
+        return to_track(self.class_probs(feats, voiced), self.head.classes, voiced, level)
 
-    def track(self, p: np.ndarray, voiced: np.ndarray) -> EmotionTrack:
-        """Map head probabilities onto the canonical track; unvoiced steps fade to a neutral no-vote."""
-        classes = self.head.classes
-        col = {c: i for i, c in enumerate(classes)}
-        probs = np.stack(
-            [p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1
-        )
-        if "boredom" in col:  # boredom is a low-arousal, neutral-like state
-            probs[:, EMOTION_CLASSES.index("neutral")] += p[:, col["boredom"]]
-        vocal = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in VOCALIZATIONS], 1)
-        arousal = p @ np.array([AROUSAL[c] for c in classes])
-        valence = p @ np.array([VALENCE[c] for c in classes])
-        probs /= np.maximum(probs.sum(1, keepdims=True), 1e-9)
-        gate = np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)[:, None]
-        neutral = np.eye(len(EMOTION_CLASSES))[EMOTION_CLASSES.index("neutral")]
-        return EmotionTrack(
-            probs=(gate * probs + (1 - gate) * neutral).astype(np.float32),
-            arousal=(gate[:, 0] * arousal).astype(np.float32),
-            valence=(gate[:, 0] * valence).astype(np.float32),
-            vocalizations=(gate * vocal).astype(np.float32),
-            voiced=voiced.astype(np.float32),
-        )
+
+def to_track(
+    p: np.ndarray, classes: tuple[str, ...], voiced: np.ndarray, level: np.ndarray | None = None
+) -> EmotionTrack:
+    """Map class probabilities onto the canonical track; steps without voice fade to a neutral no-vote.
+
+    The VAD rejects nonverbal vocalizations, so a step also counts as voiced when it is audible
+    (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream.
+    """
+    col = {c: i for i, c in enumerate(classes)}
+    probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)
+    if "boredom" in col:  # boredom is a low-arousal, neutral-like state
+        probs[:, EMOTION_CLASSES.index("neutral")] += p[:, col["boredom"]]
+    vocal = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in VOCALIZATIONS], 1)
+    arousal = p @ np.array([AROUSAL[c] for c in classes])
+    valence = p @ np.array([VALENCE[c] for c in classes])
+    probs /= np.maximum(probs.sum(1, keepdims=True), 1e-9)
+    if level is not None:
+        audible = np.clip((level - SOUND_FLOOR_DB) / 10.0, 0, 1)
+        voiced = np.maximum(voiced, audible * vocal.sum(1))
+    gate = np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)[:, None]
+    neutral = np.eye(len(EMOTION_CLASSES))[EMOTION_CLASSES.index("neutral")]
+    return EmotionTrack(
+        probs=(gate * probs + (1 - gate) * neutral).astype(np.float32),
+        arousal=(gate[:, 0] * arousal).astype(np.float32),
+        valence=(gate[:, 0] * valence).astype(np.float32),
+        vocalizations=(gate * vocal).astype(np.float32),
+        voiced=voiced.astype(np.float32),
+    )
