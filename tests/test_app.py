@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from egvs.app.browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_result
-from egvs.app.jobs import Workspace, clock, parse_size, run_job, segment_rows
+from egvs.app.jobs import DEFAULT_MAX_UPLOAD, Workspace, clock, parse_size, run_job, segment_rows
 from egvs.errors import InputError
 from egvs.segments import Segment
 from egvs.testing.media import make_video
@@ -120,7 +120,7 @@ def _free_port() -> int:
 class Server:
     """The app on a free local port, in this process; `close` stops it and removes its files."""
 
-    def __init__(self, workdir: Path, max_upload: int) -> None:
+    def __init__(self, workdir: Path, max_upload: int = DEFAULT_MAX_UPLOAD) -> None:
         from egvs.app.ui import AppConfig, create, launch_kwargs
 
         previous = os.environ.get("GRADIO_TEMP_DIR")
@@ -143,7 +143,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     _needs_browser()
-    srv = Server(tmp_path_factory.mktemp("app"), max_upload=parse_size("1MB"))
+    srv = Server(tmp_path_factory.mktemp("app"))
     yield srv
     srv.close()
     assert not srv.workspace.root.exists(), "working folder left behind"
@@ -286,13 +286,26 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
     assert "Traceback" not in message
     page.close()
 
+    small = Server(tmp_path, max_upload=parse_size("1MB"))
+    try:
+        page = _open(browser, small.url)
+        big = tmp_path / "huge.mp4"
+        big.write_bytes(os.urandom(parse_size("1.5MB")))
+        page.locator("#input-video input[type=file]").set_input_files(str(big))
+        # Refused before the upload: Gradio's message names the limit and the file.
+        message = _toast(page, "exceed the maximum allowed size of 1.0 Mb")
+        assert "huge.mp4" in message
+        page.close()
+    finally:
+        small.close()
+
+
+def test_generated_example(server: Server, browser) -> None:
     page = _open(browser, server.url)
-    big = tmp_path / "huge.mp4"
-    big.write_bytes(os.urandom(parse_size("1.5MB")))
-    page.locator("#input-video input[type=file]").set_input_files(str(big))
-    # Refused before the upload: Gradio's message names the limit and the file.
-    message = _toast(page, "exceed the maximum allowed size of 1.0 Mb")
-    assert "huge.mp4" in message
+    page.click("#example")
+    page.wait_for_selector("#input-video video", timeout=RESULT_TIMEOUT_MS)
+    duration = page.eval_on_selector("#input-video video", "v => v.duration")
+    assert duration == pytest.approx(60.0, abs=0.5)
     page.close()
 
 
@@ -309,7 +322,7 @@ def _save_screenshot(page, path: Path) -> None:
 def test_server_cleans_up(tmp_path: Path, videos) -> None:
     """Stopping the server removes its uploads, results and job folders."""
     _needs_browser()
-    srv = Server(tmp_path, max_upload=parse_size("1MB"))
+    srv = Server(tmp_path)
     shutil.copy(videos[0], srv.workspace.uploads / "x.mp4")
     srv.workspace.new_job()
     done = threading.Event()

@@ -190,7 +190,7 @@ def run_job(
     summary = egvs.summarize(
         source,
         job / f"{stem}-summary.mp4",
-        ratio=None if duration else ratio,
+        ratio=None if duration is not None else ratio,
         duration=duration,
         weights=weights,
         json_path=job / f"{stem}-analysis.json",

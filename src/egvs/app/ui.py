@@ -54,9 +54,10 @@ class AppConfig:
 
 def _outputs(result: JobResult) -> tuple:
     """What the page shows for a finished job: status line, video, plot, table, downloads."""
+    n = len(result.segments)
     status = (
         f"**Summary: {clock(result.summary_duration)}** of {clock(result.input_duration)} "
-        f"in {len(result.segments)} segments · done in {result.seconds:.1f} s"
+        f"in {n} segment{'s' * (n != 1)} · done in {result.seconds:.1f} s"
     )
     if result.warnings:
         status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
@@ -164,7 +165,7 @@ def build(workspace: Workspace, config: AppConfig) -> gr.Blocks:
                     video,
                     max_bytes=config.max_upload,
                     ratio=ratio,
-                    duration=float(seconds) if mode == "seconds" and seconds else None,
+                    duration=float(seconds or 0) if mode == "seconds" else None,
                     weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
                     timeline_ext=timeline_ext,
                 )
