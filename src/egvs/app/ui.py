@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -215,11 +216,18 @@ def launch_kwargs(config: AppConfig, host: str, port: int) -> dict:
     }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(
     config: AppConfig, host: str = "127.0.0.1", port: int = 7860, workdir: str | Path | None = None
 ) -> None:
-    """Run the app until Ctrl-C, then remove every file it made."""
+    """Run the app until Ctrl-C or SIGTERM, then remove every file it made."""
     demo, workspace = create(config, workdir)
+    # A service manager stops us with SIGTERM: turn it into the Ctrl-C Gradio handles, so the
+    # working folder is removed either way.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(
             f"EGVS demo on http://{host}:{port} (working files in {workspace.root}; Ctrl-C stops)"
