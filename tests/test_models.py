@@ -202,3 +202,16 @@ def test_inference_path_never_imports_torch(tmp_path) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_option_errors_are_one_line_messages(tiny_h5, tmp_path, capsys) -> None:
+    base = ["train", "--data", str(tiny_h5), "--out", str(tmp_path / "m"), "-q"]
+    assert main([*base, "--sources", "visual", "--folds", "1"]) == 2
+    assert main([*base, "--sources", "visual", "--hidden", "10", "--heads", "4"]) == 2
+    assert main([*base, "--sources", "visual,gaze"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "--folds must be in [2, 8]" in err
+        and "multiple of --heads" in err
+        and "no source 'gaze'" in err
+    )

@@ -46,10 +46,16 @@ def _setup(args: argparse.Namespace):
             raise InputError(
                 f"{args.splits} names videos not in {args.data}: {', '.join(unknown[:5])}"
             )
+    elif not 2 <= args.folds <= len(keys):
+        raise InputError(
+            f"--folds must be in [2, {len(keys)}] for the {len(keys)} videos of {args.data}"
+        )
     else:
-        if len(keys) < args.folds:
-            raise InputError(f"{args.data} has {len(keys)} videos, fewer than --folds {args.folds}")
         splits = kfold_splits(keys, args.folds, args.seed)
+    if args.hidden % args.heads:
+        raise InputError(f"--hidden ({args.hidden}) must be a multiple of --heads ({args.heads})")
+    if not 0 <= args.val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     settings = TrainSettings(
         epochs=args.epochs,
         lr=args.lr,
@@ -108,7 +114,7 @@ def _options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
     p.add_argument(
-        "--batch-size", type=positive_int, default=4, help="videos per batch (default 4)"
+        "--batch-size", type=positive_int, default=1, help="videos per batch (default 1, as MSVA)"
     )
     p.add_argument(
         "--hidden",

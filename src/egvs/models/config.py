@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.errors import SetupError
+from egvs.errors import InputError, SetupError
 
 FORMAT = "egvs.model/1"
 FUSIONS = ("sum", "concat", "attention")
@@ -135,5 +135,5 @@ def parse_sources(text: str) -> tuple[str, ...]:
     """``"visual,emotion"`` or ``"visual+emotion"`` -> ``("visual", "emotion")``."""
     names = tuple(s.strip() for s in text.replace("+", ",").split(",") if s.strip())
     if not names:
-        raise ValueError(f"no source names in {text!r}")
+        raise InputError(f"no source names in {text!r} (e.g. visual,emotion)")
     return names

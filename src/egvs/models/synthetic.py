@@ -26,7 +26,7 @@ EMOTION_DIM = 14  # 8 class probabilities, arousal, valence, 3 vocalizations, vo
 AROUSAL, LAUGHTER = 8, 10  # columns of the emotion source the importance is made from
 DEFAULT_DIMS: dict[str, int] = {"visual": 1280, "motion": 8, "emotion": EMOTION_DIM}
 FPS = 4.0  # frame rate of the imaginary original videos: 2 frames per step keeps evaluation cheap
-VISUAL_TRACE = 0.15  # how much of the importance leaks into the visual source (SNR well below 1)
+VISUAL_TRACE = 0.5  # how much of the importance leaks into the visual source (SNR well below 1)
 USER_NOISE = 0.15  # each annotator's deviation from the true importance, before rounding to 1-5
 
 
@@ -131,8 +131,8 @@ def _emotion(n_steps: int, rng: np.random.Generator) -> np.ndarray:
 def _visual(
     n_steps: int, importance: np.ndarray, direction: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Shots of 2-8 s with their own content vector, per-step jitter and a faint importance trace."""
-    lengths = rng.integers(4, 17, size=n_steps // 4 + 1)
+    """Shots of 3-5 s with their own content vector, per-step jitter and a faint importance trace."""
+    lengths = rng.integers(6, 11, size=n_steps // 6 + 1)
     shot_of_step = np.repeat(np.arange(len(lengths)), lengths)[:n_steps]
     content = rng.standard_normal((len(lengths), len(direction))).astype(np.float32)
     jitter = 0.3 * rng.standard_normal((n_steps, len(direction))).astype(np.float32)

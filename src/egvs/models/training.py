@@ -29,7 +29,7 @@ class TrainSettings:
     epochs: int = 50
     lr: float = 5e-4
     weight_decay: float = 1e-4
-    batch_size: int = 4
+    batch_size: int = 1
     val_fraction: float = 0.2
     seed: int = 0
 
