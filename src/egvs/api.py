@@ -257,6 +257,10 @@ def summarize(
     for extra in (output, json_path, plot_path, timeline_path):
         if extra is not None:
             check_output(extra, path, overwrite)
+    if timeline_path is not None:
+        from egvs.export.timeline import timeline_format
+
+        timeline_format(Path(timeline_path))  # an unknown format fails before any work
     analysis = analyze(
         path,
         ratio=ratio,

@@ -7,7 +7,7 @@ per frame. Only the ONNX file is used; silero-vad's torch code is never imported
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,11 @@ MODEL_FILE = "silero_vad_16k_sequence.onnx"
 
 
 def model_path() -> Path:
-    try:
-        path = Path(str(resources.files("silero_vad") / "data" / MODEL_FILE))
-    except ModuleNotFoundError as exc:
-        raise SetupError(
-            "silero-vad is not installed: pip install --no-deps silero-vad==6.2.3"
-        ) from exc
+    # Locate the package without importing it: its __init__ imports torch (seconds, and memory).
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise SetupError("silero-vad is not installed: pip install --no-deps silero-vad==6.2.3")
+    path = Path(spec.submodule_search_locations[0]) / "data" / MODEL_FILE
     if not path.exists():
         raise SetupError(f"silero-vad has no {MODEL_FILE}: pip install --no-deps silero-vad==6.2.3")
     return path
