@@ -24,6 +24,7 @@ from egvs.timeline import Timeline, fit_length
 
 HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
+VOCAL_EMOTION = {"laughing": "happy", "crying": "sad", "screaming": "fearful"}
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
 
 
@@ -95,6 +96,9 @@ def to_track(
     probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)
     if "boredom" in col:  # boredom is a low-arousal, neutral-like state
         probs[:, EMOTION_CLASSES.index("neutral")] += p[:, col["boredom"]]
+    for vocal_class, emotion in VOCAL_EMOTION.items():  # a laugh is also a happy moment, etc.
+        if vocal_class in col:
+            probs[:, EMOTION_CLASSES.index(emotion)] += p[:, col[vocal_class]]
     vocal = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in VOCALIZATIONS], 1)
     arousal = p @ np.array([AROUSAL[c] for c in classes])
     valence = p @ np.array([VALENCE[c] for c in classes])
