@@ -129,6 +129,7 @@ class YamnetTagger:
         path = _model_path()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         params = {
