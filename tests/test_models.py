@@ -27,6 +27,15 @@ DIMS = {"visual": 24, "motion": 6, "emotion": 14}
 TINY = Architecture(hidden=16, heads=2)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and spinning threads crawl on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_h5(tmp_path_factory: pytest.TempPathFactory):
     """Eight short synthetic videos in the builder's layout."""
@@ -154,19 +163,8 @@ def test_unknown_source_is_a_clear_error(tiny_h5) -> None:
 
 def test_cli_train_then_compare(tiny_h5, tmp_path, capsys) -> None:
     out = tmp_path / "model"
-    common = [
-        "--data",
-        str(tiny_h5),
-        "--folds",
-        "2",
-        "--epochs",
-        "2",
-        "--hidden",
-        "16",
-        "--heads",
-        "2",
-        "-q",
-    ]
+    common = ["--data", str(tiny_h5), "--folds", "2", "--epochs", "2", "-q"]
+    common += ["--hidden", "16", "--heads", "2", "--threads", "1"]
     assert main(["train", *common, "--sources", "visual,motion,emotion", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "random (mean)" in table and "human (mean)" in table and "mean" in table

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 import egvs  # noqa: E402
 from egvs.datasets.base import AnnotatedVideo  # noqa: E402
@@ -21,6 +21,15 @@ from egvs.testing.media import kind_at, make_video  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DURATION, FPS = 8.0, 24
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and spinning threads crawl on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def lively_parts(i: int) -> list[tuple[float, float, str]]:
