@@ -3,7 +3,7 @@
 import numpy as np
 
 from egvs.segments import Segment
-from egvs.shots import kts_segments, refine_shots
+from egvs.shots import kts_segments, refine_shots, snap_edges
 from egvs.shots.kts import cpd_nonlin
 from egvs.shots.refine import merge_short, pause_mask, snap_to_pause
 from egvs.timeline import ENVELOPE_HOP, TimeGrid, Timeline
@@ -75,3 +75,17 @@ def test_refine_splits_long_shot_where_audio_changes_and_cuts_in_pause():
 def test_merge_short_absorbs_tiny_shots():
     segs = merge_short([Segment(0, 3), Segment(3, 3.4), Segment(3.4, 8)], 1.0)
     assert [(s.start, s.end) for s in segs] == [(0, 3.4), (3.4, 8)]
+
+
+def test_snap_edges_moves_cuts_into_nearby_pauses_only():
+    grid = TimeGrid.for_duration(10.0)
+    tl = Timeline(grid)
+    env = np.full(1000, -20.0)
+    env[290:330] = -80.0  # pause 2.9-3.3 s
+    env[700:740] = -80.0  # pause 7.0-7.4 s
+    tl.envelope = env
+    out = snap_edges([Segment(3.2, 6.0, 0.5), Segment(6.9, 9.0)], tl, 10.0, radius=0.4)
+    assert out[0].start == 3.2  # already in a pause
+    assert out[0].end == 6.0  # no pause within 0.4 s
+    assert 7.0 <= out[1].start <= 7.3  # moved into the pause, at most 0.4 s
+    assert out[1].end == 9.0

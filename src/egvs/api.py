@@ -20,7 +20,7 @@ from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.selection import Budget, improve_selection, select_segments
-from egvs.shots import kts_segments, refine_shots
+from egvs.shots import kts_segments, refine_shots, snap_edges
 from egvs.timeline import TimeGrid, Timeline
 
 logger = logging.getLogger("egvs")
@@ -193,6 +193,7 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
         selected = improve_selection(
             selected, importance, timeline.grid.step, info.duration, target
         )
+        selected = snap_edges(selected, timeline, info.duration)
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)
     return Analysis(info, timeline, importance, shots, selected, budget, scorer.name, warnings)

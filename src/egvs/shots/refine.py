@@ -166,3 +166,26 @@ def merge_short(segments: list[Segment], min_len: float) -> list[Segment]:
         a, b = sorted((i, j))
         segs[a : b + 1] = [Segment(segs[a].start, segs[b].end)]
     return segs
+
+
+def snap_edges(
+    segments: list[Segment], timeline: Timeline, duration: float, radius: float = 0.4
+) -> list[Segment]:
+    """Move each selected segment's edges into the nearest speech pause within ``radius`` s.
+
+    Filling the budget can leave an edge mid-word; a short move keeps the length close to the
+    budget while the cut lands in a pause. Edges never cross a neighbour or the file's ends.
+    """
+    if timeline.envelope is None or not segments:
+        return segments
+    pauses = pause_mask(timeline.envelope)
+    out: list[Segment] = []
+    for i, seg in enumerate(segments):
+        lo = out[-1].end if out else 0.0
+        hi = segments[i + 1].start if i + 1 < len(segments) else duration
+        start = min(max(snap_to_pause(seg.start, pauses, radius), lo), seg.end)
+        end = max(min(snap_to_pause(seg.end, pauses, radius), hi), start)
+        if end - start < 0.5 * seg.duration:  # a pause far inside would gut the segment: keep it
+            start, end = seg.start, seg.end
+        out.append(Segment(start, end, seg.score, list(seg.reasons)))
+    return out
