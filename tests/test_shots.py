@@ -84,8 +84,18 @@ def test_snap_edges_moves_cuts_into_nearby_pauses_only():
     env[290:330] = -80.0  # pause 2.9-3.3 s
     env[700:740] = -80.0  # pause 7.0-7.4 s
     tl.envelope = env
-    out = snap_edges([Segment(3.2, 6.0, 0.5), Segment(6.9, 9.0)], tl, 10.0, radius=0.4)
+    out = snap_edges([Segment(3.2, 6.0, 0.5), Segment(6.9, 9.0)], tl, 10.0, target=4.9, radius=0.4)
     assert out[0].start == 3.2  # already in a pause
     assert out[0].end == 6.0  # no pause within 0.4 s
     assert 7.0 <= out[1].start <= 7.3  # moved into the pause, at most 0.4 s
     assert out[1].end == 9.0
+
+
+def test_snap_edges_keeps_the_total_near_the_target():
+    grid = TimeGrid.for_duration(10.0)
+    tl = Timeline(grid)
+    env = np.full(1000, -20.0)
+    env[560:600] = -80.0  # pause 5.6-6.0 s, 0.3 s after the edge at 5.3 s
+    tl.envelope = env
+    out = snap_edges([Segment(3.0, 5.3)], tl, 10.0, target=2.3, radius=0.4)
+    assert out[0].end == 5.3  # growing by 0.3-0.5 s would miss the 2.3 s target by > 5%

@@ -193,7 +193,7 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
         selected = improve_selection(
             selected, importance, timeline.grid.step, info.duration, target
         )
-        selected = snap_edges(selected, timeline, info.duration)
+        selected = snap_edges(selected, timeline, info.duration, target)
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)
     return Analysis(info, timeline, importance, shots, selected, budget, scorer.name, warnings)

@@ -169,23 +169,36 @@ def merge_short(segments: list[Segment], min_len: float) -> list[Segment]:
 
 
 def snap_edges(
-    segments: list[Segment], timeline: Timeline, duration: float, radius: float = 0.4
+    segments: list[Segment], timeline: Timeline, duration: float, target: float, radius: float = 0.4
 ) -> list[Segment]:
     """Move each selected segment's edges into the nearest speech pause within ``radius`` s.
 
-    Filling the budget can leave an edge mid-word; a short move keeps the length close to the
-    budget while the cut lands in a pause. Edges never cross a neighbour or the file's ends.
+    Filling the budget can leave an edge mid-word; a short move lands the cut in a pause. A move is
+    only taken while the total stays within 5% of ``target`` seconds, and edges never cross a
+    neighbour or the file's ends.
     """
     if timeline.envelope is None or not segments:
         return segments
     pauses = pause_mask(timeline.envelope)
+    radius = min(radius, 0.05 * target)
+    total = sum(s.duration for s in segments)
     out: list[Segment] = []
     for i, seg in enumerate(segments):
         lo = out[-1].end if out else 0.0
         hi = segments[i + 1].start if i + 1 < len(segments) else duration
-        start = min(max(snap_to_pause(seg.start, pauses, radius), lo), seg.end)
-        end = max(min(snap_to_pause(seg.end, pauses, radius), hi), start)
-        if end - start < 0.5 * seg.duration:  # a pause far inside would gut the segment: keep it
-            start, end = seg.start, seg.end
+        start, end = seg.start, seg.end
+        for edge in ("start", "end"):
+            moved = snap_to_pause(start if edge == "start" else end, pauses, radius)
+            new_start, new_end = (
+                (min(max(moved, lo), end), end)
+                if edge == "start"
+                else (start, max(min(moved, hi), start))
+            )
+            new_total = total - (end - start) + (new_end - new_start)
+            if (
+                abs(new_total - target) <= 0.05 * target
+                and new_end - new_start >= 0.5 * seg.duration
+            ):
+                start, end, total = new_start, new_end, new_total
         out.append(Segment(start, end, seg.score, list(seg.reasons)))
     return out
