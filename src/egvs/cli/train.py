@@ -132,8 +132,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        default=min(2, os.cpu_count() or 1),
-        help="torch CPU threads (default: up to 2)",
+        default=1,
+        help="torch CPU threads (default 1: per-video matrices are small, and extra threads "
+        "spin when other processes share the cores; try 2 on an idle machine)",
     )
     p.add_argument(
         "--jobs",
