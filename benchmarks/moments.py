@@ -7,8 +7,8 @@
 2. Builds one ~3-minute video per held-out actor: that actor's calm/neutral utterances with pauses,
    and 4 emotional moments of 2-3 consecutive clips (the actor's strong-intensity acted emotion, or
    held-out laughter, screams, crying). Every clip is trimmed to its sound and normalised to the same
-   loudness (-23 dBFS RMS over the trimmed clip) and every pause, inside moments or not, lasts
-   0.6-1.6 s, so level alone gives nothing away; the picture is a looped low-motion gradient.
+   peak loudness (max momentary 400 ms RMS at -18 dBFS) and every pause, inside moments or not,
+   lasts 0.6-1.6 s, so level alone gives nothing away; the picture is a looped low-motion gradient.
 3. Runs ``egvs analyze VIDEO --json OUT --ratio R`` (R = the moments' share of the duration) with the
    held-out head (``EGVS_SER_HEAD``) and scores the selected time against the moments: F1 on a 0.1 s
    grid, beside a random selection (mean of 200 draws) and a loudness-only selection (top 2 s windows
@@ -31,11 +31,11 @@ import numpy as np
 
 from egvs.ser.audio import load_audio
 from egvs.ser.labels import Item, read_labels
-from egvs.ser.train import clip_features, fit_head
+from egvs.ser.train import clip_features, context_features, fit_head
 
 SR = 16000
 GRID = 0.1
-TARGET_DB = -23.0
+TARGET_DB = -18.0  # peak momentary loudness of every clip (dBFS)
 HELD_OUT_ACTORS = ("ravdess_17", "ravdess_18", "ravdess_19", "ravdess_20")
 MOMENT_KINDS = ("angry", "laughing", "happy", "screaming", "fearful", "crying", "surprised")
 DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser" / "labels.csv"
@@ -51,18 +51,26 @@ def held_out(items: list[Item]) -> set[str]:
 
 
 def trim_and_level(x: np.ndarray) -> np.ndarray:
-    """The clip's sounding part (frames within 35 dB of its loudest), at `TARGET_DB` RMS overall."""
+    """The clip's sounding part (frames within 35 dB of its loudest) at the same peak loudness.
+
+    Loudness is the maximum momentary (400 ms) RMS, set to `TARGET_DB`: a calm sentence and a
+    scream then peak at the same level, so level alone gives nothing away.
+    """
     hop = 160
     n = len(x) // hop
     if n == 0:
         return x
     db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
     active = np.flatnonzero(db > db.max() - 35)
-    a, b = max(active[0] - 5, 0) * hop, min(active[-1] + 6, n) * hop
-    x = x[a:b]
-    rms_db = 10 * np.log10(np.mean(x**2) + 1e-12)  # the whole trimmed clip, pauses included
-    y = x * 10 ** ((TARGET_DB - rms_db) / 20)
-    return np.clip(y, -0.99, 0.99).astype(np.float32)
+    x = x[max(active[0] - 5, 0) * hop : min(active[-1] + 6, n) * hop]
+    win = int(0.4 * SR)
+    power = (
+        np.convolve(x.astype(np.float64) ** 2, np.ones(win) / win, mode="valid")
+        if len(x) > win
+        else [np.mean(x**2)]
+    )
+    peak_db = 10 * np.log10(np.max(power) + 1e-12)
+    return np.clip(x * 10 ** ((TARGET_DB - peak_db) / 20), -0.99, 0.99).astype(np.float32)
 
 
 def build_audio(
@@ -231,7 +239,9 @@ def main() -> None:
     head_dir = args.work / "heldout-head"
     head_dir.mkdir(exist_ok=True)
     x = clip_features(train_items)
-    fit_head(x, train_items).save(head_dir / "ser_head.npz")
+    fit_head(x, train_items, x_context=context_features(train_items)).save(
+        head_dir / "ser_head.npz"
+    )
     print(
         f"held-out head: trained on {len(train_items)} clips, {len(items) - len(train_items)} held out"
     )
@@ -257,6 +267,7 @@ def main() -> None:
             "--ratio",
             f"{ratio:.4f}",
             "-q",
+            "--overwrite",
             *shlex.split(args.analyze_args),
         ]
         subprocess.run(cmd, check=True, env=env)

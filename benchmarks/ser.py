@@ -27,7 +27,7 @@ from egvs.ser import default_model
 from egvs.ser.audio import load_audio
 from egvs.ser.evaluate import report
 from egvs.ser.labels import read_labels
-from egvs.ser.train import clip_features, cross_validate, fit_head, head_probs
+from egvs.ser.train import clip_features, context_features, cross_validate, fit_head, head_probs
 from egvs.timeline import TimeGrid, Timeline
 
 DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser" / "labels.csv"
@@ -41,18 +41,21 @@ def cpu_seconds() -> float:
 def accuracy_tables(labels: Path) -> dict:
     items = read_labels(labels)
     x = clip_features(items)
+    xc = context_features(items)
     datasets = sorted({it.dataset for it in items})
     out: dict = {"per_corpus": {}, "all_corpora": None, "cross_corpus": {}}
     for d in datasets:
         idx = [i for i, it in enumerate(items) if it.dataset == d]
         sub = [items[i] for i in idx]
         n_spk = len({it.speaker for it in sub})
-        out["per_corpus"][d] = cross_validate(x[idx], sub, n_folds=min(n_spk, 8))["datasets"][d]
-    out["all_corpora"] = cross_validate(x, items)
+        out["per_corpus"][d] = cross_validate(
+            x[idx], sub, n_folds=min(n_spk, 8), x_context=xc[idx]
+        )["datasets"][d]
+    out["all_corpora"] = cross_validate(x, items, x_context=xc)
     for d in datasets:
         train = [i for i, it in enumerate(items) if it.dataset != d]
         test = [i for i, it in enumerate(items) if it.dataset == d]
-        head = fit_head(x[train], [items[i] for i in train])
+        head = fit_head(x[train], [items[i] for i in train], x_context=xc[train])
         probs = head_probs(head, x[test], [items[i].speaker for i in test])
         out["cross_corpus"][d] = report([items[i].label for i in test], [d] * len(test), probs)[
             "datasets"

@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--l2", type=float, default=None, help="L2 regularisation of the head")
     p.add_argument("--folds", type=int, default=None, help="speaker-grouped CV folds (default 8)")
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation, only fit the head")
+    p.add_argument(
+        "--no-context",
+        action="store_true",
+        help="train on isolated clips only (default: also on each clip as analysis sees it, "
+        "among the speaker's other clips)",
+    )
     p.set_defaults(func=_train)
 
     p = cmds.add_parser(
@@ -94,6 +100,7 @@ def _train(args: argparse.Namespace) -> int:
         l2=args.l2 if args.l2 is not None else train.DEFAULT_L2,
         n_folds=args.folds or train.DEFAULT_FOLDS,
         cv=not args.no_cv,
+        context=not args.no_context,
     )
     if result is not None and not args.quiet:
         print("speaker-grouped cross-validation (unseen speakers per fold):")

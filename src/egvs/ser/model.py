@@ -41,7 +41,13 @@ class SerExtractor:
         self._model = model
 
     def config(self) -> dict:
-        return self._model.config()
+        """Backbone and window only: a new head reuses the cached features."""
+        return {
+            "features": "whisper-ser",
+            "v": 2,
+            "window": self._model.window,
+            **backbone.config(),
+        }
 
     def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
         return self._model.featurizer.block(block, self._model.window)
