@@ -92,3 +92,56 @@ def test_read_labels(tmp_path) -> None:
     items = read_labels(tmp_path / "labels.csv")
     assert [it.label for it in items] == ["angry", "laughing"]
     assert items[0].path == tmp_path / "a.flac"
+
+
+def test_default_model_missing_backbone_says_how_to_fix(monkeypatch, tmp_path) -> None:
+    from egvs.errors import SetupError
+    from egvs.ser import backbone, default_model
+
+    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path))  # nothing built yet
+    monkeypatch.setattr(
+        backbone, "PACKAGES", ("egvs_no_such_whisper_part1", "egvs_no_such_whisper_part2")
+    )
+    with pytest.raises(SetupError, match="pip install"):
+        default_model()
+
+
+def test_trim_encoder_drops_upper_layers() -> None:
+    import io
+    import struct
+
+    from egvs.ser.backbone import _read_string, _trim_encoder, _write_string
+
+    src = io.BytesIO()
+    src.write(struct.pack("I", 6))
+    _write_string(src, "WhisperSpec")
+    src.write(struct.pack("I", 3))
+    names = ["encoder/layer_0/w", "encoder/layer_3/w", "encoder/layer_5/w", "decoder/layer_3/w"]
+    src.write(struct.pack("I", len(names)))
+    for name in names:
+        _write_string(src, name)
+        src.write(
+            struct.pack("B", 1)
+            + struct.pack("I", 2)
+            + struct.pack("B", 0)
+            + struct.pack("I", 8)
+            + b"\0" * 8
+        )
+    src.write(struct.pack("I", 1))
+    _write_string(src, "encoder/layer_4/alias")
+    _write_string(src, "encoder/layer_4/w")
+    src.seek(0)
+    dst = io.BytesIO()
+    _trim_encoder(src, dst, keep=3)
+    dst.seek(0)
+    assert struct.unpack("I", dst.read(4)) == (6,) and _read_string(dst) == "WhisperSpec"
+    dst.read(4)
+    (n,) = struct.unpack("I", dst.read(4))
+    kept = []
+    for _ in range(n):
+        kept.append(_read_string(dst))
+        dst.read(1 + 4 + 1)
+        (nb,) = struct.unpack("I", dst.read(4))
+        dst.read(nb)
+    assert kept == ["encoder/layer_0/w", "decoder/layer_3/w"]
+    assert struct.unpack("I", dst.read(4)) == (0,)
