@@ -184,16 +184,17 @@ def format_folds(result: dict) -> str:
 
 def format_comparison(result: dict) -> str:
     """The ablation table: mean [min, max] over folds of each metric, one row per source set."""
-    lines = [_row("sources", [label for _, label in SHOWN], width=22)]
     named = [(name, result["baselines"][name]["summary"]) for name in ("random", "human")]
     named += [("+".join(run["sources"]), run["summary"]) for run in result["runs"]]
+    first = max(len(name) for name, _ in named) + 2
+    lines = [_row("sources", [label for _, label in SHOWN], width=25, first=first)]
     for name, summary in named:
         cells = [
             f"{_num(summary[m]['mean'])} [{_num(summary[m]['min'])}, {_num(summary[m]['max'])}]"
             for m, _ in SHOWN
         ]
-        lines.append(_row(name, cells, width=22))
-    return _titled(result, "comparison", lines)
+        lines.append(_row(name, cells, width=25, first=first))
+    return _titled(result, "comparison, mean [min, max] over folds", lines)
 
 
 def _header(h5_path: Path, splits: Sequence[dict[str, list[str]]], settings: TrainSettings) -> dict:
@@ -211,12 +212,16 @@ def _all_keys(splits: Sequence[dict[str, list[str]]]) -> list[str]:
 
 
 def _titled(result: dict, title: str, lines: list[str]) -> str:
-    head = f"{title}: {result['n_splits']} folds, {result['settings']['epochs']} epochs, seed {result['settings']['seed']} ({result['data']})"
+    settings = result["settings"]
+    head = (
+        f"{title}: {result['n_splits']} folds, {settings['epochs']} epochs, "
+        f"seed {settings['seed']} ({result['data']})"
+    )
     return "\n".join([head, *lines])
 
 
-def _row(name: str, cells: Sequence[str], width: int = 12) -> str:
-    return f"{name:<14}" + "".join(f"{c:>{width}}" for c in cells)
+def _row(name: str, cells: Sequence[str], width: int = 12, first: int = 14) -> str:
+    return f"{name:<{first}}" + "".join(f"{c:>{width}}" for c in cells)
 
 
 def _num(value: float) -> str:
