@@ -175,8 +175,10 @@ class WhisperEncoder:
     """Whisper-base encoder frames (20 ms each, 512-d) for 16 kHz mono audio, on the CPU."""
 
     def __init__(
-        self, keep_layers: int = KEEP_LAYERS, compute_type: str = "int8", threads: int = 0
+        self, keep_layers: int = KEEP_LAYERS, compute_type: str = "int8", threads: int = 1
     ):
+        # One thread: two cost as many CPU-seconds and barely less wall time on two shared
+        # cores, and the pipeline's video stage runs on the other core meanwhile.
         try:
             import ctranslate2
         except ImportError as exc:
