@@ -27,7 +27,8 @@ logger = logging.getLogger("egvs")
 
 SCHEMA = "egvs.analysis/1"
 MIN_SEGMENT = 1.0  # seconds; shorter selected segments only when the budget forces it
-MAX_SHOT = 8.0
+MAX_SHOT = 8.0  # seconds: longer shots are cut (on the sound) so the knapsack can fill the budget
+MAX_VISUAL_SHOT = 60.0  # KTS's longest picture shot
 
 
 def default_emotion_model() -> SpeechEmotionModel:
@@ -183,7 +184,7 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
     max_shot = float(np.clip(target / 3, 2.0, MAX_SHOT))
     min_len = min(MIN_SEGMENT, target)
     features = timeline.sources["visual"] if info.has_video else timeline.sources["audio"]
-    steps = kts_segments(features, min_len=2, max_len=max(2, round(max_shot / timeline.grid.step)))
+    steps = kts_segments(features, min_len=2, max_len=round(MAX_VISUAL_SHOT / timeline.grid.step))
     shots = refine_shots(steps, timeline, info.duration, min_len=min_len, max_len=max_shot)
     shots = shot_scores(shots, importance, timeline)
     if budget.exceeds(info.duration):

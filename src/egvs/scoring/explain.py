@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from egvs.features.audio_events import MOMENT_EVENTS
-from egvs.features.emotion import EMOTION_CLASSES
+from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
 from egvs.segments import Segment
 from egvs.timeline import Timeline
 
@@ -28,6 +28,10 @@ def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
         peak = float(timeline.signal(f"event.{event}")[sl].max())
         if peak >= EVENT_THRESHOLD:
             found.append((1.0 + peak, f"{event} {peak:.2f}"))
+    for vocal in VOCALIZATIONS:
+        peak = float(timeline.signal(f"vocal.{vocal}")[sl].max())
+        if peak >= EVENT_THRESHOLD:
+            found.append((1.0 + peak, f"{vocal} voice {peak:.2f}"))
     voiced = timeline.signal("voiced")
     if voiced[sl].mean() > 0.3:
         for name in EMOTION_CLASSES:

@@ -5,7 +5,8 @@
 - E, emotion: speech arousal where there is a voice (``arousal``; no voice, no vote), plus how far
   the voice is from neutral (1 - P(neutral) - P(calm)), each scaled within the video.
 - A, events: the strongest affective sound event (laughter, applause, cheering, screaming, crying,
-  shouting), as an absolute probability (a video with no laughter is not made to have some), with
+  shouting from the audio tagger; laughing, crying, screaming from the voice model), as an
+  absolute probability (a video with no laughter is not made to have some), with
   exciting/angry/scary music, explosions/gunfire and loud passages (up to 15 dB above the video's
   median loudness) counting half.
 - V, visual: motion (optical flow, scaled within the video) and novelty (how new the picture is
@@ -24,6 +25,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from egvs.features.audio_events import MOMENT_EVENTS
+from egvs.features.emotion import VOCALIZATIONS
 from egvs.timeline import Timeline
 
 SMOOTH_SECONDS = 1.5
@@ -74,7 +76,10 @@ def components(timeline: Timeline) -> dict[str, np.ndarray]:
     voiced = sig("voiced")
     intensity = np.clip(1.0 - sig("emotion.neutral") - sig("emotion.calm"), 0, 1) * voiced
     emotion = 0.6 * scale_within(sig("arousal") * voiced, 0.3) + 0.4 * scale_within(intensity, 0.3)
-    moment = np.max([sig(f"event.{e}") for e in MOMENT_EVENTS], axis=0)
+    moment = np.max(
+        [sig(f"event.{e}") for e in MOMENT_EVENTS] + [sig(f"vocal.{v}") for v in VOCALIZATIONS],
+        axis=0,
+    )
     mood = np.max(
         [sig(f"event.music_{m}") for m in ("exciting", "angry", "scary")]
         + [sig("event.explosion")],

@@ -93,16 +93,23 @@ def kts_segments(
     mean_len: int = 8,
     vmax: float = 1.0,
     chunk: int = DEFAULT_CHUNK,
+    normalize: bool = True,
 ) -> list[tuple[int, int]]:
     """Segments ``[start, end)`` in steps covering ``features`` (n, d), from KTS change points.
 
     ``mean_len`` bounds how many change points are considered (n / mean_len), the usual KTS setting.
-    Rows that are all zero (no picture) get one segment per chunk.
+    Rows that are all zero (no picture) get one segment per chunk. ``normalize=False`` keeps the
+    features' own scale (for standardised descriptors, e.g. of the audio), instead of L2-normalising
+    each row as KTS does for CNN features.
     """
     n = len(features)
     if n == 0:
         return []
-    unit = features / (np.linalg.norm(features, axis=1, keepdims=True) + 1e-8)
+    unit = (
+        features / (np.linalg.norm(features, axis=1, keepdims=True) + 1e-8)
+        if normalize
+        else features
+    )
     bounds = [0]
     for start in range(0, n, chunk):
         part = unit[start : start + chunk].astype(np.float64)

@@ -1,7 +1,8 @@
 """Make KTS shots fit for cutting: split long shots where the audio changes, cut in speech pauses.
 
-An emotional moment often lives inside one long shot (an interview, a vlog), so shots longer than
-``max_len`` are split where the sound changes most (loudness, voice, events, arousal). Every
+An emotional moment often lives inside one long shot (an interview, a vlog), so every shot is also
+segmented on its sound (KTS on loudness, voice, arousal, valence, vocalizations and events), which
+cuts where the audio changes and keeps pieces under ``max_len``. Every
 boundary inside speech is then moved to the nearest pause (so a cut never halves a word): up to
 ``visual_snap`` s for a picture cut, ``audio_snap`` s for an audio split. Shots shorter than
 ``min_len`` are merged into a neighbour.
@@ -14,12 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from egvs.segments import Segment
+from egvs.shots.kts import kts_segments
 from egvs.timeline import ENVELOPE_HOP, Timeline
 
 AUDIO_CHANGE_SIGNALS = (
     "loudness",
     "voiced",
     "arousal",
+    "valence",
+    "emotion.neutral",
+    "vocal.laughing",
+    "vocal.crying",
+    "vocal.screaming",
     "event.speech",
     "event.music",
     "event.laughter",
@@ -29,6 +36,7 @@ AUDIO_CHANGE_SIGNALS = (
     "event.crying",
     "event.shouting",
 )
+MIN_AUDIO_SPLIT = 2.0  # seconds: the shortest piece a sound change may cut out of a shot
 MIN_PAUSE = 0.12  # seconds below the pause threshold that count as a pause
 PAUSE_DROP_DB = 18.0  # how far below the loud (90th percentile) level a pause is
 SILENT_DB = -60.0
@@ -41,39 +49,13 @@ class _Cut:
 
 
 def _audio_descriptor(timeline: Timeline) -> np.ndarray:
+    """Standardised audio signals, scaled so a step's squared norm is about 1 (as KTS expects)."""
     cols = []
     for name in AUDIO_CHANGE_SIGNALS:
         x = timeline.signal(name).astype(np.float64)
         spread = x.std()
         cols.append((x - x.mean()) / spread if spread > 1e-6 else np.zeros_like(x))
-    return np.column_stack(cols)
-
-
-def _split_long(
-    a: int, b: int, desc: np.ndarray, max_steps: int, min_steps: int, window: int
-) -> list[int]:
-    """Split points (steps) of [a, b) at the largest audio changes until no piece exceeds max_steps."""
-    if b - a <= max_steps:
-        return []
-    candidates = np.arange(a + min_steps, b - min_steps + 1)
-    if len(candidates) == 0:
-        return []
-    change = np.array(
-        [
-            np.linalg.norm(
-                desc[max(a, s - window) : s].mean(0) - desc[s : min(b, s + window)].mean(0)
-            )
-            for s in candidates
-        ]
-    )
-    # Prefer the middle when the sound is uniform, so pieces stay balanced.
-    middle = 1.0 - np.abs(candidates - (a + b) / 2) / (b - a)
-    s = int(candidates[np.argmax(change + 0.05 * middle)])
-    return [
-        *_split_long(a, s, desc, max_steps, min_steps, window),
-        s,
-        *_split_long(s, b, desc, max_steps, min_steps, window),
-    ]
+    return np.column_stack(cols) / np.sqrt(len(cols))
 
 
 def pause_mask(envelope: np.ndarray) -> np.ndarray:
@@ -129,17 +111,25 @@ def refine_shots(
 ) -> list[Segment]:
     """Shots in seconds covering [0, duration), split at audio changes and cut in pauses."""
     step = timeline.grid.step
+    audio_snap = min(audio_snap, max_len / 4)  # short pieces: a long move would undo the split
     desc = _audio_descriptor(timeline)
     max_steps = max(2, round(max_len / step))
-    min_steps = max(1, round(min_len / step))
+    split_steps = max(2, min(round(MIN_AUDIO_SPLIT / step), max_steps // 2))
     cuts: list[_Cut] = []
     for a, b in shots:
         if a > 0:
             cuts.append(_Cut(a * step, visual_snap))
-        cuts.extend(
-            _Cut(s * step, audio_snap)
-            for s in _split_long(a, b, desc, max_steps, min_steps, window=4)
-        )
+        if b - a >= 2 * split_steps:
+            # KTS on the sound inside the shot: cuts where the audio changes, and no piece longer
+            # than max_len (its penalised cost decides how many changes are real).
+            pieces = kts_segments(
+                desc[a:b],
+                min_len=split_steps,
+                max_len=max_steps,
+                mean_len=split_steps,
+                normalize=False,
+            )
+            cuts.extend(_Cut((a + start) * step, audio_snap) for start, _ in pieces[1:])
     pauses = pause_mask(timeline.envelope) if timeline.envelope is not None else np.zeros(0, bool)
     times = sorted(
         {round(snap_to_pause(c.t, pauses, c.snap), 3) for c in cuts if 0 < c.t < duration}
