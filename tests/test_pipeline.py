@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -117,14 +118,14 @@ def test_summarize_renders_valid_mp4_in_sync(
     assert durations["video"] == pytest.approx(summary.duration, abs=0.05)
     assert durations["audio"] == pytest.approx(durations["video"], abs=0.05)
     assert abs(summary.duration - 6.0) <= 0.6  # within 10% of the budget
-    assert (tmp_path / "a.json").stat().st_size > 0 and (tmp_path / "a.png").read_bytes()[
-        :4
-    ] == b"\x89PNG"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "a.json",
-        "a.png",
-        "summary.mp4",
-    ]  # no temp files left
+    assert (tmp_path / "a.json").stat().st_size > 0
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["a.json", "a.png", "summary.mp4"]  # no temp files left
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {0o666 & ~umask}  # the usual mode for new files, not mkstemp's 0600
 
 
 def _flash_video(path: Path, duration: float = 12.0, fps: int = 25, sr: int = 48000) -> Path:

@@ -174,12 +174,12 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
     importance = np.asarray(scorer.score(timeline), dtype=np.float32)
     target = budget.seconds_for(info.duration)
     if budget.exceeds(info.duration):
+        requested = budget.seconds if budget.seconds is not None else budget.ratio * info.duration
         warnings.append(
-            f"the budget ({budget.seconds or budget.ratio * info.duration:.1f} s) is not shorter than the "
-            f"input ({info.duration:.1f} s); the summary is the whole input"
+            f"the budget ({requested:.1f} s) is not shorter than the input ({info.duration:.1f} s); "
+            "the summary is the whole input"
         )
-        for w in warnings:
-            logger.warning(w)
+        logger.warning(warnings[-1])
     # Shots never longer than a third of the budget, so the knapsack can fill it closely.
     max_shot = float(np.clip(target / 3, 2.0, MAX_SHOT))
     min_len = min(MIN_SEGMENT, target)

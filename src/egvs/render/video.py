@@ -9,8 +9,6 @@ file is written under a temporary name and moved into place only when complete.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from egvs.cache import atomic_write
 from egvs.errors import InputError, OutputError
 from egvs.media.probe import MediaInfo
 from egvs.progress import progress
@@ -74,23 +73,14 @@ def _fade(n: int, rate: int) -> np.ndarray:
 
 def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) -> float:
     """Write ``segments`` of ``info.path`` to ``output``; returns the summary's duration in seconds."""
-    output = Path(output)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=output.parent if str(output.parent) else ".", prefix=f".{output.stem}-", suffix=".mp4"
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    rendered: list[float] = []
     try:
-        total = _render(info, segments, tmp)
-        os.replace(tmp, output)
+        atomic_write(Path(output), lambda tmp: rendered.append(_render(info, segments, tmp)))
     except av.error.FFmpegError as exc:
         raise InputError(f"rendering failed while reading {info.path}: {exc}") from None
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return total
+    return rendered[0]
 
 
 def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
