@@ -41,6 +41,11 @@ class TimeGrid:
     def duration(self) -> float:
         return self.n_steps * self.step
 
+    def overlap(self, start: float, end: float) -> np.ndarray:
+        """Seconds of each step that fall inside ``[start, end)`` (partial steps count in part)."""
+        times = self.times
+        return np.clip(np.minimum(times + self.step, end) - np.maximum(times, start), 0.0, None)
+
     def index(self, t: float) -> int:
         """The step holding time ``t`` (clamped to the grid)."""
         return int(min(max(math.floor(t / self.step + 1e-9), 0), self.n_steps - 1))

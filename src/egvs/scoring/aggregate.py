@@ -10,13 +10,9 @@ from egvs.timeline import Timeline
 
 def shot_scores(shots: list[Segment], importance: np.ndarray, timeline: Timeline) -> list[Segment]:
     """Each shot's score: mean importance over the steps it covers (fractional overlap weighted)."""
-    step = timeline.grid.step
-    starts = timeline.grid.times
     out = []
     for shot in shots:
-        overlap = np.clip(
-            np.minimum(starts + step, shot.end) - np.maximum(starts, shot.start), 0, None
-        )
+        overlap = timeline.grid.overlap(shot.start, shot.end)
         w = overlap.sum()
         score = float((importance * overlap).sum() / w) if w > 0 else 0.0
         out.append(Segment(shot.start, shot.end, score))

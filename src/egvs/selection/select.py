@@ -8,6 +8,7 @@ import numpy as np
 
 from egvs.segments import Segment
 from egvs.selection.knapsack import knapsack
+from egvs.timeline import TimeGrid
 
 RESOLUTION = 0.1  # seconds per knapsack weight unit
 
@@ -72,9 +73,11 @@ def fill_to_budget(
     if not segs:
         return segs
 
+    grid = TimeGrid(step, len(importance))
+
     def mean_importance(a: float, b: float) -> float:
-        i, j = int(a / step), max(int(np.ceil(b / step - 1e-9)), int(a / step) + 1)
-        return float(importance[i:j].mean()) if i < len(importance) else 0.0
+        overlap = grid.overlap(a, b)
+        return float((importance * overlap).sum() / overlap.sum()) if overlap.sum() > 0 else 0.0
 
     leftover = budget_seconds - sum(s.duration for s in segs)
     while leftover >= fine - 1e-9:
@@ -106,12 +109,8 @@ def fill_to_budget(
 
 def importance_mass(segments: Sequence[Segment], importance: np.ndarray, step: float) -> float:
     """Sum of per-step importance over the selected time (fractional steps weighted)."""
-    starts = np.arange(len(importance)) * step
-    total = 0.0
-    for s in segments:
-        overlap = np.clip(np.minimum(starts + step, s.end) - np.maximum(starts, s.start), 0, None)
-        total += float((importance * overlap).sum())
-    return total
+    grid = TimeGrid(step, len(importance))
+    return float(sum((importance * grid.overlap(s.start, s.end)).sum() for s in segments))
 
 
 def improve_selection(
