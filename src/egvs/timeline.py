@@ -41,10 +41,16 @@ class TimeGrid:
     def duration(self) -> float:
         return self.n_steps * self.step
 
-    def overlap(self, start: float, end: float) -> np.ndarray:
-        """Seconds of each step that fall inside ``[start, end)`` (partial steps count in part)."""
-        times = self.times
-        return np.clip(np.minimum(times + self.step, end) - np.maximum(times, start), 0.0, None)
+    def steps_in(self, start: float, end: float) -> tuple[slice, np.ndarray]:
+        """The steps that overlap ``[start, end)`` and the seconds of each inside it.
+
+        Only those steps are touched, so per-segment sums stay cheap on long videos.
+        """
+        first = min(max(math.floor(start / self.step + 1e-9), 0), self.n_steps)
+        last = min(max(math.ceil(end / self.step - 1e-9), first), self.n_steps)
+        times = np.arange(first, last) * self.step
+        seconds = np.clip(np.minimum(times + self.step, end) - np.maximum(times, start), 0.0, None)
+        return slice(first, last), seconds
 
     def index(self, t: float) -> int:
         """The step holding time ``t`` (clamped to the grid)."""

@@ -12,8 +12,8 @@ def shot_scores(shots: list[Segment], importance: np.ndarray, timeline: Timeline
     """Each shot's score: mean importance over the steps it covers (fractional overlap weighted)."""
     out = []
     for shot in shots:
-        overlap = timeline.grid.overlap(shot.start, shot.end)
-        w = overlap.sum()
-        score = float((importance * overlap).sum() / w) if w > 0 else 0.0
+        steps, seconds = timeline.grid.steps_in(shot.start, shot.end)
+        w = seconds.sum()
+        score = float((importance[steps] * seconds).sum() / w) if w > 0 else 0.0
         out.append(Segment(shot.start, shot.end, score))
     return out

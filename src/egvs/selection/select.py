@@ -76,8 +76,10 @@ def fill_to_budget(
     grid = TimeGrid(step, len(importance))
 
     def mean_importance(a: float, b: float) -> float:
-        overlap = grid.overlap(a, b)
-        return float((importance * overlap).sum() / overlap.sum()) if overlap.sum() > 0 else 0.0
+        steps, seconds = grid.steps_in(a, b)
+        return (
+            float((importance[steps] * seconds).sum() / seconds.sum()) if seconds.sum() > 0 else 0.0
+        )
 
     leftover = budget_seconds - sum(s.duration for s in segs)
     while leftover >= fine - 1e-9:
@@ -110,7 +112,11 @@ def fill_to_budget(
 def importance_mass(segments: Sequence[Segment], importance: np.ndarray, step: float) -> float:
     """Sum of per-step importance over the selected time (fractional steps weighted)."""
     grid = TimeGrid(step, len(importance))
-    return float(sum((importance * grid.overlap(s.start, s.end)).sum() for s in segments))
+    total = 0.0
+    for segment in segments:
+        steps, seconds = grid.steps_in(segment.start, segment.end)
+        total += float((importance[steps] * seconds).sum())
+    return total
 
 
 def improve_selection(
