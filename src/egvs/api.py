@@ -200,12 +200,14 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
     return Analysis(info, timeline, importance, shots, selected, budget, scorer.name, warnings)
 
 
-def check_output(output: str | Path, input_path: str | Path, overwrite: bool) -> Path:
+def check_output(output: str | Path, input_path: str | Path | None, overwrite: bool) -> Path:
     """Refuse an output path that exists (without overwrite), is the input, or cannot be written."""
     out = Path(output)
-    src = Path(input_path)
-    if src.exists() and (
-        out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src))
+    src = Path(input_path) if input_path is not None else None
+    if (
+        src is not None
+        and src.exists()
+        and (out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src)))
     ):
         raise OutputError(f"output {out} is the input file; choose another path")
     if out.exists() and not overwrite:

@@ -159,7 +159,7 @@ def cmd_example(args: argparse.Namespace) -> int:
     from egvs.api import check_output
     from egvs.testing.media import make_video
 
-    out = check_output(args.output, "", args.overwrite)
+    out = check_output(args.output, None, args.overwrite)
     d = args.duration
     parts = [
         (0, 0.3 * d, "calm"),
