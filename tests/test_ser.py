@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from egvs.ser.evaluate import format_table, report, restricted_predictions, score
 from egvs.ser.features import pool, pool_windows
-from egvs.ser.head import LogisticHead, baseline, fit_logistic, normalize_groups
-from egvs.ser.labels import CLASSES, read_labels
+from egvs.ser.head import (
+    LogisticHead,
+    Task,
+    baseline,
+    expected_calibration_error,
+    fit_logistic,
+    fit_temperature,
+    normalize_groups,
+    softmax,
+)
+from egvs.ser.labels import CLASSES, VALENCE_CLASSES, Item, read_labels
+
+
+def items_of(labels: list[str], datasets: list[str], **extra: list[str]) -> list[Item]:
+    return [
+        Item(Path(f"{i}.flac"), f"s{i}", d, label, **{k: v[i] for k, v in extra.items()})
+        for i, (label, d) in enumerate(zip(labels, datasets, strict=True))
+    ]
 
 
 def onehot(names: list[str], p: float = 0.9) -> np.ndarray:
@@ -21,7 +39,7 @@ def onehot(names: list[str], p: float = 0.9) -> np.ndarray:
 def test_score_hand_made() -> None:
     labels = ["angry", "angry", "angry", "sad", "neutral", "laughing"]
     preds = ["angry", "angry", "sad", "sad", "neutral", "crying"]
-    m = score(labels, preds, np.array([0.9, 0.8, 0.2, 0.1, 0.4, 0.7]))
+    m = score(labels, preds, onehot(preds), np.array([0.9, 0.8, 0.2, 0.1, 0.4, 0.7]))
     assert m["accuracy"] == pytest.approx(4 / 6)
     # recalls: angry 2/3, sad 1, neutral 1, laughing 0 -> mean over the 4 true classes
     assert m["uar"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
@@ -43,7 +61,7 @@ def test_predictions_restricted_to_dataset_classes() -> None:
 def test_report_and_table() -> None:
     labels = ["angry", "sad", "boredom", "neutral", "screaming", "crying"]
     datasets = ["x", "x", "y", "y", "z", "z"]
-    result = report(labels, datasets, onehot(labels))
+    result = report(items_of(labels, datasets), onehot(labels))
     assert result["overall"]["accuracy"] == 1.0
     assert set(result["datasets"]) == {"x", "y", "z"}
     assert result["datasets"]["z"]["vocalization_recall"] == 1.0
@@ -57,12 +75,63 @@ def test_logistic_head_learns_and_roundtrips(tmp_path) -> None:
     y = np.repeat([0, 4], 50)
     x = rng.normal(size=(100, 6)) + y[:, None] * 0.5
     w, b = fit_logistic(x, y, len(CLASSES), l2=1e-3)
-    head = LogisticHead(CLASSES, w, b, x.mean(0), x.std(0), {"n": 100})
+    valence = Task(VALENCE_CLASSES, w[:, :3], b[:3], temperature=2.0)
+    head = LogisticHead(Task(CLASSES, w, b), x.mean(0), x.std(0), valence=valence, meta={"n": 100})
     assert np.mean(head.proba(x).argmax(1) == y) > 0.95
     head.save(tmp_path / "h.npz")
     again = LogisticHead.load(tmp_path / "h.npz")
     assert again.classes == CLASSES and again.meta == {"n": 100}
+    assert again.arousal is None and again.valence.temperature == 2.0
     np.testing.assert_allclose(again.proba(x), head.proba(x), atol=1e-5)
+    np.testing.assert_allclose(again.valence.proba(x), valence.proba(x), atol=1e-5)
+
+
+def test_head_from_before_the_tasks_loads(tmp_path) -> None:
+    w, b = np.ones((4, len(CLASSES) - 1)), np.zeros(len(CLASSES) - 1)
+    np.savez(tmp_path / "old.npz", classes=np.array(CLASSES[:-1]), weights=w, bias=b,
+             mean=np.zeros(4), std=np.ones(4), meta=np.array("{}"))  # fmt: skip
+    head = LogisticHead.load(tmp_path / "old.npz")
+    assert head.classes == CLASSES[:-1] and set(head.tasks()) == {"emotion"}
+
+
+def test_negatives_and_valence_metrics_hand_made() -> None:
+    # 4 "other" clips: 2 environmental (kind=negative), 2 nonverbal others (a cough, a sigh)
+    labels = ["other", "other", "other", "other", "laughing", "neutral", "", ""]
+    kinds = ["negative", "negative", "vocalization", "vocalization", "", "", "speech", "speech"]
+    valence = ["", "", "", "", "", "neutral", "positive", "negative"]
+    probs = onehot(["other", "laughing", "other", "screaming", "laughing", "neutral",
+                    "happy", "sad"], 0.9)  # fmt: skip
+    probs[0] = onehot(["other"], 0.4)[0]  # environmental clip 0: P(other) < 0.5, a false voice
+    vprobs = np.eye(3)[[1, 1, 1, 1, 2, 1, 2, 1]]  # the last clip's negative voice is missed
+    items = items_of(labels, ["x"] * 8, kind=kinds, valence=valence)
+    m = report(items, probs, valence=vprobs)["overall"]
+    assert m["false_vocalization_rate"] == pytest.approx(2 / 4)  # clips 1 and 3
+    assert m["false_voice_rate"] == pytest.approx(2 / 2)  # clip 0 (P 0.4) and clip 1 (laugh)
+    assert m["no_voice_n"] == 2 and m["other_n"] == 4
+    # valence rows: neutral ok, positive ok, negative missed -> (1 + 1 + 0) / 3
+    assert m["valence_uar"] == pytest.approx(2 / 3) and m["valence_n"] == 3
+    assert m["vocalization_recall_open"] == 1.0
+    assert "false vocal%" in format_table(report(items, probs))
+
+
+def test_single_class_datasets_are_not_scored_as_a_class_task() -> None:
+    items = items_of(["other", "other", "angry", "sad"], ["noise", "noise", "x", "x"])
+    result = report(items, onehot(["other", "angry", "angry", "sad"]))
+    assert result["datasets"]["noise"]["accuracy"] != result["datasets"]["noise"]["accuracy"]
+    assert result["overall"]["accuracy"] == 1.0  # only the two-class dataset's rows
+
+
+def test_temperature_scaling_calibrates_overconfident_logits() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 2000)
+    logits = rng.normal(size=(2000, 3))
+    logits[np.arange(2000), y] += 1.0  # ~55% right
+    sharp = logits * 6  # same ranking, far too sure
+    t = fit_temperature(sharp, y)
+    assert 4 < t < 8
+    before = expected_calibration_error(softmax(sharp), y)
+    after = expected_calibration_error(softmax(sharp / t), y)
+    assert after < 0.05 < before
 
 
 def test_normalize_groups_shrinks_single_clip_speakers() -> None:
@@ -92,6 +161,25 @@ def test_read_labels(tmp_path) -> None:
     items = read_labels(tmp_path / "labels.csv")
     assert [it.label for it in items] == ["angry", "laughing"]
     assert items[0].path == tmp_path / "a.flac"
+
+
+def test_read_labels_extra_columns(tmp_path) -> None:
+    (tmp_path / "labels.csv").write_text(
+        "path,speaker,dataset,kind,emotion,vocalization,valence,fold,contains_human_voice\n"
+        "a.opus,s1,d,vocalization,happy,laughing,,,\n"  # a laugh is a laugh
+        "b.opus,s2,d,vocalization,angry,other,,,\n"  # an angry burst is angry
+        "c.opus,s3,d,vocalization,,other,,,\n"  # a cough is other
+        "d.opus,,us,negative,,other,,3,no\n"  # no speaker: grouped by fold
+        "e.opus,,us,negative,,other,,3,yes\n"  # children playing: not a clean negative
+        "f.opus,k1,ko,speech,,,positive,,\n"  # valence only
+        "g.opus,k1,ko,speech,neutral,,neutral,,\n"
+    )
+    items = read_labels(tmp_path / "labels.csv")
+    assert [it.label for it in items] == ["laughing", "angry", "other", "other", "", "neutral"]
+    assert items[3].speaker == "us_fold3" and not items[3].has_voice and items[2].has_voice
+    assert [it.valence_target for it in items] == [
+        "positive", "negative", "", "", "positive", "neutral"
+    ]  # fmt: skip
 
 
 def test_default_model_missing_backbone_says_how_to_fix(monkeypatch, tmp_path) -> None:

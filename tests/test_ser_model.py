@@ -122,7 +122,7 @@ def test_train_eval_end_to_end_on_tiny_corpus(
         == 0
     )
     again = LogisticHead.load(out / "ser_head.npz")
-    np.testing.assert_array_equal(again.weights, first.weights)  # deterministic
+    np.testing.assert_array_equal(again.emotion.weights, first.emotion.weights)  # deterministic
     capsys.readouterr()
     js = tmp_path / "eval.json"
     assert (

@@ -21,10 +21,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "train",
         parents=[common],
         help="train the head on a labelled CSV; prints speaker-grouped CV",
-        description="Build a speech-emotion head from a labelled CSV (columns path, speaker, dataset, "
-        "emotion and/or vocalization). Deterministic for a given --seed.",
+        description="Build a speech-emotion head from labelled CSVs (columns path, speaker, dataset, "
+        "and emotion, vocalization (laughing, crying, screaming, other) or valence (negative, "
+        "neutral, positive); optional kind=negative marks sounds with no voice). Probabilities are "
+        "calibrated on speaker-grouped out-of-fold predictions. Deterministic for a given --seed.",
     )
-    p.add_argument("--labels", type=Path, required=True, help="labels CSV")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        action="append",
+        help="labels CSV (repeat for several, e.g. labels.csv and labels_extra.csv)",
+    )
     p.add_argument(
         "--root",
         type=Path,
@@ -41,16 +49,29 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="train on isolated clips only (default: also on each clip as analysis sees it, "
         "among the speaker's other clips)",
     )
+    p.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no augmented copies (default: each clip also under music/noise, a room, a codec "
+        "band limit and another level)",
+    )
     p.set_defaults(func=_train)
 
     p = cmds.add_parser(
         "eval",
         parents=[common],
         help="evaluate a model on a labelled CSV",
-        description="Accuracy, UAR, confusion, arousal UAR and vocalization recall, per dataset and "
-        "overall; features are normalised per speaker.",
+        description="Accuracy, UAR, confusion, arousal UAR, valence UAR, vocalization recall, "
+        "false vocalization and false voice rates on non-voice sounds, and calibration error, per "
+        "dataset and overall; features are normalised per speaker.",
     )
-    p.add_argument("--labels", type=Path, required=True, help="labels CSV")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        action="append",
+        help="labels CSV (repeat for several, e.g. labels.csv and labels_extra.csv)",
+    )
     p.add_argument(
         "--root",
         type=Path,
@@ -81,6 +102,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=_predict)
 
 
+def _read(args: argparse.Namespace) -> list:
+    """Every --labels CSV's rows, each relative to --root or its own folder."""
+    from egvs.ser.labels import read_labels
+
+    return [item for path in args.labels for item in read_labels(path, args.root)]
+
+
 def _head_path(path: Path | None) -> Path | None:
     if path is not None and path.is_dir():
         return path / "ser_head.npz"
@@ -90,9 +118,8 @@ def _head_path(path: Path | None) -> Path | None:
 def _train(args: argparse.Namespace) -> int:
     from egvs.ser import train
     from egvs.ser.evaluate import format_table
-    from egvs.ser.labels import read_labels
 
-    items = read_labels(args.labels, args.root)
+    items = _read(args)
     head, result = train.train(
         items,
         args.out,
@@ -101,6 +128,7 @@ def _train(args: argparse.Namespace) -> int:
         n_folds=args.folds or train.DEFAULT_FOLDS,
         cv=not args.no_cv,
         context=not args.no_context,
+        augment_views=0 if args.no_augment else train.DEFAULT_AUGMENT_VIEWS,
     )
     if result is not None and not args.quiet:
         print("speaker-grouped cross-validation (unseen speakers per fold):")
@@ -112,16 +140,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from egvs.ser.evaluate import format_table, report
+    from egvs.ser.evaluate import format_table
     from egvs.ser.head import LogisticHead
-    from egvs.ser.labels import read_labels
     from egvs.ser.model import shipped_head_path
-    from egvs.ser.train import clip_features, head_probs
+    from egvs.ser.train import clip_features, evaluate_head
 
-    items = read_labels(args.labels, args.root)
+    items = _read(args)
     head = LogisticHead.load(_head_path(args.model) or shipped_head_path())
-    probs = head_probs(head, clip_features(items), [it.speaker for it in items])
-    result = report([it.label for it in items], [it.dataset for it in items], probs)
+    result = evaluate_head(head, clip_features(items), items)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(format_table(result))

@@ -1,8 +1,22 @@
-"""Speech-emotion metrics (``egvs ser eval``): accuracy, UAR, confusion, arousal UAR, vocal recall.
+"""Speech-emotion metrics (``egvs ser eval``) per dataset and overall.
 
-Each dataset is scored as its own task: predictions are restricted to the classes that occur in
-that dataset's labels (RAVDESS 8 classes, EmoDB 7, a 4-class corpus 4, vocalizations 3), which is
-how each corpus' published figures are computed. "overall" pools those per-dataset predictions.
+Each dataset is scored as its own task: class predictions are restricted to the classes that occur
+in that dataset's labels (RAVDESS 8 classes, EmoDB 7, a 4-class corpus 4, vocalizations 3), which
+is how each corpus' published figures are computed. "overall" pools those per-dataset predictions.
+
+Beside accuracy, UAR and the confusion matrix:
+
+- ``arousal_uar``: binary arousal (high: angry, happy, fearful, surprised, laughing, screaming;
+  low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities;
+- ``vocalization_recall``: laughs, cries and screams, restricted to the dataset's classes, and
+  ``vocalization_recall_open``: the true vocalization is the top class among all classes;
+- ``false_vocalization_rate``: share of ``other`` clips (non-voice sounds and other nonverbal
+  sounds) called a vocalization (P(laughing) + P(crying) + P(screaming) >= 0.5);
+- ``false_voice_rate``: share of no-voice clips (``kind=negative``) the head does not call
+  ``other`` (P(other) < 0.5): those would get an emotional vote in a video;
+- ``valence_uar``: 3-class voice valence (negative/neutral/positive) on rows with a ``valence``
+  label, from the valence head (or from the classes' fixed valences);
+- ``ece``: expected calibration error of the top class over all classes (15 bins).
 """
 
 from __future__ import annotations
@@ -11,7 +25,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from egvs.ser.labels import CLASSES, HIGH_AROUSAL, LOW_AROUSAL, VOCALIZATIONS
+from egvs.ser.head import expected_calibration_error
+from egvs.ser.labels import (
+    CLASSES,
+    HIGH_AROUSAL,
+    LOW_AROUSAL,
+    OTHER,
+    VALENCE,
+    VALENCE_CLASSES,
+    VOCALIZATIONS,
+    Item,
+)
+
+VALENCE_SPLIT = 0.25  # fixed-valence models: below -0.25 negative, above +0.25 positive
 
 
 def restricted_predictions(
@@ -34,7 +60,15 @@ def arousal_scores(probs: np.ndarray) -> np.ndarray:
     return hi / np.maximum(hi + lo, 1e-12)
 
 
-def _uar(true: np.ndarray, pred: np.ndarray) -> float:
+def valence_from_classes(probs: np.ndarray) -> np.ndarray:
+    """(n, 3) one-hot negative/neutral/positive from the classes' fixed valences."""
+    v = probs @ np.array([VALENCE[c] for c in CLASSES])
+    idx = np.where(v < -VALENCE_SPLIT, 0, np.where(v > VALENCE_SPLIT, 2, 1))
+    return np.eye(len(VALENCE_CLASSES))[idx]
+
+
+def uar(true: np.ndarray, pred: np.ndarray) -> float:
+    """Unweighted average recall over the classes present in ``true``."""
     return (
         float(np.mean([np.mean(pred[true == c] == c) for c in np.unique(true)]))
         if len(true)
@@ -42,61 +76,129 @@ def _uar(true: np.ndarray, pred: np.ndarray) -> float:
     )
 
 
-def score(labels: Sequence[str], preds: Sequence[str], arousal: np.ndarray | None = None) -> dict:
-    """Metrics for one set of rows: labels/preds are class names; ``arousal`` in [0, 1] per row."""
-    true, pred = np.asarray(labels, dtype=object), np.asarray(preds, dtype=object)
+def _class_metrics(true: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> dict:
     classes = [c for c in CLASSES if c in set(true) | set(pred)]
     confusion = [[int(np.sum((true == t) & (pred == p))) for p in classes] for t in classes]
-    out: dict = {
-        "n": len(true),
+    y = np.array([CLASSES.index(c) for c in true])
+    return {
         "accuracy": float(np.mean(true == pred)) if len(true) else float("nan"),
-        "uar": _uar(true, pred),
+        "uar": uar(true, pred),
         "recall": {c: float(np.mean(pred[true == c] == c)) for c in classes if np.any(true == c)},
         "classes": classes,
         "confusion": confusion,
+        "ece": expected_calibration_error(probs, y) if len(true) else float("nan"),
     }
+
+
+def score(
+    labels: Sequence[str],
+    preds: Sequence[str],
+    probs: np.ndarray,
+    arousal: np.ndarray | None = None,
+    valence: np.ndarray | None = None,
+    valence_labels: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> dict:
+    """Metrics for one set of rows.
+
+    ``labels``/``preds`` are class names (``preds`` "" for a row outside a class task),
+    ``probs`` (n, len(CLASSES))
+    the class probabilities, ``arousal`` P(high) per row, ``valence`` (n, 3) probabilities over
+    `VALENCE_CLASSES` with ``valence_labels`` the rows' valence labels ("" where unknown), and
+    ``kinds`` the rows' kinds.
+    """
+    true, pred = np.asarray(labels, dtype=object), np.asarray(preds, dtype=object)
+    probs = np.asarray(probs)
+    n = len(true)
+    out: dict = {"n": n}
+    known = (true != "") & (pred != "")  # rows with a class task (see `report`)
+    out.update(_class_metrics(true[known], pred[known], probs[known]))
     if arousal is not None:
-        known = np.isin(true, HIGH_AROUSAL + LOW_AROUSAL)
-        if known.any():
-            hi_true = np.isin(true[known], HIGH_AROUSAL)
-            out["arousal_uar"] = _uar(hi_true, np.asarray(arousal)[known] >= 0.5)
-            out["arousal_n"] = int(known.sum())
+        has = np.isin(true, HIGH_AROUSAL + LOW_AROUSAL)
+        if has.any():
+            hi_true = np.isin(true[has], HIGH_AROUSAL)
+            out["arousal_uar"] = uar(hi_true, np.asarray(arousal)[has] >= 0.5)
+            out["arousal_n"] = int(has.sum())
     vocal = np.isin(true, VOCALIZATIONS)
     if vocal.any():
         out["vocalization_recall"] = float(np.mean(pred[vocal] == true[vocal]))
+        top = np.asarray(CLASSES, dtype=object)[probs[vocal].argmax(axis=1)]
+        out["vocalization_recall_open"] = float(np.mean(top == true[vocal]))
         out["vocalization_n"] = int(vocal.sum())
+    other = true == OTHER
+    if other.any():
+        vocal_p = probs[:, [CLASSES.index(c) for c in VOCALIZATIONS]].sum(1)
+        out["false_vocalization_rate"] = float(np.mean(vocal_p[other] >= 0.5))
+        out["other_n"] = int(other.sum())
+        no_voice = other & (np.asarray(kinds if kinds is not None else [""] * n) == "negative")
+        if no_voice.any():
+            out["false_voice_rate"] = float(np.mean(probs[no_voice, CLASSES.index(OTHER)] < 0.5))
+            out["no_voice_n"] = int(no_voice.sum())
+    if valence is not None and valence_labels is not None:
+        vl = np.asarray(valence_labels, dtype=object)
+        has = vl != ""
+        if has.any():
+            vpred = np.asarray(VALENCE_CLASSES, dtype=object)[np.asarray(valence)[has].argmax(1)]
+            out["valence_uar"] = uar(vl[has], vpred)
+            out["valence_n"] = int(has.sum())
     return out
 
 
-def report(labels: Sequence[str], datasets: Sequence[str], probs: np.ndarray) -> dict:
-    """Overall and per-dataset metrics for head probabilities ``probs`` (n, len(CLASSES))."""
-    preds = restricted_predictions(probs, labels, datasets)
-    arousal = arousal_scores(probs)
-    labels, datasets = np.asarray(labels, dtype=object), np.asarray(datasets, dtype=object)
-    per = {
-        str(d): score(
-            labels[datasets == d],
-            np.asarray(preds, dtype=object)[datasets == d],
-            arousal[datasets == d],
-        )
-        for d in sorted(set(datasets))
-    }
-    return {"overall": score(labels, preds, arousal), "datasets": per}
+def report(
+    items: Sequence[Item],
+    probs: np.ndarray,
+    arousal: np.ndarray | None = None,
+    valence: np.ndarray | None = None,
+) -> dict:
+    """Overall and per-dataset metrics for ``items`` and the head's outputs on them.
+
+    ``probs`` (n, len(CLASSES)); ``arousal`` P(high) per item (default: from the classes);
+    ``valence`` (n, 3) over `VALENCE_CLASSES` (default: from the classes' fixed valences).
+    """
+    labels = np.array([it.label for it in items], dtype=object)
+    datasets = np.array([it.dataset for it in items], dtype=object)
+    vlabels = np.array([it.valence for it in items], dtype=object)
+    kinds = np.array([it.kind for it in items], dtype=object)
+    probs = np.asarray(probs)
+    arousal = arousal_scores(probs) if arousal is None else np.asarray(arousal)
+    valence = valence_from_classes(probs) if valence is None else np.asarray(valence)
+    # A class task needs two classes: a dataset of one class (sounds that are all "other", the
+    # neutral readings of a valence corpus) is scored by its other metrics only.
+    multi = {d for d in set(datasets) if len(set(labels[(datasets == d) & (labels != "")])) > 1}
+    known = (labels != "") & np.isin(datasets, list(multi))
+    preds = np.full(len(items), "", dtype=object)
+    if known.any():
+        preds[known] = restricted_predictions(probs[known], labels[known], datasets[known])
+
+    def rows(mask: np.ndarray) -> dict:
+        return score(
+            labels[mask], preds[mask], probs[mask], arousal[mask], valence[mask], vlabels[mask],
+            kinds[mask],
+        )  # fmt: skip
+
+    per = {str(d): rows(datasets == d) for d in sorted(set(datasets))}
+    return {"overall": rows(np.ones(len(items), dtype=bool)), "datasets": per}
 
 
 def format_table(result: dict) -> str:
     """The report as a fixed-width table (one row per dataset, then overall)."""
 
     def pct(value: float | None) -> str:
-        return "    -" if value is None or value != value else f"{100 * value:5.1f}"
+        return "-" if value is None or value != value else f"{100 * value:.1f}"
 
-    lines = [
-        f"{'dataset':<20} {'n':>5} {'acc%':>5} {'UAR%':>5} {'arousal UAR%':>12} {'vocal recall%':>13}"
-    ]
+    columns = (
+        ("n", 6, lambda m: str(m["n"])),
+        ("acc%", 6, lambda m: pct(m.get("accuracy"))),
+        ("UAR%", 6, lambda m: pct(m.get("uar"))),
+        ("arousal UAR%", 13, lambda m: pct(m.get("arousal_uar"))),
+        ("valence UAR%", 13, lambda m: pct(m.get("valence_uar"))),
+        ("vocal recall%", 14, lambda m: pct(m.get("vocalization_recall"))),
+        ("false vocal%", 13, lambda m: pct(m.get("false_vocalization_rate"))),
+        ("false voice%", 13, lambda m: pct(m.get("false_voice_rate"))),
+        ("ECE", 6, lambda m: "-" if m.get("ece") != m.get("ece") else f"{m['ece']:.3f}"),
+    )
+    lines = [f"{'dataset':<20}" + "".join(f"{name:>{w}}" for name, w, _ in columns)]
     rows = [*result["datasets"].items(), ("overall", result["overall"])]
     for name, m in rows:
-        lines.append(
-            f"{name:<20} {m['n']:>5} {pct(m['accuracy'])} {pct(m['uar'])} "
-            f"{pct(m.get('arousal_uar')):>12} {pct(m.get('vocalization_recall')):>13}"
-        )
+        lines.append(f"{name:<20}" + "".join(f"{get(m):>{w}}" for _, w, get in columns))
     return "\n".join(lines)

@@ -17,11 +17,13 @@ SHRINK = (
 )
 
 
-def baseline(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A group's mean and std, shrunk towards the global ``mean``/``std`` by `SHRINK` pseudo-rows."""
+def baseline(
+    x: np.ndarray, mean: np.ndarray, std: np.ndarray, shrink: float = SHRINK
+) -> tuple[np.ndarray, np.ndarray]:
+    """A group's mean and std, shrunk towards ``mean``/``std`` by ``shrink`` pseudo-rows."""
     n = len(x)
-    gm = (x.sum(0) + SHRINK * mean) / (n + SHRINK)
-    gv = (((x - gm) ** 2).sum(0) + SHRINK * std**2) / (n + SHRINK)
+    gm = (x.sum(0) + shrink * mean) / (n + shrink)
+    gv = (((x - gm) ** 2).sum(0) + shrink * std**2) / (n + shrink)
     return gm, np.sqrt(gv + 1e-6)
 
 
@@ -42,45 +44,92 @@ def normalize_groups(
 
 
 @dataclass
-class LogisticHead:
-    """Softmax regression over ``classes``; ``mean``/``std`` are the global feature statistics."""
+class Task:
+    """One softmax output over ``labels``: logits ``z @ weights + bias``, divided by ``temperature``.
 
-    classes: tuple[str, ...]
+    The temperature is fitted on out-of-fold predictions (`fit_temperature`), so probabilities
+    are calibrated: of the steps called 70% angry, about 70% are.
+    """
+
+    labels: tuple[str, ...]
     weights: np.ndarray  # (d, k)
     bias: np.ndarray  # (k,)
-    mean: np.ndarray
-    std: np.ndarray
-    meta: dict = field(default_factory=dict)
+    temperature: float = 1.0
 
     def logits(self, z: np.ndarray) -> np.ndarray:
         return z @ self.weights + self.bias
 
     def proba(self, z: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(z) / self.temperature)
+
+
+@dataclass
+class LogisticHead:
+    """The speech-emotion head: the class task plus optional arousal and valence tasks.
+
+    ``mean``/``std`` are the global feature statistics every input is normalised against.
+    """
+
+    emotion: Task
+    mean: np.ndarray
+    std: np.ndarray
+    arousal: Task | None = None  # labels ("low", "high")
+    valence: Task | None = None  # labels ("negative", "neutral", "positive")
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.emotion.labels
+
+    def tasks(self) -> dict[str, Task]:
+        out = {"emotion": self.emotion, "arousal": self.arousal, "valence": self.valence}
+        return {name: task for name, task in out.items() if task is not None}
+
+    def proba(self, z: np.ndarray) -> np.ndarray:
         """Class probabilities for normalised features ``z`` (n, d)."""
-        return softmax(self.logits(z))
+        return self.emotion.proba(z)
 
     def save(self, path: Path) -> None:
+        arrays = {}
+        for name, task in self.tasks().items():
+            arrays[f"{name}_labels"] = np.array(task.labels)
+            arrays[f"{name}_weights"] = task.weights.astype(np.float32)
+            arrays[f"{name}_bias"] = task.bias.astype(np.float32)
+            arrays[f"{name}_temperature"] = np.float32(task.temperature)
         np.savez_compressed(
             path,
-            classes=np.array(self.classes),
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
             mean=self.mean.astype(np.float32),
             std=self.std.astype(np.float32),
             meta=np.array(repr(self.meta)),
+            **arrays,
         )
 
     @classmethod
     def load(cls, path: Path) -> LogisticHead:
+        """A head from `save` (a file from before the arousal/valence tasks loads as emotion only)."""
         import ast
 
         with np.load(path, allow_pickle=False) as f:
+
+            def task(name: str) -> Task | None:
+                if f"{name}_weights" not in f:
+                    return None
+                return Task(
+                    tuple(str(c) for c in f[f"{name}_labels"]),
+                    f[f"{name}_weights"],
+                    f[f"{name}_bias"],
+                    float(f[f"{name}_temperature"]),
+                )
+
+            emotion = task("emotion") or Task(
+                tuple(str(c) for c in f["classes"]), f["weights"], f["bias"]
+            )
             return cls(
-                classes=tuple(str(c) for c in f["classes"]),
-                weights=f["weights"],
-                bias=f["bias"],
+                emotion=emotion,
                 mean=f["mean"],
                 std=f["std"],
+                arousal=task("arousal"),
+                valence=task("valence"),
                 meta=ast.literal_eval(str(f["meta"])),
             )
 
@@ -102,17 +151,17 @@ def fit_logistic(
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     sw = sw / sw.sum()
     onehot = np.eye(n_classes)[y]
-    z64 = z.astype(np.float64)
+    z32 = np.ascontiguousarray(z, dtype=np.float32)  # the two big products in float32: 2x faster
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: d * n_classes].reshape(d, n_classes)
         b = theta[d * n_classes :]
-        logits = z64 @ w + b
+        logits = (z32 @ w.astype(np.float32)).astype(np.float64) + b
         logits -= logits.max(axis=1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         value = -(sw * (onehot * logp).sum(1)).sum() + 0.5 * l2 * (w**2).sum()
         g = sw[:, None] * (np.exp(logp) - onehot)
-        grad_w = z64.T @ g + l2 * w
+        grad_w = (z32.T @ g.astype(np.float32)).astype(np.float64) + l2 * w
         return value, np.concatenate([grad_w.ravel(), g.sum(0)])
 
     res = minimize(
@@ -123,3 +172,36 @@ def fit_logistic(
         options={"maxiter": 500},
     )
     return res.x[: d * n_classes].reshape(d, n_classes), res.x[d * n_classes :]
+
+
+def fit_temperature(
+    logits: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+) -> float:
+    """The temperature T minimising the (weighted) NLL of ``softmax(logits / T)`` (T in [0.05, 20])."""
+    from scipy.optimize import minimize_scalar
+
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    sw = sw / sw.sum()
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-(sw * logp[np.arange(len(y)), y]).sum())
+
+    res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE of the top-class confidence: mean |accuracy - confidence| over equal-width bins."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        idx = which == b
+        if idx.any():
+            ece += idx.mean() * abs(correct[idx].mean() - conf[idx].mean())
+    return float(ece)

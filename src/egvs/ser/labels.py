@@ -1,8 +1,12 @@
 """The label space of the speech-emotion head and how labelled CSVs are read.
 
 The head predicts the 8 canonical emotions, ``boredom`` (EmoDB's low-arousal class, folded into
-neutral in the analysis track) and the 3 nonverbal vocalizations. Arousal/valence are derived from
-the class probabilities with the fixed per-class values below.
+neutral in the analysis track), the 3 nonverbal vocalizations and ``other``: a sound that is no
+emotional voice (a cough, a dog, an engine, music), so the model learns what not to score.
+Arousal and valence have their own small heads, trained on the same rows: arousal on every row
+whose class has a known arousal, valence on the CSV's ``valence`` column where present (Korean
+read speech: the same scripts read in a negative, neutral and positive voice) and on the
+valence of the emotion class elsewhere.
 """
 
 from __future__ import annotations
@@ -14,30 +18,80 @@ from pathlib import Path
 from egvs.errors import InputError
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
 
-CLASSES: tuple[str, ...] = (*EMOTION_CLASSES, "boredom", *VOCALIZATIONS)
+OTHER = "other"
+CLASSES: tuple[str, ...] = (*EMOTION_CLASSES, "boredom", *VOCALIZATIONS, OTHER)
 HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised", "laughing", "screaming")
 LOW_AROUSAL = ("neutral", "calm", "sad", "boredom")
-AROUSAL = {c: 1.0 if c in HIGH_AROUSAL else 0.0 if c in LOW_AROUSAL else 0.6 for c in CLASSES}
+AROUSAL = {
+    c: 1.0 if c in HIGH_AROUSAL else 0.0 if c in LOW_AROUSAL + (OTHER,) else 0.6 for c in CLASSES
+}
+# Fixed per-class valence in [-1, 1], for models without a valence head (the HF backend).
 VALENCE = {
     "neutral": 0.0, "calm": 0.2, "happy": 0.8, "sad": -0.6, "angry": -0.7, "fearful": -0.6,
-    "disgust": -0.6, "surprised": 0.3, "boredom": -0.2, "laughing": 0.8, "crying": -0.7, "screaming": -0.5,
+    "disgust": -0.6, "surprised": 0.3, "boredom": -0.2, "laughing": 0.8, "crying": -0.7,
+    "screaming": -0.5, OTHER: 0.0,
 }  # fmt: skip
+AROUSAL_LABELS = ("low", "high")
+VALENCE_CLASSES = ("negative", "neutral", "positive")
+# The valence a class implies, for training the valence head where no valence label is given.
+CLASS_VALENCE = {
+    "neutral": "neutral", "calm": "neutral", "boredom": "neutral", "happy": "positive",
+    "laughing": "positive", "sad": "negative", "angry": "negative", "fearful": "negative",
+    "disgust": "negative", "crying": "negative", "screaming": "negative",
+}  # fmt: skip
+NO_VOICE_KINDS = ("negative",)  # `kind` of rows that hold no voice at all (environmental sounds)
 
 
 @dataclass(frozen=True)
 class Item:
-    """One labelled clip: ``label`` is an emotion or a vocalization from `CLASSES`."""
+    """One labelled clip.
+
+    ``label`` is a class from `CLASSES`, or "" for a clip with a valence label only; ``valence``
+    is one of `VALENCE_CLASSES` or ""; ``kind`` is the CSV's kind (speech, vocalization,
+    nonverbal, negative) or "".
+    """
 
     path: Path
     speaker: str
     dataset: str
     label: str
+    valence: str = ""
+    kind: str = ""
+
+    @property
+    def has_voice(self) -> bool:
+        return self.kind not in NO_VOICE_KINDS
+
+    @property
+    def valence_target(self) -> str:
+        """The valence label, or the one the class implies ("" when neither says)."""
+        return self.valence or CLASS_VALENCE.get(self.label, "")
+
+
+def _label(row: dict[str, str]) -> str:
+    """A laugh, cry or scream is that vocalization (EmoGator's laughs are also "happy"); an
+    emotional vocal burst of another kind is its emotion; an unlabelled one is ``other``."""
+    emotion = (row.get("emotion") or "").strip()
+    vocal = (row.get("vocalization") or "").strip()
+    return vocal if vocal in VOCALIZATIONS else emotion or vocal
+
+
+def _speaker(row: dict[str, str]) -> str:
+    """The row's speaker; sound collections without one are grouped by their own folds."""
+    speaker = (row.get("speaker") or "").strip()
+    if speaker:
+        return speaker
+    fold = (row.get("fold") or "").strip()
+    return f"{row['dataset']}_fold{fold}" if fold else f"{row['dataset']}_{Path(row['path']).stem}"
 
 
 def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
-    """Rows of a labels CSV (columns path, speaker, dataset, emotion and/or vocalization).
+    """Rows of a labels CSV (columns path, speaker, dataset, and emotion, vocalization or valence).
 
-    Paths are relative to ``root`` (default: the CSV's folder). Rows with neither label are skipped.
+    Paths are relative to ``root`` (default: the CSV's folder). ``vocalization=other`` is the
+    class ``other`` unless the row also names an emotion (an angry vocal burst is angry).
+    Rows with no label are skipped, and so are environmental clips marked
+    ``contains_human_voice=yes`` (children playing: shouting and laughing, not a clean negative).
     """
     csv_path = Path(csv_path)
     if not csv_path.is_file():
@@ -46,21 +100,37 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
     items = []
     with csv_path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = {"path", "speaker", "dataset"} - set(reader.fieldnames or ())
-        if missing or not {"emotion", "vocalization"} & set(reader.fieldnames or ()):
+        fields = set(reader.fieldnames or ())
+        missing = {"path", "speaker", "dataset"} - fields
+        if missing or not {"emotion", "vocalization", "valence"} & fields:
             raise InputError(
-                f"{csv_path}: needs columns path, speaker, dataset and emotion or vocalization "
-                f"(missing: {', '.join(sorted(missing)) or 'emotion/vocalization'})"
+                f"{csv_path}: needs columns path, speaker, dataset and emotion, vocalization or "
+                f"valence (missing: {', '.join(sorted(missing)) or 'emotion/vocalization/valence'})"
             )
         for row in reader:
-            label = (row.get("emotion") or "").strip() or (row.get("vocalization") or "").strip()
-            if not label:
+            if (row.get("contains_human_voice") or "").strip() == "yes":
                 continue
-            if label not in CLASSES:
+            label = _label(row)
+            valence = (row.get("valence") or "").strip()
+            if not (label or valence):
+                continue
+            if label and label not in CLASSES:
                 raise InputError(
                     f"{csv_path}: unknown label {label!r} (known: {', '.join(CLASSES)})"
                 )
-            items.append(Item(root / row["path"], row["speaker"], row["dataset"], label))
+            if valence and valence not in VALENCE_CLASSES:
+                raise InputError(
+                    f"{csv_path}: unknown valence {valence!r} (known: {', '.join(VALENCE_CLASSES)})"
+                )
+            kind = (row.get("kind") or "").strip()
+            items.append(
+                Item(root / row["path"], _speaker(row), row["dataset"], label, valence, kind)
+            )
     if not items:
         raise InputError(f"{csv_path}: no labelled rows")
     return items
+
+
+def read_many(csv_paths: list[Path]) -> list[Item]:
+    """`read_labels` over several CSVs, concatenated (each relative to its own folder)."""
+    return [item for path in csv_paths for item in read_labels(path)]

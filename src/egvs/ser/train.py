@@ -22,12 +22,32 @@ from egvs.ser import backbone
 from egvs.ser.audio import load_audio
 from egvs.ser.evaluate import report
 from egvs.ser.features import Featurizer
-from egvs.ser.head import LogisticHead, fit_logistic, normalize_groups
-from egvs.ser.labels import CLASSES, Item
+from egvs.ser.head import (
+    LogisticHead,
+    Task,
+    expected_calibration_error,
+    fit_logistic,
+    fit_temperature,
+    normalize_groups,
+    softmax,
+)
+from egvs.ser.labels import (
+    AROUSAL_LABELS,
+    CLASSES,
+    HIGH_AROUSAL,
+    LOW_AROUSAL,
+    VALENCE_CLASSES,
+    Item,
+)
 from egvs.timeline import TimeGrid
 
 DEFAULT_L2 = 1e-2
 DEFAULT_FOLDS = 8
+DEFAULT_AUGMENT_VIEWS = 1  # augmented copies of every clip (music/noise, rooms, codecs, levels)
+AUGMENT_VERSION = 1
+# UrbanSound8K's third fold is the noise bank for augmentation; its other folds stay clean
+# negatives for false-voice checks.
+NOISE_BANK_GROUPS = ("urbansound8k_fold3",)
 
 
 def _cache_key(path: Path) -> str:
@@ -55,6 +75,44 @@ def clip_features(
         if i % 100 == 0:
             logger.info("ser features: %d/%d", i + 1, len(items))
     return np.stack(out) if out else np.zeros((0, 1024), dtype=np.float32)
+
+
+def augmented_features(
+    items: Sequence[Item], views: int = DEFAULT_AUGMENT_VIEWS, featurizer: Featurizer | None = None
+) -> list[np.ndarray]:
+    """Pooled features of ``views`` augmented copies of every clip (see `egvs.ser.augment`).
+
+    Copy ``v`` of a clip is seeded by (clip, v), so features are reproducible and cached
+    (keyed by the clip, the copy, the augmentation version and the noise bank).
+    """
+    from egvs.ser.augment import NoiseBank, augment
+
+    bank_items = noise_bank_items(items)
+    bank_key = hashlib.sha1(
+        "|".join(sorted(str(it.path) for it in bank_items)).encode()
+    ).hexdigest()[:12]
+    bank: NoiseBank | None = None
+    cache = backbone.cache_dir() / "ser-features"
+    cache.mkdir(parents=True, exist_ok=True)
+    out = []
+    for v in range(views):
+        rows = np.zeros((len(items), 1024), dtype=np.float32)
+        for i, item in enumerate(items):
+            key = _cache_key(item.path)
+            file = cache / f"aug{AUGMENT_VERSION}-{bank_key}-{v}-{key}.npy"
+            if file.exists():
+                rows[i] = np.load(file)
+                continue
+            if bank is None:
+                bank = NoiseBank.from_paths([it.path for it in bank_items])
+            featurizer = featurizer or Featurizer()
+            seed = zlib.crc32(f"{key}|{v}".encode())
+            rows[i], _ = featurizer.clip(augment(load_audio(item.path), seed, bank))
+            np.save(file, rows[i])
+            if i % 500 == 0:
+                logger.info("ser augmented features (view %d): %d/%d", v, i + 1, len(items))
+        out.append(rows)
+    return out
 
 
 def context_features(items: Sequence[Item], featurizer: Featurizer | None = None) -> np.ndarray:
@@ -116,39 +174,126 @@ def _sample_weights(datasets: np.ndarray) -> np.ndarray:
     return w
 
 
+def norm_groups(items: Sequence[Item]) -> np.ndarray:
+    """The group each clip is normalised within: its speaker; a no-voice clip stands alone.
+
+    In a video, a non-voice sound is judged against the voices' baseline; alone, a clip is
+    shrunk towards the global (voice) statistics, which is the closest to that.
+    """
+    return np.array([it.speaker if it.has_voice else f"{it.dataset}:{it.path}" for it in items])
+
+
+def task_targets(items: Sequence[Item]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per task, (row indices, target class index) over ``items``."""
+    out = {}
+    emo = [i for i, it in enumerate(items) if it.label]
+    out["emotion"] = (
+        np.array(emo, dtype=int),
+        np.array([CLASSES.index(items[i].label) for i in emo]),
+    )
+    aro = [i for i, it in enumerate(items) if it.label in HIGH_AROUSAL + LOW_AROUSAL]
+    out["arousal"] = (
+        np.array(aro, dtype=int),
+        np.array([int(items[i].label in HIGH_AROUSAL) for i in aro]),
+    )
+    val = [i for i, it in enumerate(items) if it.valence_target]
+    out["valence"] = (
+        np.array(val, dtype=int),
+        np.array([VALENCE_CLASSES.index(items[i].valence_target) for i in val]),
+    )
+    return out
+
+
+TASK_LABELS = {"emotion": CLASSES, "arousal": AROUSAL_LABELS, "valence": VALENCE_CLASSES}
+
+
 def fit_head(
     x: np.ndarray,
     items: Sequence[Item],
     l2: float = DEFAULT_L2,
     x_context: np.ndarray | None = None,
+    x_augmented: Sequence[np.ndarray] = (),
 ) -> LogisticHead:
-    """A `LogisticHead` fitted on per-speaker-normalised features of ``items``.
+    """A `LogisticHead` (emotion, arousal and valence tasks) on per-speaker-normalised features.
 
-    With ``x_context`` (see `context_features`) every clip is a training row twice: alone and as
-    analysis sees it, each set normalised against its own per-speaker baseline.
+    Every clip is a training row once per view: alone (``x``), as analysis sees it among the
+    speaker's other clips (``x_context``, see `context_features`) and under each augmentation
+    (``x_augmented``, see `augmented_features`); each view is normalised against its own
+    per-speaker baseline, as a video is against its own.
     """
     mean, std = x.mean(0), x.std(0) + 1e-6
-    speakers = np.array([it.speaker for it in items])
-    z = normalize_groups(x, speakers, mean, std)
-    y = np.array([CLASSES.index(it.label) for it in items])
-    weights = _sample_weights(np.array([it.dataset for it in items]))
-    if x_context is not None:
-        z = np.concatenate([z, normalize_groups(x_context, speakers, mean, std)])
-        y, weights = np.concatenate([y, y]), np.concatenate([weights, weights])
-    w, b = fit_logistic(z, y, len(CLASSES), l2=l2, sample_weight=weights)
+    groups = norm_groups(items)
+    views = [x] + ([x_context] if x_context is not None else []) + list(x_augmented)
+    z = np.concatenate([normalize_groups(v, groups, mean, std) for v in views])
+    n = len(items)
+    datasets = np.array([it.dataset for it in items])
+    tasks = {}
+    for name, (rows, y) in task_targets(items).items():
+        if len(np.unique(y)) < 2:
+            continue
+        all_rows = np.concatenate([rows + k * n for k in range(len(views))])
+        weights = np.tile(_sample_weights(datasets[rows]), len(views))
+        w, b = fit_logistic(
+            z[all_rows], np.tile(y, len(views)), len(TASK_LABELS[name]), l2, weights
+        )
+        tasks[name] = Task(TASK_LABELS[name], w, b)
     meta = {
         "datasets": sorted({it.dataset for it in items}),
-        "n": len(items),
+        "n": n,
         "l2": l2,
         "context": x_context is not None,
+        "augmented_views": len(x_augmented),
         **backbone.config(),
     }
-    return LogisticHead(CLASSES, w, b, mean, std, meta)
+    return LogisticHead(
+        tasks["emotion"], mean, std, tasks.get("arousal"), tasks.get("valence"), meta
+    )
 
 
-def head_probs(head: LogisticHead, x: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
-    """Head probabilities with each speaker normalised against their own clips (as ``eval`` does)."""
-    return head.proba(normalize_groups(x, np.asarray(speakers), head.mean, head.std))
+def head_outputs(
+    head: LogisticHead, x: np.ndarray, items: Sequence[Item], logits: bool = False
+) -> dict[str, np.ndarray]:
+    """Each task's probabilities (or raw logits) with clips normalised as in training."""
+    z = normalize_groups(x, norm_groups(items), head.mean, head.std)
+    out = {
+        name: task.logits(z) if logits else task.proba(z) for name, task in head.tasks().items()
+    }
+    if head.classes != CLASSES:  # a head trained on another label set: its classes in place
+        full = np.full((len(z), len(CLASSES)), -np.inf if logits else 0.0)
+        full[:, [CLASSES.index(c) for c in head.classes]] = out["emotion"]
+        out["emotion"] = full
+    return out
+
+
+def evaluate_head(head: LogisticHead, x: np.ndarray, items: Sequence[Item]) -> dict:
+    """`egvs.ser.evaluate.report` of ``head`` on ``items`` (features ``x``)."""
+    return report_outputs(items, head_outputs(head, x, items))
+
+
+def report_outputs(items: Sequence[Item], out: dict[str, np.ndarray]) -> dict:
+    arousal = out["arousal"][:, 1] if "arousal" in out else None
+    return report(items, out["emotion"], arousal, out.get("valence"))
+
+
+def calibrate(head: LogisticHead, oof_logits: dict[str, np.ndarray], items: Sequence[Item]) -> dict:
+    """Fit each task's temperature on out-of-fold logits; returns ECE before and after."""
+    datasets = np.array([it.dataset for it in items])
+    out = {}
+    for name, (rows, y) in task_targets(items).items():
+        task = head.tasks().get(name)
+        if task is None or name not in oof_logits or not len(rows):
+            continue
+        logits = oof_logits[name][rows]
+        weights = _sample_weights(datasets[rows])
+        task.temperature = fit_temperature(logits, y, weights)
+        out[name] = {
+            "temperature": round(task.temperature, 4),
+            "ece_before": round(expected_calibration_error(softmax(logits), y), 4),
+            "ece_after": round(
+                expected_calibration_error(softmax(logits / task.temperature), y), 4
+            ),
+        }
+    return out
 
 
 def cross_validate(
@@ -158,24 +303,41 @@ def cross_validate(
     seed: int = 0,
     l2: float = DEFAULT_L2,
     x_context: np.ndarray | None = None,
-) -> dict:
-    """Speaker-grouped CV report (see `egvs.ser.evaluate.report`) over out-of-fold predictions.
+    x_augmented: Sequence[np.ndarray] = (),
+    folds: np.ndarray | None = None,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Speaker-grouped CV: the report over out-of-fold predictions, and the out-of-fold logits.
 
-    Scored on the held-out speakers' clips alone (as ``egvs ser eval`` scores them).
+    Scored on the held-out speakers' clips alone (as ``egvs ser eval`` scores them); ``folds``
+    overrides the speaker folds (e.g. one fold per corpus; rows with a negative fold are always
+    trained on and never scored).
     """
-    folds = speaker_folds(items, n_folds, seed)
-    probs = np.zeros((len(items), len(CLASSES)))
-    for k in range(n_folds):
+    folds = speaker_folds(items, n_folds, seed) if folds is None else np.asarray(folds)
+    oof: dict[str, np.ndarray] = {}
+    for k in np.unique(folds[folds >= 0]):
         test = folds == k
-        if not test.any() or test.all():
+        if test.all():
             continue
         train = [it for it, f in zip(items, folds, strict=True) if f != k]
-        head = fit_head(x[~test], train, l2, None if x_context is None else x_context[~test])
-        probs[test] = head_probs(
-            head, x[test], [it.speaker for it, t in zip(items, test, strict=True) if t]
+        head = fit_head(
+            x[~test],
+            train,
+            l2,
+            None if x_context is None else x_context[~test],
+            [v[~test] for v in x_augmented],
         )
-        logger.info("ser cv: fold %d/%d", k + 1, n_folds)
-    return report([it.label for it in items], [it.dataset for it in items], probs)
+        test_items = [it for it, t in zip(items, test, strict=True) if t]
+        for name, value in head_outputs(head, x[test], test_items, logits=True).items():
+            oof.setdefault(name, np.zeros((len(items), value.shape[1])))[test] = value
+        logger.info("ser cv: fold %d/%d", k + 1, len(np.unique(folds[folds >= 0])))
+    scored = folds >= 0
+    probs = {name: softmax(value[scored]) for name, value in oof.items()}
+    return report_outputs([it for it, s in zip(items, scored, strict=True) if s], probs), oof
+
+
+def noise_bank_items(items: Sequence[Item]) -> list[Item]:
+    """The environmental clips mixed under speech when augmenting (no voice, not held out)."""
+    return [it for it in items if not it.has_voice and it.speaker in NOISE_BANK_GROUPS]
 
 
 def train(
@@ -187,16 +349,24 @@ def train(
     n_folds: int = DEFAULT_FOLDS,
     cv: bool = True,
     context: bool = True,
+    augment_views: int = DEFAULT_AUGMENT_VIEWS,
 ) -> tuple[LogisticHead, dict | None]:
-    """CV (optional), then the head on all items, written to ``out/ser_head.npz`` (+ ``cv.json``)."""
+    """Fit the head on all items, calibrated on speaker-grouped out-of-fold predictions.
+
+    Writes ``out/ser_head.npz`` and ``out/cv.json`` (the CV report and calibration; with
+    ``cv=False`` the CV still runs on a cheaper 4-fold split, for the temperatures only).
+    """
     x = clip_features(items)
     x_context = context_features(items) if context else None
-    result = cross_validate(x, items, n_folds, seed, l2, x_context) if cv else None
-    head = fit_head(x, items, l2, x_context)
+    x_aug = augmented_features(items, augment_views) if augment_views else []
+    result, oof = cross_validate(x, items, n_folds if cv else 4, seed, l2, x_context, x_aug)
+    head = fit_head(x, items, l2, x_context, x_aug)
+    calibration = calibrate(head, oof, items)
     head.meta["seed"] = seed
+    head.meta["calibration"] = calibration
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     head.save(out / "ser_head.npz")
-    if result is not None:
-        (out / "cv.json").write_text(json.dumps(result, indent=2))
-    return head, result
+    if cv:
+        (out / "cv.json").write_text(json.dumps({**result, "calibration": calibration}, indent=2))
+    return head, result if cv else None
