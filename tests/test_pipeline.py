@@ -65,7 +65,7 @@ def test_json_contract(analysis: egvs.Analysis) -> None:
     }
     tl = data["timeline"]
     assert len(tl["times"]) == len(tl["importance"]) == 80
-    required = {"arousal", "valence", "loudness", "motion"} | {
+    required = {"arousal", "valence", "loudness", "motion", "speaker"} | {
         f"emotion.{c}" for c in egvs.features.emotion.EMOTION_CLASSES
     }
     required |= {
@@ -74,6 +74,10 @@ def test_json_contract(analysis: egvs.Analysis) -> None:
     }
     assert required <= set(tl["signals"])
     assert all(len(v) == 80 for v in tl["signals"].values())
+    ids = np.array(tl["signals"]["speaker"])
+    assert ((ids == -1) | (ids >= 0)).all()
+    assert [s["id"] for s in data["speakers"]] == sorted(set(ids[ids >= 0].astype(int)))
+    assert all(s["speech_seconds"] > 0 for s in data["speakers"])
     seg = data["summary"]["segments"][0]
     assert set(seg) == {"start", "end", "score", "reasons"} and seg["reasons"]
     assert data["summary"]["budget"]["seconds"] == pytest.approx(6.0)

@@ -85,6 +85,15 @@ class Analysis:
     def summary_duration(self) -> float:
         return float(sum(s.duration for s in self.segments))
 
+    def speakers(self) -> list[dict]:
+        """The voices told apart in the video: id and seconds of speech, in order of appearance."""
+        ids = self.timeline.signal("speaker", -1.0).astype(int)
+        step = self.timeline.grid.step
+        return [
+            {"id": int(s), "speech_seconds": round(float(np.sum(ids == s) * step), 2)}
+            for s in np.unique(ids[ids >= 0])
+        ]
+
     def to_json(self) -> dict:
         """The versioned public contract (schema ``egvs.analysis/1``; see README)."""
         tl = self.timeline
@@ -106,6 +115,7 @@ class Analysis:
                 "importance": rnd(self.importance),
                 "signals": {name: rnd(values) for name, values in sorted(tl.signals.items())},
             },
+            "speakers": self.speakers(),
             "shots": [s.to_dict(with_reasons=False) for s in self.shots],
             "summary": {
                 "budget": self.budget.to_dict(self.media.duration),

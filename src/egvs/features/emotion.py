@@ -26,7 +26,9 @@ class EmotionTrack:
 
     probs: (n, 8) over `EMOTION_CLASSES`; arousal: (n,) in [0, 1]; valence: (n,) in [-1, 1];
     vocalizations: (n, 3) over `VOCALIZATIONS`; voiced: (n,) in [0, 1], how sure the step holds a
-    voice (steps without voice carry neutral probabilities and no emotional vote).
+    voice (steps without voice carry neutral probabilities and no emotional vote); speakers: (n,)
+    speaker id per step (0, 1, ... in order of first appearance; -1 = no voice), or None for a
+    model that does not tell speakers apart.
     """
 
     probs: np.ndarray
@@ -34,12 +36,15 @@ class EmotionTrack:
     valence: np.ndarray
     vocalizations: np.ndarray
     voiced: np.ndarray
+    speakers: np.ndarray | None = None
 
     def add_to(self, timeline: Timeline) -> None:
         """Write the track into the timeline: signals for people, one source matrix for models."""
         timeline.add_signal("arousal", self.arousal)
         timeline.add_signal("valence", self.valence)
         timeline.add_signal("voiced", self.voiced)
+        speakers = self.speakers if self.speakers is not None else np.full(len(self.voiced), -1)
+        timeline.add_signal("speaker", speakers.astype(np.float32))
         for i, name in enumerate(EMOTION_CLASSES):
             timeline.add_signal(f"emotion.{name}", self.probs[:, i])
         for i, name in enumerate(VOCALIZATIONS):

@@ -20,6 +20,28 @@ def _steps(segment: Segment, timeline: Timeline) -> slice:
     return slice(a, min(b, timeline.n_steps))
 
 
+def _voice_reason(sl: slice, timeline: Timeline) -> list[tuple[float, str]]:
+    """One reason for the voice: the segment's strongest vocalization, else its dominant emotion.
+
+    The dominant emotion is the class with the highest mean probability over the segment's
+    voiced steps (weighted by how sure each step holds a voice), so a segment is called "angry"
+    when it mostly sounds angry, not because one step peaked there among contradictory others.
+    """
+    peaks = {v: float(timeline.signal(f"vocal.{v}")[sl].max()) for v in VOCALIZATIONS}
+    vocal = max(peaks, key=peaks.get)
+    if peaks[vocal] >= EVENT_THRESHOLD:
+        return [(1.0 + peaks[vocal], f"{vocal} voice {peaks[vocal]:.2f}")]
+    voiced = timeline.signal("voiced")[sl]
+    if voiced.mean() <= 0.3:
+        return []
+    w = voiced / voiced.sum()
+    means = {e: float((timeline.signal(f"emotion.{e}")[sl] * w).sum()) for e in EMOTION_CLASSES}
+    dominant = max(means, key=means.get)
+    if dominant in ("neutral", "calm") or means[dominant] < EMOTION_THRESHOLD:
+        return []
+    return [(0.8 + means[dominant], f"{dominant} voice {means[dominant]:.2f}")]
+
+
 def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
     """Up to three reasons, strongest first (e.g. "laughter 0.82", "high arousal")."""
     sl = _steps(segment, timeline)
@@ -28,18 +50,7 @@ def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
         peak = float(timeline.signal(f"event.{event}")[sl].max())
         if peak >= EVENT_THRESHOLD:
             found.append((1.0 + peak, f"{event} {peak:.2f}"))
-    for vocal in VOCALIZATIONS:
-        peak = float(timeline.signal(f"vocal.{vocal}")[sl].max())
-        if peak >= EVENT_THRESHOLD:
-            found.append((1.0 + peak, f"{vocal} voice {peak:.2f}"))
-    voiced = timeline.signal("voiced")
-    if voiced[sl].mean() > 0.3:
-        for name in EMOTION_CLASSES:
-            if name in ("neutral", "calm"):
-                continue
-            p = float((timeline.signal(f"emotion.{name}")[sl] * voiced[sl]).max())
-            if p >= EMOTION_THRESHOLD:
-                found.append((0.8 + p, f"{name} voice {p:.2f}"))
+    found += _voice_reason(sl, timeline)
     for signal, label in (
         ("arousal", "high arousal"),
         ("motion", "fast motion"),

@@ -1,8 +1,9 @@
 """EGVS's default speech-emotion model: Whisper-base encoder features + a trained numpy head.
 
-``extractor()`` streams audio blocks into per-step pooled encoder features and a VAD score;
-``predict()`` then normalises the features against the whole video's voiced steps (the video plays
-the role of the speaker, as each speaker did in training) and applies the head.
+``extractor()`` streams audio blocks into per-step pooled encoder features, a VAD score, the level
+and a speaker embedding; ``predict()`` then finds the video's speakers (speaker turns from the
+embeddings), normalises each speaker's features against that speaker's own voiced baseline (as
+each speaker was in training: a naturally loud voice is not "aroused"), and applies the head.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.ser import backbone
 from egvs.ser.features import WINDOW_SECONDS, Featurizer
 from egvs.ser.head import LogisticHead, baseline
-from egvs.ser.labels import AROUSAL, VALENCE
+from egvs.ser.labels import AROUSAL, OTHER, VALENCE
 from egvs.timeline import Timeline, fit_length
 
 HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
 VOCAL_EMOTION = {"laughing": "happy", "crying": "sad", "screaming": "fearful"}
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
+MIN_SPEAKER_SECONDS = 15.0  # less speech than this: the speaker is judged against the whole video
+SPEAKER_SHRINK_SECONDS = 6.0  # pseudo-speech pulling a speaker's baseline towards the video's
 
 
 def shipped_head_path() -> Path:
@@ -33,7 +36,7 @@ def shipped_head_path() -> Path:
 
 
 class SerExtractor:
-    """The streamed part: per-step ``ser`` features and ``voiced`` score for each audio block."""
+    """The streamed part: per-step ``ser`` features, ``voiced``, level and speaker embedding."""
 
     name = "ser"
 
@@ -41,16 +44,20 @@ class SerExtractor:
         self._model = model
 
     def config(self) -> dict:
-        """Backbone and window only: a new head reuses the cached features."""
+        """Backbone, window and speaker encoder only: a new head reuses the cached features."""
         return {
             "features": "whisper-ser",
-            "v": 2,
+            "v": 3,
             "window": self._model.window,
+            "speaker": self._model.speaker_encoder.config(),
             **backbone.config(),
         }
 
     def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
-        return self._model.featurizer.block(block, self._model.window)
+        out = self._model.featurizer.block(block, self._model.window)
+        emb = self._model.speaker_encoder.embed_steps(block, out["ser.voiced"])
+        out["ser.speaker"] = emb.astype(np.float16)
+        return out
 
 
 class WhisperEmotionModel:
@@ -68,6 +75,12 @@ class WhisperEmotionModel:
         """Loaded on first use: the encoder takes ~2 s to load."""
         return Featurizer()
 
+    @cached_property
+    def speaker_encoder(self):
+        from egvs.ser.speaker import SpeakerEncoder
+
+        return SpeakerEncoder()
+
     def config(self) -> dict:
         digest = hashlib.sha256(self.head_path.read_bytes()).hexdigest()[:16]
         return {"model": self.name, "head": digest, "window": self.window, **backbone.config()}
@@ -75,28 +88,74 @@ class WhisperEmotionModel:
     def extractor(self) -> SerExtractor:
         return SerExtractor(self)
 
-    def class_probs(self, feats: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-        """Head probabilities (n, n_classes) for one video's per-step features, normalised per video."""
+    def normalise(self, feats: np.ndarray, voiced: np.ndarray, speakers: np.ndarray, step: float):
+        """Features z-scored per speaker (own voiced baseline, shrunk towards the video's).
+
+        The video's baseline is its voiced steps' statistics, shrunk towards the training
+        corpora's; steps without a speaker, and speakers with under `MIN_SPEAKER_SECONDS` of
+        speech, are judged against it. A video without voice falls back to the global statistics
+        (non-voice sound is never its own baseline).
+        """
         x = feats.astype(np.float32)
-        base = voiced >= VOICED_HIGH
-        gm, gs = baseline(x[base] if base.sum() >= 2 else x, self.head.mean, self.head.std)
-        return self.head.proba((x - gm) / gs)
+        vm, vs = baseline(x[voiced >= VOICED_HIGH], self.head.mean, self.head.std)
+        z = (x - vm) / vs
+        shrink = SPEAKER_SHRINK_SECONDS / step
+        for s in np.unique(speakers[speakers >= 0]):
+            own = (speakers == s) & (voiced >= VOICED_HIGH)
+            if own.sum() * step < MIN_SPEAKER_SECONDS:
+                continue
+            sm, ss = baseline(x[own], vm, vs, shrink)
+            z[speakers == s] = (x[speakers == s] - sm) / ss
+        return z
+
+    def outputs(
+        self, feats: np.ndarray, voiced: np.ndarray, speakers: np.ndarray, step: float
+    ) -> dict[str, np.ndarray]:
+        """Each head task's probabilities per step (emotion, and arousal/valence if trained)."""
+        z = self.normalise(feats, voiced, speakers, step)
+        return {name: task.proba(z) for name, task in self.head.tasks().items()}
 
     def predict(self, features: dict[str, np.ndarray], timeline: Timeline) -> EmotionTrack:
         n = timeline.grid.n_steps
+        step = timeline.grid.step
         feats = fit_length(features["ser.features"], n)
         voiced = np.clip(fit_length(features["ser.voiced"], n).astype(np.float32), 0, 1)
         level = fit_length(features.get("ser.level", np.zeros(n)), n)
-        return to_track(self.class_probs(feats, voiced), self.head.classes, voiced, level)
+        if "ser.speaker" in features:
+            from egvs.ser.speaker import assign_speakers
+
+            emb = fit_length(features["ser.speaker"], n).astype(np.float32)
+            speakers = assign_speakers(emb, voiced, step)
+        else:
+            speakers = np.where(voiced >= VOICED_HIGH, 0, -1)
+        out = self.outputs(feats, voiced, speakers, step)
+        return to_track(
+            out["emotion"],
+            self.head.classes,
+            voiced,
+            level,
+            arousal=out["arousal"][:, 1] if "arousal" in out else None,
+            valence=out["valence"][:, 2] - out["valence"][:, 0] if "valence" in out else None,
+            speakers=speakers,
+        )
 
 
 def to_track(
-    p: np.ndarray, classes: tuple[str, ...], voiced: np.ndarray, level: np.ndarray | None = None
+    p: np.ndarray,
+    classes: tuple[str, ...],
+    voiced: np.ndarray,
+    level: np.ndarray | None = None,
+    arousal: np.ndarray | None = None,
+    valence: np.ndarray | None = None,
+    speakers: np.ndarray | None = None,
 ) -> EmotionTrack:
-    """Map class probabilities onto the canonical track; steps without voice fade to a neutral no-vote.
+    """Map head outputs onto the canonical track; steps without voice fade to a neutral no-vote.
 
     The VAD rejects nonverbal vocalizations, so a step also counts as voiced when it is audible
-    (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream.
+    (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream; and a
+    step the head calls ``other`` (no emotional voice: music, a dog, an engine, a cough) loses
+    its vote in proportion. ``arousal``/``valence`` come from the head's own tasks where it has
+    them, otherwise from fixed per-class values.
     """
     col = {c: i for i, c in enumerate(classes)}
     probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)
@@ -106,12 +165,16 @@ def to_track(
         if vocal_class in col:
             probs[:, EMOTION_CLASSES.index(emotion)] += p[:, col[vocal_class]]
     vocal = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in VOCALIZATIONS], 1)
-    arousal = p @ np.array([AROUSAL[c] for c in classes])
-    valence = p @ np.array([VALENCE[c] for c in classes])
+    if arousal is None:
+        arousal = p @ np.array([AROUSAL[c] for c in classes])
+    if valence is None:
+        valence = p @ np.array([VALENCE[c] for c in classes])
     probs /= np.maximum(probs.sum(1, keepdims=True), 1e-9)
     if level is not None:
         audible = np.clip((level - SOUND_FLOOR_DB) / 10.0, 0, 1)
         voiced = np.maximum(voiced, audible * vocal.sum(1))
+    if OTHER in col:
+        voiced = voiced * (1.0 - p[:, col[OTHER]])
     gate = np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)[:, None]
     neutral = np.eye(len(EMOTION_CLASSES))[EMOTION_CLASSES.index("neutral")]
     return EmotionTrack(
@@ -120,4 +183,5 @@ def to_track(
         valence=(gate[:, 0] * valence).astype(np.float32),
         vocalizations=(gate * vocal).astype(np.float32),
         voiced=voiced.astype(np.float32),
+        speakers=speakers,
     )

@@ -1,0 +1,98 @@
+"""The emotion track as the pipeline builds it: speaker-aware normalisation, the "other" gate, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
+from egvs.scoring.explain import reasons_for
+from egvs.segments import Segment
+from egvs.ser.head import LogisticHead, Task
+from egvs.ser.labels import CLASSES
+from egvs.ser.model import WhisperEmotionModel, to_track
+from egvs.timeline import TimeGrid, Timeline
+
+
+def model_with(head: LogisticHead) -> WhisperEmotionModel:
+    model = WhisperEmotionModel.__new__(WhisperEmotionModel)
+    model.head, model.window = head, 3.0
+    return model
+
+
+def loudness_head() -> LogisticHead:
+    """A toy head whose only feature is "how loud against the baseline": loud = angry."""
+    w = np.zeros((1, len(CLASSES)))
+    w[0, CLASSES.index("angry")], w[0, CLASSES.index("neutral")] = 4.0, -4.0
+    return LogisticHead(Task(CLASSES, w, np.zeros(len(CLASSES))), np.zeros(1), np.ones(1))
+
+
+def test_a_loud_speaker_is_judged_against_their_own_voice() -> None:
+    # speaker 0 talks quietly (level 0), speaker 1 is naturally loud (level 4) and calm throughout;
+    # speaker 0 then gets angry (level 2) for 10 steps.
+    step = 0.5
+    feats = np.concatenate([np.zeros(60), np.full(60, 4.0), np.full(10, 2.0)])[:, None]
+    speakers = np.concatenate([np.zeros(60), np.ones(60), np.zeros(10)]).astype(int)
+    voiced = np.ones(len(feats))
+    model = model_with(loudness_head())
+    per_video = model.outputs(feats, voiced, np.zeros_like(speakers), step)["emotion"]
+    per_speaker = model.outputs(feats, voiced, speakers, step)["emotion"]
+    angry = CLASSES.index("angry")
+    # one baseline for the video: the loud speaker reads as angrier than the real outburst
+    assert per_video[60:120, angry].mean() > per_video[120:, angry].mean()
+    # a baseline per speaker: the outburst stands out, the loud speaker is their usual self
+    assert per_speaker[120:, angry].mean() > 0.9 > 0.5 > per_speaker[60:120, angry].mean()
+
+
+def test_a_speaker_with_little_speech_falls_back_to_the_video_baseline() -> None:
+    feats = np.concatenate([np.zeros(60), np.full(4, 3.0)])[:, None]
+    speakers = np.concatenate([np.zeros(60), np.ones(4)]).astype(int)  # 2 s of speaker 1
+    model = model_with(loudness_head())
+    out = model.outputs(feats, np.ones(64), speakers, 0.5)["emotion"]
+    assert out[60:, CLASSES.index("angry")].min() > 0.9  # not normalised against itself
+
+
+def test_other_sounds_lose_their_emotional_vote() -> None:
+    p = np.zeros((2, len(CLASSES)))
+    p[0, CLASSES.index("angry")] = 1.0
+    p[1, CLASSES.index("angry")], p[1, CLASSES.index("other")] = 0.1, 0.9  # a dog, say
+    track = to_track(p, CLASSES, np.ones(2), arousal=np.array([0.9, 0.9]))
+    assert track.arousal[0] > 0.8 and track.arousal[1] == 0.0
+    assert track.probs[1, EMOTION_CLASSES.index("neutral")] == 1.0
+    assert track.voiced[1] < 0.15
+
+
+def timeline_with(
+    angry: np.ndarray, happy: np.ndarray, vocal: np.ndarray | None = None
+) -> Timeline:
+    n = len(angry)
+    tl = Timeline(TimeGrid(0.5, n))
+    probs = np.zeros((n, len(EMOTION_CLASSES)))
+    probs[:, EMOTION_CLASSES.index("angry")] = angry
+    probs[:, EMOTION_CLASSES.index("happy")] = happy
+    probs[:, EMOTION_CLASSES.index("neutral")] = 1 - angry - happy
+    vocals = np.zeros((n, len(VOCALIZATIONS))) if vocal is None else vocal
+    EmotionTrack(probs, np.full(n, 0.5), np.zeros(n), vocals, np.ones(n)).add_to(tl)
+    return tl
+
+
+def test_reasons_name_the_dominant_emotion_not_every_peak() -> None:
+    angry = np.zeros(20)
+    angry[5] = 0.9  # one angry step
+    happy = np.full(20, 0.7)
+    happy[5] = 0.0
+    reasons = reasons_for(Segment(0.0, 10.0), timeline_with(angry, happy))
+    voice = [r for r in reasons if "voice" in r]
+    assert voice == ["happy voice 0.67"]
+
+
+def test_reasons_prefer_a_vocalization_and_name_only_the_strongest() -> None:
+    vocal = np.zeros((20, 3))
+    vocal[3, VOCALIZATIONS.index("laughing")] = 0.8
+    vocal[4, VOCALIZATIONS.index("screaming")] = 0.4
+    reasons = reasons_for(Segment(0.0, 10.0), timeline_with(np.zeros(20), np.full(20, 0.7), vocal))
+    assert [r for r in reasons if "voice" in r] == ["laughing voice 0.80"]
+
+
+def test_speaker_signal_defaults_to_no_voice() -> None:
+    tl = timeline_with(np.zeros(4), np.zeros(4))
+    assert (tl.signal("speaker") == -1).all()
