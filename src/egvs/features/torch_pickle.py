@@ -73,8 +73,12 @@ def _materialise(tensor: tuple) -> np.ndarray:
     return np.array(view)
 
 
-def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
-    """Tensors of a ``.pth`` state dict as numpy arrays, keyed by parameter name."""
+def load_state_dict(path: str | Path, key: str | None = None) -> dict[str, np.ndarray]:
+    """Tensors of a ``.pth`` state dict as numpy arrays, keyed by parameter name.
+
+    ``key`` picks the state dict out of a checkpoint that holds more (e.g. ``"model_state"``
+    beside a step count and an optimizer state).
+    """
     path = Path(path)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
@@ -85,16 +89,20 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
 
             with zf.open(f"{prefix}/data.pkl") as f:
                 state = _Unpickler(f, load).load()
-            return {k: _materialise(v) for k, v in state.items()}
+            return _arrays(state if key is None else state[key])
     with open(path, "rb") as f:
         for _ in range(3):  # magic number, protocol version, system info
             pickle.load(f)
         unpickler = _Unpickler(f)
         state = unpickler.load()
-        for key in pickle.load(f):
+        for storage_key in pickle.load(f):
             (count,) = struct.unpack("<q", f.read(8))
-            storage = unpickler.storages[key]
+            storage = unpickler.storages[storage_key]
             storage.data = np.frombuffer(
                 f.read(count * storage.dtype.itemsize), dtype=storage.dtype
             )
+    return _arrays(state if key is None else state[key])
+
+
+def _arrays(state: dict) -> dict[str, np.ndarray]:
     return {k: _materialise(v) for k, v in state.items()}

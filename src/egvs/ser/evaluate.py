@@ -115,7 +115,7 @@ def score(
     out.update(_class_metrics(true[known], pred[known], probs[known]))
     if arousal is not None:
         has = np.isin(true, HIGH_AROUSAL + LOW_AROUSAL)
-        if has.any():
+        if len(set(np.isin(true[has], HIGH_AROUSAL))) == 2:  # both arousal levels present
             hi_true = np.isin(true[has], HIGH_AROUSAL)
             out["arousal_uar"] = uar(hi_true, np.asarray(arousal)[has] >= 0.5)
             out["arousal_n"] = int(has.sum())

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import heapq
 import importlib.util
-import pickle
-import struct
 from functools import cached_property
 from pathlib import Path
 
@@ -64,26 +62,11 @@ def model_path() -> Path:
 
 
 def read_checkpoint(path: Path) -> dict[str, np.ndarray]:
-    """The ``model_state`` tensors of Resemblyzer's checkpoint as numpy arrays.
+    """The ``model_state`` tensors of Resemblyzer's checkpoint (which also holds ``step`` and
+    ``optimizer_state``) as numpy arrays, through the code-free torch reader."""
+    from egvs.features.torch_pickle import load_state_dict
 
-    The file is a legacy (pre-zip) torch pickle holding ``{"step", "model_state",
-    "optimizer_state"}``; `egvs.features.torch_pickle.load_state_dict` expects a flat state dict,
-    so its safe unpickler is used here and only ``model_state`` is materialised.
-    """
-    from egvs.features import torch_pickle
-
-    with open(path, "rb") as f:
-        for _ in range(3):  # magic number, protocol version, system info
-            pickle.load(f)
-        unpickler = torch_pickle._Unpickler(f)
-        checkpoint = unpickler.load()
-        for key in pickle.load(f):
-            (count,) = struct.unpack("<q", f.read(8))
-            storage = unpickler.storages[key]
-            storage.data = np.frombuffer(
-                f.read(count * storage.dtype.itemsize), dtype=storage.dtype
-            )
-    return {k: torch_pickle._materialise(v) for k, v in checkpoint["model_state"].items()}
+    return load_state_dict(path, key="model_state")
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
