@@ -45,6 +45,7 @@ AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
     "music_scary": ("Scary music",),
     "speech": ("Speech", "Conversation", "Narration, monologue"),
     "explosion": ("Explosion", "Gunshot, gunfire", "Burst, pop", "Boom"),
+    "animal": ("Animal",),  # any animal sound: not a human voice (see egvs.ser.model)
 }
 # Events that mark an emotional moment on their own (the "events" part of the fusion score).
 MOMENT_EVENTS = ("laughter", "applause", "cheering", "screaming", "crying", "shouting")

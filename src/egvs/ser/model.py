@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
+from threadpoolctl import threadpool_limits
 
 from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
@@ -26,9 +28,13 @@ from egvs.timeline import Timeline, fit_length
 HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
 VOCAL_EMOTION = {"laughing": "happy", "crying": "sad", "screaming": "fearful"}
+NON_VOICE_EVENTS = ("music", "animal")  # YAMNet sounds under which a voice needs confirming
+NON_VOICE_MASK = 0.2  # ... from this probability
+HUMAN_EVENTS = ("speech", "laughter", "crying", "screaming", "shouting")
+HUMAN_CONFIRM = 0.1  # YAMNet human-sound probability that fully confirms a voice there
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
-MIN_SPEAKER_SECONDS = 15.0  # less speech than this: the speaker is judged against the whole video
-SPEAKER_SHRINK_SECONDS = 6.0  # pseudo-speech pulling a speaker's baseline towards the video's
+MIN_SPEAKER_SECONDS = 60.0  # less speech than this: the speaker is judged against the whole video
+SPEAKER_SHRINK_SECONDS = 30.0  # pseudo-speech pulling a speaker's baseline towards the video's
 
 
 def shipped_head_path() -> Path:
@@ -54,8 +60,12 @@ class SerExtractor:
         }
 
     def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
-        out = self._model.featurizer.block(block, self._model.window)
-        emb = self._model.speaker_encoder.embed_steps(block, out["ser.voiced"])
+        # One BLAS thread: the LSTM's and the log-mel's small products only spin a second
+        # thread (measured 2.5 CPU-s per audio minute instead of 1.1), and the pipeline's video
+        # stage has the other core.
+        with threadpool_limits(limits=1, user_api="blas"):
+            out = self._model.featurizer.block(block, self._model.window)
+            emb = self._model.speaker_encoder.embed_steps(block, out["ser.voiced"])
         out["ser.speaker"] = emb.astype(np.float16)
         return out
 
@@ -137,7 +147,32 @@ class WhisperEmotionModel:
             arousal=out["arousal"][:, 1] if "arousal" in out else None,
             valence=out["valence"][:, 2] - out["valence"][:, 0] if "valence" in out else None,
             speakers=speakers,
+            confirm=tagger_confirmation(timeline),
         )
+
+
+def tagger_confirmation(timeline: Timeline) -> np.ndarray:
+    """How far the sound tagger lets a step count as a voice (1 = no objection).
+
+    Where YAMNet hears music or an animal (probability >= `NON_VOICE_MASK`), a sustained tone or
+    a creature's call can sound like a cry or a voice to the speech models (silero-vad fires on
+    singing-like music, infant cries are tonal wails), so there a voice must also be heard by
+    YAMNet: speech, laughter, crying, screaming or shouting, scaled to full confidence at
+    `HUMAN_CONFIRM`. Elsewhere the speech models decide alone: YAMNet misses quiet voices more
+    often than they do.
+    """
+    n = timeline.n_steps
+    if not all(f"event.{e}" in timeline.signals for e in NON_VOICE_EVENTS):
+        return np.ones(n, dtype=np.float32)
+    span = 3  # YAMNet's ~1 s frames straddle the 0.5 s steps
+    human = maximum_filter1d(
+        np.max([timeline.signal(f"event.{e}") for e in HUMAN_EVENTS], axis=0), span
+    )
+    other = maximum_filter1d(
+        np.max([timeline.signal(f"event.{e}") for e in NON_VOICE_EVENTS], axis=0), span
+    )
+    confirmed = np.clip(human / HUMAN_CONFIRM, 0, 1)
+    return np.where(other < NON_VOICE_MASK, 1.0, confirmed).astype(np.float32)
 
 
 def to_track(
@@ -148,13 +183,15 @@ def to_track(
     arousal: np.ndarray | None = None,
     valence: np.ndarray | None = None,
     speakers: np.ndarray | None = None,
+    confirm: np.ndarray | None = None,
 ) -> EmotionTrack:
     """Map head outputs onto the canonical track; steps without voice fade to a neutral no-vote.
 
     The VAD rejects nonverbal vocalizations, so a step also counts as voiced when it is audible
     (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream; and a
     step the head calls ``other`` (no emotional voice: music, a dog, an engine, a cough) loses
-    its vote in proportion. ``arousal``/``valence`` come from the head's own tasks where it has
+    its vote in proportion, as does a step the sound tagger does not confirm (``confirm``, see
+    `tagger_confirmation`). ``arousal``/``valence`` come from the head's own tasks where it has
     them, otherwise from fixed per-class values.
     """
     col = {c: i for i, c in enumerate(classes)}
@@ -175,6 +212,8 @@ def to_track(
         voiced = np.maximum(voiced, audible * vocal.sum(1))
     if OTHER in col:
         voiced = voiced * (1.0 - p[:, col[OTHER]])
+    if confirm is not None:
+        voiced = voiced * confirm
     gate = np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)[:, None]
     neutral = np.eye(len(EMOTION_CLASSES))[EMOTION_CLASSES.index("neutral")]
     return EmotionTrack(
