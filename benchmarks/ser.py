@@ -1,14 +1,19 @@
-"""Speech-emotion benchmark: speaker-grouped accuracy/UAR tables and CPU cost of the emotion stage.
+"""Speech-emotion benchmark: held-out speakers and held-out corpora, and the CPU cost of the stage.
 
-    .venv/bin/python benchmarks/ser.py [--labels ../shared/data/ser/labels.csv] [--out ser.json] [--speed-only]
+    .venv/bin/python benchmarks/ser.py [--labels labels.csv --labels labels_extra.csv] [--out ser.json]
+                                       [--speed-only | --no-speed]
 
-Tables (all on speakers the scoring model never saw; features cached by `egvs.ser.train`):
-  * per corpus: a head trained on that corpus alone, speaker-grouped folds (LOSO for <= 8 speakers);
-  * all corpora: the shipped configuration (one head on every corpus), speaker-grouped folds;
-  * cross-corpus: a head trained on all other corpora, tested on the held-out corpus.
-Speed: CPU seconds (user + sys, all threads) per minute of audio for the whole emotion stage
-(VAD, log-mel, encoder, pooling, head), streamed in the pipeline's 25 s blocks over a 3-minute
-signal built from corpus clips; model loading is reported separately.
+Tables (every figure on speakers, or whole corpora, the scoring model never saw; features cached
+by `egvs.ser.train`, trained exactly as ``egvs ser train`` trains the shipped head: clean clips,
+clips in context and one augmented copy each):
+  * all corpora: one head on every corpus, speaker-grouped folds (8): per corpus accuracy, UAR,
+    arousal and valence UAR, vocalization recall, false vocalizations/voices on non-voice
+    sounds, calibration error;
+  * leave one corpus out: for every corpus with emotion or valence labels, a head trained on all
+    the other corpora, tested on that one (the figure that predicts unlabelled videos).
+Speed: CPU seconds (user + sys, all threads) per minute of audio for the whole voice stage (VAD,
+log-mel, encoder, pooling, speaker embeddings and turns, head), streamed in the pipeline's 25 s
+blocks over a 3-minute signal built from corpus clips; model loading is reported separately.
 """
 
 from __future__ import annotations
@@ -25,12 +30,19 @@ import numpy as np
 from egvs.features.audio_blocks import iter_blocks
 from egvs.ser import default_model
 from egvs.ser.audio import load_audio
-from egvs.ser.evaluate import report
-from egvs.ser.labels import read_labels
-from egvs.ser.train import clip_features, context_features, cross_validate, fit_head, head_probs
+from egvs.ser.labels import VALENCE_CLASSES, read_many
+from egvs.ser.train import (
+    augmented_features,
+    clip_features,
+    context_features,
+    cross_validate,
+)
 from egvs.timeline import TimeGrid, Timeline
 
-DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser" / "labels.csv"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser"
+DEFAULT_LABELS = [SHARED / "labels.csv", SHARED / "labels_extra.csv"]
+# Corpora with emotion (or valence) labels: each is held out in turn.
+HELD_OUT_CORPORA = ("ravdess", "emodb", "emotiontts_ko", "nemo", "ased", "deeply_korean_read")
 
 
 def cpu_seconds() -> float:
@@ -38,34 +50,37 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def accuracy_tables(labels: Path) -> dict:
-    items = read_labels(labels)
+def accuracy_tables(labels: list[Path]) -> dict:
+    items = read_many(labels)
     x = clip_features(items)
     xc = context_features(items)
-    datasets = sorted({it.dataset for it in items})
-    out: dict = {"per_corpus": {}, "all_corpora": None, "cross_corpus": {}}
-    for d in datasets:
-        idx = [i for i, it in enumerate(items) if it.dataset == d]
-        sub = [items[i] for i in idx]
-        n_spk = len({it.speaker for it in sub})
-        out["per_corpus"][d] = cross_validate(
-            x[idx], sub, n_folds=min(n_spk, 8), x_context=xc[idx]
-        )["datasets"][d]
-    out["all_corpora"] = cross_validate(x, items, x_context=xc)
-    for d in datasets:
-        train = [i for i, it in enumerate(items) if it.dataset != d]
-        test = [i for i, it in enumerate(items) if it.dataset == d]
-        head = fit_head(x[train], [items[i] for i in train], x_context=xc[train])
-        probs = head_probs(head, x[test], [items[i].speaker for i in test])
-        out["cross_corpus"][d] = report([items[i].label for i in test], [d] * len(test), probs)[
-            "datasets"
-        ][d]
-    return out
+    xa = augmented_features(items)
+    datasets = np.array([it.dataset for it in items])
+    all_corpora, _ = cross_validate(x, items, x_context=xc, x_augmented=xa)
+    folds = np.full(len(items), -1)
+    for k, corpus in enumerate(HELD_OUT_CORPORA):
+        folds[datasets == corpus] = k
+    loco, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, folds=folds)
+    chance = {}
+    for corpus in HELD_OUT_CORPORA:
+        sub = [it for it in items if it.dataset == corpus]
+        n_classes = len({it.label for it in sub if it.label})
+        n_valence = len({it.valence for it in sub if it.valence})
+        chance[corpus] = {
+            "uar": 1 / n_classes if n_classes > 1 else None,
+            "valence_uar": 1 / n_valence if n_valence > 1 else None,
+        }
+    return {
+        "all_corpora": all_corpora,
+        "leave_one_corpus_out": loco["datasets"],
+        "chance": chance,
+        "valence_classes": VALENCE_CLASSES,
+    }
 
 
 def speed(labels: Path, minutes: float = 3.0) -> dict:
     """CPU s per audio minute of the emotion stage on a ~3 min signal of corpus clips and pauses."""
-    items = read_labels(labels)
+    items = read_many([labels])
     rng = np.random.default_rng(0)
     parts, total = [], 0
     for i in rng.permutation(len(items)):
@@ -98,31 +113,46 @@ def speed(labels: Path, minutes: float = 3.0) -> dict:
     }
 
 
-def _row(name: str, m: dict) -> str:
-    def pct(key: str) -> str:
-        v = m.get(key)
-        return "-" if v is None else f"{100 * v:.1f}"
-
-    return f"| {name} | {m['n']} | {pct('accuracy')} | {pct('uar')} | {pct('arousal_uar')} | {pct('vocalization_recall')} |"
+def _pct(m: dict, key: str) -> str:
+    v = m.get(key)
+    return "-" if v is None or v != v else f"{100 * v:.1f}"
 
 
 def markdown(result: dict) -> str:
-    head = "| corpus | n | accuracy % | UAR % | arousal UAR % | vocal recall % |\n|---|---|---|---|---|---|"
     lines = []
-    if "per_corpus" in result:
-        lines += ["Per corpus (trained on that corpus only, speaker-grouped folds):", head]
-        lines += [_row(d, m) for d, m in result["per_corpus"].items()]
+    if "all_corpora" in result:
+        lines += [
+            "All corpora, speaker-grouped folds (8):",
+            "| corpus | n | accuracy % | UAR % | arousal UAR % | valence UAR % | vocal recall % "
+            "| false vocal % | false voice % | ECE |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         all_c = result["all_corpora"]
+        for name, m in [*all_c["datasets"].items(), ("overall", all_c["overall"])]:
+            ece = "-" if m.get("ece") != m.get("ece") else f"{m['ece']:.3f}"
+            lines.append(
+                f"| {name} | {m['n']} | {_pct(m, 'accuracy')} | {_pct(m, 'uar')} "
+                f"| {_pct(m, 'arousal_uar')} | {_pct(m, 'valence_uar')} "
+                f"| {_pct(m, 'vocalization_recall_open')} | {_pct(m, 'false_vocalization_rate')} "
+                f"| {_pct(m, 'false_voice_rate')} | {ece} |"
+            )
         lines += [
             "",
-            "All corpora together (the shipped configuration), speaker-grouped folds:",
-            head,
+            "Leave one corpus out (trained on all other corpora):",
+            "| held-out corpus | n | UAR % | chance % | arousal UAR % | valence UAR % | chance % |",
+            "|---|---|---|---|---|---|---|",
         ]
-        lines += [_row(d, m) for d, m in all_c["datasets"].items()] + [
-            _row("overall", all_c["overall"])
-        ]
-        lines += ["", "Cross-corpus (trained on the other corpora, tested on this one):", head]
-        lines += [_row(d, m) for d, m in result["cross_corpus"].items()]
+        uars = []
+        for name, m in result["leave_one_corpus_out"].items():
+            ch = result["chance"][name]
+            if m.get("uar") == m.get("uar") and m.get("uar") is not None:
+                uars.append(m["uar"])
+            lines.append(
+                f"| {name} | {m['n']} | {_pct(m, 'uar')} | {_pct(ch, 'uar')} "
+                f"| {_pct(m, 'arousal_uar')} | {_pct(m, 'valence_uar')} "
+                f"| {_pct(ch, 'valence_uar')} |"
+            )
+        lines.append(f"| mean UAR over the emotion corpora | | {100 * np.mean(uars):.1f} | | | | |")
     if "speed" in result:
         s = result["speed"]
         lines += [
@@ -137,14 +167,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS)
+    parser.add_argument(
+        "--labels", type=Path, action="append", help="labels CSV (repeatable; default: both shared)"
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
-    result: dict = {} if args.speed_only else accuracy_tables(args.labels)
+    labels = args.labels or DEFAULT_LABELS
+    result: dict = {} if args.speed_only else accuracy_tables(labels)
     if not args.no_speed:
-        result["speed"] = speed(args.labels)
+        result["speed"] = speed(labels[0])
     print(markdown(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
