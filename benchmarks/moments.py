@@ -608,9 +608,7 @@ def train_head(
                 "held_out": sorted(speakers),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
-                "code": [
-                    hashlib.sha1((code / f).read_bytes()).hexdigest() for f in TRAINING_CODE
-                ],
+                "code": [hashlib.sha1((code / f).read_bytes()).hexdigest() for f in TRAINING_CODE],
             }
         ).encode()
     ).hexdigest()[:12]
