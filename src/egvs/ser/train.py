@@ -255,9 +255,7 @@ def head_outputs(
 ) -> dict[str, np.ndarray]:
     """Each task's probabilities (or raw logits) with clips normalised as in training."""
     z = normalize_groups(x, norm_groups(items), head.mean, head.std)
-    out = {
-        name: task.logits(z) if logits else task.proba(z) for name, task in head.tasks().items()
-    }
+    out = {name: task.logits(z) if logits else task.proba(z) for name, task in head.tasks().items()}
     if head.classes != CLASSES:  # a head trained on another label set: its classes in place
         full = np.full((len(z), len(CLASSES)), -np.inf if logits else 0.0)
         full[:, [CLASSES.index(c) for c in head.classes]] = out["emotion"]
