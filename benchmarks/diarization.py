@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from moments import trim_and_level  # the same clip levelling as the moments benchmark
 from scipy.optimize import linear_sum_assignment
 
 from egvs.features.audio_blocks import iter_blocks
@@ -44,7 +45,6 @@ from egvs.ser.vad import SileroVad
 
 SR = 16000
 STEP = 0.5
-TARGET_DB = -18.0
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser"
 # Two disjoint speaker pools, each across all six corpora (RAVDESS 17-20: the moments benchmark's
 # held-out actors, in the test half).
@@ -103,24 +103,6 @@ def read_clips(data: Path) -> dict[str, list[Path]]:
                 if row.get("kind") == "speech" and row["speaker"]:
                     clips.setdefault(row["speaker"], []).append(data / row["path"])
     return {k: sorted(v) for k, v in clips.items()}
-
-
-def trim_and_level(x: np.ndarray) -> np.ndarray:
-    """The clip's sounding part (within 35 dB of its loudest 10 ms) at the same peak loudness."""
-    hop = 160
-    n = len(x) // hop
-    if n == 0:
-        return x
-    db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    active = np.flatnonzero(db > db.max() - 35)
-    x = x[max(active[0] - 5, 0) * hop : min(active[-1] + 6, n) * hop]
-    win = int(0.4 * SR)
-    if len(x) > win:
-        power = np.convolve(x.astype(np.float64) ** 2, np.ones(win) / win, mode="valid")
-    else:
-        power = np.array([np.mean(x.astype(np.float64) ** 2)])
-    peak_db = 10 * np.log10(np.max(power) + 1e-12)
-    return np.clip(x * 10 ** ((TARGET_DB - peak_db) / 20), -0.99, 0.99).astype(np.float32)
 
 
 @dataclass

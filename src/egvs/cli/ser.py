@@ -26,18 +26,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "neutral, positive); optional kind=negative marks sounds with no voice). Probabilities are "
         "calibrated on speaker-grouped out-of-fold predictions. Deterministic for a given --seed.",
     )
-    p.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        action="append",
-        help="labels CSV (repeat for several, e.g. labels.csv and labels_extra.csv)",
-    )
-    p.add_argument(
-        "--root",
-        type=Path,
-        help="folder the CSV's paths are relative to (default: the CSV's folder)",
-    )
+    _labels_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (ser_head.npz, cv.json)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment (default 0)")
     p.add_argument("--l2", type=float, default=None, help="L2 regularisation of the head")
@@ -65,18 +54,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "false vocalization and false voice rates on non-voice sounds, and calibration error, per "
         "dataset and overall; features are normalised per speaker.",
     )
-    p.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        action="append",
-        help="labels CSV (repeat for several, e.g. labels.csv and labels_extra.csv)",
-    )
-    p.add_argument(
-        "--root",
-        type=Path,
-        help="folder the CSV's paths are relative to (default: the CSV's folder)",
-    )
+    _labels_options(p)
     p.add_argument(
         "--model",
         type=Path,
@@ -100,6 +78,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("--json", type=Path, help="write the per-window output here as JSON")
     p.set_defaults(func=_predict)
+
+
+def _labels_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        action="append",
+        help="labels CSV (repeat for several, e.g. labels.csv and labels_extra.csv)",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        help="folder the CSV's paths are relative to (default: the CSV's folder)",
+    )
 
 
 def _read(args: argparse.Namespace) -> list:

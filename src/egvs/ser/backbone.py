@@ -14,13 +14,13 @@ import json
 import os
 import shutil
 import struct
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from egvs.errors import SetupError
+from egvs.ser.mel import mel_filterbank
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -121,31 +121,9 @@ def model_dir(keep_layers: int = KEEP_LAYERS) -> Path:
     return out
 
 
-@lru_cache(maxsize=1)
 def _mel_filters() -> np.ndarray:
-    """Slaney-style mel filterbank (as librosa builds it for Whisper), (80, 201)."""
-    fft_freqs = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
-
-    def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        f = np.asarray(f, dtype=np.float64)
-        mel = f / (200.0 / 3)
-        log_t = f >= 1000.0
-        return np.where(
-            log_t, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel
-        )
-
-    def mel_to_hz(m: np.ndarray) -> np.ndarray:
-        f = m * (200.0 / 3)
-        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), f)
-
-    mel_pts = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
-    fdiff = np.diff(mel_pts)
-    ramps = mel_pts[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_pts[2 : N_MELS + 2] - mel_pts[:N_MELS]))[:, None]
-    return weights.astype(np.float32)
+    """Whisper's Slaney mel filterbank (as librosa builds it), (80, 201)."""
+    return mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS)
 
 
 def log_mel(audio: np.ndarray) -> np.ndarray:

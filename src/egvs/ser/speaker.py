@@ -24,6 +24,7 @@ import numpy as np
 
 from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock
+from egvs.ser.mel import mel_filterbank as slaney_mel_filterbank
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
@@ -69,32 +70,9 @@ def read_checkpoint(path: Path) -> dict[str, np.ndarray]:
     return load_state_dict(path, key="model_state")
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale (librosa's default, ``htk=False``): linear to 1 kHz, logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    lin = f / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(f >= 1000.0, log, lin)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    lin = m * (200.0 / 3)
-    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
-    return np.where(m >= 15.0, log, lin)
-
-
 def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
-    """(1 + n_fft // 2, n_mels) triangular Slaney-normalised filters, as ``librosa.filters.mel``."""
-    fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = mel_f[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
-    return weights.T.astype(np.float32)
+    """(1 + n_fft // 2, n_mels) Slaney filters, as Resemblyzer gets them from librosa."""
+    return slaney_mel_filterbank(sr, n_fft, n_mels).T
 
 
 _FILTERS = mel_filterbank()
