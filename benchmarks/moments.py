@@ -68,7 +68,7 @@ import numpy as np
 from egvs.ser import train as train_module
 from egvs.ser.audio import load_audio
 from egvs.ser.labels import Item, read_labels
-from egvs.ser.train import train
+from egvs.ser.train import DEFAULT_HIDDEN, train
 
 SR = 16000
 GRID = 0.1
@@ -92,7 +92,9 @@ VOCAL_SOURCES = {
     "screaming": ("nonverbal_deeply",),
 }
 # The egvs.ser modules that decide what a trained head is (inference-only changes reuse it).
-TRAINING_CODE = ("train.py", "head.py", "labels.py", "augment.py", "features.py", "backbone.py")
+TRAINING_CODE = (
+    "train.py", "head.py", "mlp.py", "labels.py", "augment.py", "features.py", "backbone.py"
+)  # fmt: skip
 VOCAL_HOLD_SHARE = 0.1  # share of EmoGator / donateacry speakers held out for the moments
 NOISE_FOLD = "10"  # UrbanSound8K fold for the noise beds (held out of training)
 NOISE_SKIP = ("children_playing",)  # voices: shouting and laughter are no neutral noise
@@ -583,6 +585,7 @@ def train_head(
     hold: HeldOut,
     clips: Sequence[Clip],
     head_data: str,
+    hidden: int,
 ) -> tuple[Path, dict]:
     """A head trained (``egvs.ser.train.train``, no CV) without any held-out speaker or clip.
 
@@ -606,6 +609,7 @@ def train_head(
         json.dumps(
             {
                 "held_out": sorted(speakers),
+                "hidden": hidden,
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
                 "code": [hashlib.sha1((code / f).read_bytes()).hexdigest() for f in TRAINING_CODE],
@@ -623,7 +627,7 @@ def train_head(
         print(
             f"moments: training the held-out head on {len(train_items)} clips ({', '.join(sources)})"
         )
-        train(train_items, head_dir, cv=False)
+        train(train_items, head_dir, cv=False, hidden=hidden)
         (head_dir / "held_out.json").write_text(json.dumps({**info, **hold.describe()}, indent=2))
     return head_dir, info
 
@@ -848,6 +852,12 @@ def main() -> None:
         help="train the head on labels.csv + labels_extra.csv (all) or labels.csv only",
     )
     parser.add_argument(
+        "--hidden",
+        type=int,
+        default=DEFAULT_HIDDEN,
+        help=f"the head's hidden layer (default {DEFAULT_HIDDEN}; 0 = the linear head)",
+    )
+    parser.add_argument(
         "--analyze-args",
         default="",
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
@@ -869,7 +879,9 @@ def main() -> None:
     for dataset, speakers in hold.vocal.items():
         print(f"  {dataset} vocalizations ({len(speakers)}): {', '.join(sorted(speakers))}")
     print(f"  urbansound8k fold {hold.noise_fold}: {len(hold.noise)} clips (noise beds)")
-    head_dir, head = train_head(args.work, args.labels, extra, hold, clips, args.head_data)
+    head_dir, head = train_head(
+        args.work, args.labels, extra, hold, clips, args.head_data, args.hidden
+    )
     print(
         f"held-out head: {head['dir']} trained on {head['train_clips']} clips of "
         f"{' + '.join(head['trained_on'])}, {head['held_out_clips']} held out"

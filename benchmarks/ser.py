@@ -32,6 +32,7 @@ from egvs.ser import default_model
 from egvs.ser.audio import load_audio
 from egvs.ser.labels import VALENCE_CLASSES, read_many
 from egvs.ser.train import (
+    DEFAULT_HIDDEN,
     augmented_features,
     clip_features,
     context_features,
@@ -50,17 +51,17 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def accuracy_tables(labels: list[Path]) -> dict:
+def accuracy_tables(labels: list[Path], hidden: int = DEFAULT_HIDDEN) -> dict:
     items = read_many(labels)
     x = clip_features(items)
     xc = context_features(items)
     xa = augmented_features(items)
     datasets = np.array([it.dataset for it in items])
-    all_corpora, _ = cross_validate(x, items, x_context=xc, x_augmented=xa)
+    all_corpora, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, hidden=hidden)
     folds = np.full(len(items), -1)
     for k, corpus in enumerate(HELD_OUT_CORPORA):
         folds[datasets == corpus] = k
-    loco, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, folds=folds)
+    loco, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, folds=folds, hidden=hidden)
     chance = {}
     for corpus in HELD_OUT_CORPORA:
         sub = [it for it in items if it.dataset == corpus]
@@ -171,11 +172,17 @@ def main() -> None:
         "--labels", type=Path, action="append", help="labels CSV (repeatable; default: both shared)"
     )
     parser.add_argument("--out", type=Path, help="write the results as JSON")
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        default=DEFAULT_HIDDEN,
+        help="the head's hidden layer (0 = linear head)",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
     labels = args.labels or DEFAULT_LABELS
-    result: dict = {} if args.speed_only else accuracy_tables(labels)
+    result: dict = {} if args.speed_only else accuracy_tables(labels, args.hidden)
     if not args.no_speed:
         result["speed"] = speed(labels[0])
     print(markdown(result))

@@ -10,7 +10,7 @@ import pytest
 from egvs.ser.evaluate import format_table, report, restricted_predictions, score
 from egvs.ser.features import pool, pool_windows
 from egvs.ser.head import (
-    LogisticHead,
+    SerHead,
     Task,
     baseline,
     expected_calibration_error,
@@ -76,10 +76,10 @@ def test_logistic_head_learns_and_roundtrips(tmp_path) -> None:
     x = rng.normal(size=(100, 6)) + y[:, None] * 0.5
     w, b = fit_logistic(x, y, len(CLASSES), l2=1e-3)
     valence = Task(VALENCE_CLASSES, w[:, :3], b[:3], temperature=2.0)
-    head = LogisticHead(Task(CLASSES, w, b), x.mean(0), x.std(0), valence=valence, meta={"n": 100})
+    head = SerHead(Task(CLASSES, w, b), x.mean(0), x.std(0), valence=valence, meta={"n": 100})
     assert np.mean(head.proba(x).argmax(1) == y) > 0.95
     head.save(tmp_path / "h.npz")
-    again = LogisticHead.load(tmp_path / "h.npz")
+    again = SerHead.load(tmp_path / "h.npz")
     assert again.classes == CLASSES and again.meta == {"n": 100}
     assert again.arousal is None and again.valence.temperature == 2.0
     np.testing.assert_allclose(again.proba(x), head.proba(x), atol=1e-5)
@@ -90,7 +90,7 @@ def test_head_from_before_the_tasks_loads(tmp_path) -> None:
     w, b = np.ones((4, len(CLASSES) - 1)), np.zeros(len(CLASSES) - 1)
     np.savez(tmp_path / "old.npz", classes=np.array(CLASSES[:-1]), weights=w, bias=b,
              mean=np.zeros(4), std=np.ones(4), meta=np.array("{}"))  # fmt: skip
-    head = LogisticHead.load(tmp_path / "old.npz")
+    head = SerHead.load(tmp_path / "old.npz")
     assert head.classes == CLASSES[:-1] and set(head.tasks()) == {"emotion"}
 
 
@@ -165,14 +165,15 @@ def test_read_labels(tmp_path) -> None:
 
 def test_read_labels_extra_columns(tmp_path) -> None:
     (tmp_path / "labels.csv").write_text(
-        "path,speaker,dataset,kind,emotion,vocalization,valence,fold,contains_human_voice\n"
-        "a.opus,s1,d,vocalization,happy,laughing,,,\n"  # a laugh is a laugh
-        "b.opus,s2,d,vocalization,angry,other,,,\n"  # an angry burst is angry
-        "c.opus,s3,d,vocalization,,other,,,\n"  # a cough is other
-        "d.opus,,us,negative,,other,,3,no\n"  # no speaker: grouped by fold
-        "e.opus,,us,negative,,other,,3,yes\n"  # children playing: not a clean negative
-        "f.opus,k1,ko,speech,,,positive,,\n"  # valence only
-        "g.opus,k1,ko,speech,neutral,,neutral,,\n"
+        "path,speaker,dataset,kind,emotion,vocalization,valence,fold,contains_human_voice,class\n"
+        "a.opus,s1,d,vocalization,happy,laughing,,,,\n"  # a laugh is a laugh
+        "b.opus,s2,d,vocalization,angry,other,,,,\n"  # an angry burst is angry
+        "c.opus,s3,d,vocalization,,other,,,,coughing\n"  # a cough is other
+        "d.opus,,us,negative,,other,,3,no,\n"  # no speaker: grouped by fold
+        "e.opus,,us,negative,,other,,3,yes,\n"  # children playing: not a clean negative
+        "f.opus,k1,ko,speech,,,positive,,,\n"  # valence only
+        "g.opus,k1,ko,speech,neutral,,neutral,,,\n"
+        "h.opus,s4,d,vocalization,,other,,,,Pain\n"  # emotional, but no class of ours
     )
     items = read_labels(tmp_path / "labels.csv")
     assert [it.label for it in items] == ["laughing", "angry", "other", "other", "", "neutral"]
@@ -233,3 +234,37 @@ def test_trim_encoder_drops_upper_layers() -> None:
         dst.read(nb)
     assert kept == ["encoder/layer_0/w", "decoder/layer_3/w"]
     assert struct.unpack("I", dst.read(4)) == (0,)
+
+
+@pytest.mark.parametrize("hidden", [0, 16])
+def test_fit_head_learns_every_task_and_roundtrips(tmp_path, hidden: int) -> None:
+    if hidden:
+        pytest.importorskip("torch")
+    from egvs.ser.train import fit_head, head_outputs
+
+    rng = np.random.default_rng(4)
+    labels = ["angry", "neutral", "laughing", "other"]
+    items, rows = [], []
+    for s in range(6):
+        for k, label in enumerate(labels * 10):
+            items.append(Item(Path(f"{s}_{k}.flac"), f"spk{s}", "toy", label, kind="speech"))
+            centre = np.zeros(8)
+            centre[labels.index(label)] = 3.0
+            rows.append(centre + rng.normal(size=8) + s)  # each speaker shifted: normalised away
+    x = np.array(rows, dtype=np.float32)
+    head = fit_head(x, items, hidden=hidden)
+    out = head_outputs(head, x, items)
+    truth = np.array([CLASSES.index(it.label) for it in items])
+    assert np.mean(out["emotion"].argmax(1) == truth) > 0.9
+    high = np.array([it.label in ("angry", "laughing") for it in items])
+    aroused = out["arousal"][:, 1] > 0.5
+    keep = np.array([it.label != "other" for it in items])
+    assert np.mean(aroused[keep] == high[keep]) > 0.9
+    assert (head.trunk is not None) == bool(hidden)
+    head.save(tmp_path / "h.npz")
+    again = SerHead.load(tmp_path / "h.npz")
+    for name, value in head_outputs(again, x, items).items():
+        np.testing.assert_allclose(value, out[name], atol=1e-5)
+    np.testing.assert_array_equal(
+        fit_head(x, items, hidden=hidden).emotion.weights, head.emotion.weights
+    )  # deterministic

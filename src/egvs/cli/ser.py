@@ -29,7 +29,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _labels_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (ser_head.npz, cv.json)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment (default 0)")
-    p.add_argument("--l2", type=float, default=None, help="L2 regularisation of the head")
+    p.add_argument(
+        "--l2", type=float, default=None, help="L2 regularisation of the linear head (--hidden 0)"
+    )
+    p.add_argument(
+        "--hidden",
+        type=int,
+        default=None,
+        help="size of a shared hidden layer for the head (e.g. 256, trained with PyTorch: "
+        "pip install 'egvs[train]'); default 0: one linear softmax per task (scipy, no torch)",
+    )
     p.add_argument("--folds", type=int, default=None, help="speaker-grouped CV folds (default 8)")
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation, only fit the head")
     p.add_argument(
@@ -122,6 +131,7 @@ def _train(args: argparse.Namespace) -> int:
         cv=not args.no_cv,
         context=not args.no_context,
         augment_views=0 if args.no_augment else train.DEFAULT_AUGMENT_VIEWS,
+        hidden=train.DEFAULT_HIDDEN if args.hidden is None else args.hidden,
     )
     if result is not None and not args.quiet:
         print("speaker-grouped cross-validation (unseen speakers per fold):")
@@ -134,12 +144,12 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from egvs.ser.evaluate import format_table
-    from egvs.ser.head import LogisticHead
+    from egvs.ser.head import SerHead
     from egvs.ser.model import shipped_head_path
     from egvs.ser.train import clip_features, evaluate_head
 
     items = _read(args)
-    head = LogisticHead.load(_head_path(args.model) or shipped_head_path())
+    head = SerHead.load(_head_path(args.model) or shipped_head_path())
     result = evaluate_head(head, clip_features(items), items)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -8,8 +8,9 @@ Beside accuracy, UAR and the confusion matrix:
 
 - ``arousal_uar``: binary arousal (high: angry, happy, fearful, surprised, laughing, screaming;
   low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities;
-- ``vocalization_recall``: laughs, cries and screams, restricted to the dataset's classes, and
-  ``vocalization_recall_open``: the true vocalization is the top class among all classes;
+- ``vocalization_recall``: laughs, cries and screams, restricted to the dataset's classes (in a
+  dataset with more than one class), and ``vocalization_recall_open``: the true vocalization is
+  the top class among all classes (the table shows this one);
 - ``false_vocalization_rate``: share of ``other`` clips (non-voice sounds and other nonverbal
   sounds) called a vocalization (P(laughing) + P(crying) + P(screaming) >= 0.5);
 - ``false_voice_rate``: share of no-voice clips (``kind=negative``) the head does not call
@@ -120,8 +121,9 @@ def score(
             out["arousal_uar"] = uar(hi_true, np.asarray(arousal)[has] >= 0.5)
             out["arousal_n"] = int(has.sum())
     vocal = np.isin(true, VOCALIZATIONS)
+    if (vocal & known).any():
+        out["vocalization_recall"] = float(np.mean(pred[vocal & known] == true[vocal & known]))
     if vocal.any():
-        out["vocalization_recall"] = float(np.mean(pred[vocal] == true[vocal]))
         top = np.asarray(CLASSES, dtype=object)[probs[vocal].argmax(axis=1)]
         out["vocalization_recall_open"] = float(np.mean(top == true[vocal]))
         out["vocalization_n"] = int(vocal.sum())
@@ -192,7 +194,7 @@ def format_table(result: dict) -> str:
         ("UAR%", 6, lambda m: pct(m.get("uar"))),
         ("arousal UAR%", 13, lambda m: pct(m.get("arousal_uar"))),
         ("valence UAR%", 13, lambda m: pct(m.get("valence_uar"))),
-        ("vocal recall%", 14, lambda m: pct(m.get("vocalization_recall"))),
+        ("vocal recall%", 14, lambda m: pct(m.get("vocalization_recall_open"))),
         ("false vocal%", 13, lambda m: pct(m.get("false_vocalization_rate"))),
         ("false voice%", 13, lambda m: pct(m.get("false_voice_rate"))),
         ("ECE", 6, lambda m: "-" if m.get("ece") != m.get("ece") else f"{m['ece']:.3f}"),

@@ -64,10 +64,12 @@ class Task:
 
 
 @dataclass
-class LogisticHead:
+class SerHead:
     """The speech-emotion head: the class task plus optional arousal and valence tasks.
 
-    ``mean``/``std`` are the global feature statistics every input is normalised against.
+    ``mean``/``std`` are the global feature statistics every input is normalised against. With
+    a ``trunk`` (weights (d, h), bias (h,)) the tasks read one shared hidden ReLU layer of the
+    normalised features (a small multi-task MLP); without, they read the features themselves.
     """
 
     emotion: Task
@@ -76,6 +78,19 @@ class LogisticHead:
     arousal: Task | None = None  # labels ("low", "high")
     valence: Task | None = None  # labels ("negative", "neutral", "positive")
     meta: dict = field(default_factory=dict)
+    trunk: tuple[np.ndarray, np.ndarray] | None = None
+
+    def hidden(self, z: np.ndarray) -> np.ndarray:
+        """What the tasks read: the trunk's ReLU layer of ``z``, or ``z`` itself."""
+        if self.trunk is None:
+            return z
+        w, b = self.trunk
+        return np.maximum(np.asarray(z, dtype=np.float32) @ w + b, 0.0)
+
+    def outputs(self, z: np.ndarray, logits: bool = False) -> dict[str, np.ndarray]:
+        """Each task's probabilities (or logits) for normalised features ``z`` (n, d)."""
+        h = self.hidden(z)
+        return {name: t.logits(h) if logits else t.proba(h) for name, t in self.tasks().items()}
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -87,7 +102,7 @@ class LogisticHead:
 
     def proba(self, z: np.ndarray) -> np.ndarray:
         """Class probabilities for normalised features ``z`` (n, d)."""
-        return self.emotion.proba(z)
+        return self.emotion.proba(self.hidden(z))
 
     def save(self, path: Path) -> None:
         arrays = {}
@@ -96,6 +111,9 @@ class LogisticHead:
             arrays[f"{name}_weights"] = task.weights.astype(np.float32)
             arrays[f"{name}_bias"] = task.bias.astype(np.float32)
             arrays[f"{name}_temperature"] = np.float32(task.temperature)
+        if self.trunk is not None:
+            arrays["trunk_weights"] = self.trunk[0].astype(np.float32)
+            arrays["trunk_bias"] = self.trunk[1].astype(np.float32)
         np.savez_compressed(
             path,
             mean=self.mean.astype(np.float32),
@@ -105,7 +123,7 @@ class LogisticHead:
         )
 
     @classmethod
-    def load(cls, path: Path) -> LogisticHead:
+    def load(cls, path: Path) -> SerHead:
         """A head from `save` (a file from before the arousal/valence tasks loads as emotion only)."""
         import ast
 
@@ -131,6 +149,7 @@ class LogisticHead:
                 arousal=task("arousal"),
                 valence=task("valence"),
                 meta=ast.literal_eval(str(f["meta"])),
+                trunk=(f["trunk_weights"], f["trunk_bias"]) if "trunk_weights" in f else None,
             )
 
 

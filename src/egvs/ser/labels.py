@@ -40,6 +40,9 @@ CLASS_VALENCE = {
     "disgust": "negative", "crying": "negative", "screaming": "negative",
 }  # fmt: skip
 NO_VOICE_KINDS = ("negative",)  # `kind` of rows that hold no voice at all (environmental sounds)
+# Emotional vocal bursts with no class of ours (EmoGator's `class`): not "other" (that class takes
+# the vote away) and no emotion either, so they are left out.
+UNLABELLED_BURSTS = ("Distress", "Pain")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
     Paths are relative to ``root`` (default: the CSV's folder). ``vocalization=other`` is the
     class ``other`` unless the row also names an emotion (an angry vocal burst is angry).
     Rows with no label are skipped, and so are environmental clips marked
-    ``contains_human_voice=yes`` (children playing: shouting and laughing, not a clean negative).
+    ``contains_human_voice=yes`` (children playing: shouting and laughing, not a clean negative)
+    and emotional bursts of a `class` in `UNLABELLED_BURSTS` (distress and pain are emotional,
+    but neither "other" nor any class of ours).
     """
     csv_path = Path(csv_path)
     if not csv_path.is_file():
@@ -109,6 +114,8 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
             )
         for row in reader:
             if (row.get("contains_human_voice") or "").strip() == "yes":
+                continue
+            if (row.get("class") or "").strip() in UNLABELLED_BURSTS:
                 continue
             label = _label(row)
             valence = (row.get("valence") or "").strip()

@@ -21,7 +21,7 @@ from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.ser import backbone
 from egvs.ser.features import WINDOW_SECONDS, Featurizer
-from egvs.ser.head import LogisticHead, baseline
+from egvs.ser.head import SerHead, baseline
 from egvs.ser.labels import AROUSAL, OTHER, VALENCE
 from egvs.timeline import Timeline, fit_length
 
@@ -71,13 +71,13 @@ class SerExtractor:
 
 
 class WhisperEmotionModel:
-    """`SpeechEmotionModel` over Whisper-base encoder features and a `LogisticHead`."""
+    """`SpeechEmotionModel` over Whisper-base encoder features and a `SerHead`."""
 
     name = "whisper-ser"
 
     def __init__(self, head_path: Path | None = None, window: float = WINDOW_SECONDS) -> None:
         self.head_path = Path(head_path) if head_path else shipped_head_path()
-        self.head = LogisticHead.load(self.head_path)
+        self.head = SerHead.load(self.head_path)
         self.window = window
 
     @cached_property
@@ -123,7 +123,7 @@ class WhisperEmotionModel:
     ) -> dict[str, np.ndarray]:
         """Each head task's probabilities per step (emotion, and arousal/valence if trained)."""
         z = self.normalise(feats, voiced, speakers, step)
-        return {name: task.proba(z) for name, task in self.head.tasks().items()}
+        return self.head.outputs(z)
 
     def predict(self, features: dict[str, np.ndarray], timeline: Timeline) -> EmotionTrack:
         n = timeline.grid.n_steps
