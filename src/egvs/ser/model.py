@@ -2,8 +2,10 @@
 
 ``extractor()`` streams audio blocks into per-step pooled encoder features, a VAD score, the level
 and a speaker embedding; ``predict()`` then finds the video's speakers (speaker turns from the
-embeddings), normalises each speaker's features against that speaker's own voiced baseline (as
-each speaker was in training: a naturally loud voice is not "aroused"), and applies the head.
+embeddings), normalises each speaker with at least `MIN_SPEAKER_SECONDS` of speech against that
+speaker's own voiced baseline (as each speaker was in training: a naturally loud voice is not
+"aroused") and everyone else against the video's, applies the head, and lets YAMNet veto voices
+it does not hear under music or animal sounds.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
@@ -24,6 +27,9 @@ from egvs.ser.features import WINDOW_SECONDS, Featurizer
 from egvs.ser.head import SerHead, baseline
 from egvs.ser.labels import AROUSAL, OTHER, VALENCE
 from egvs.timeline import Timeline, fit_length
+
+if TYPE_CHECKING:
+    from egvs.ser.speaker import SpeakerEncoder
 
 HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
@@ -86,7 +92,8 @@ class WhisperEmotionModel:
         return Featurizer()
 
     @cached_property
-    def speaker_encoder(self):
+    def speaker_encoder(self) -> SpeakerEncoder:
+        """Resemblyzer's voice encoder; its weights load on first use."""
         from egvs.ser.speaker import SpeakerEncoder
 
         return SpeakerEncoder()
@@ -98,7 +105,9 @@ class WhisperEmotionModel:
     def extractor(self) -> SerExtractor:
         return SerExtractor(self)
 
-    def normalise(self, feats: np.ndarray, voiced: np.ndarray, speakers: np.ndarray, step: float):
+    def normalise(
+        self, feats: np.ndarray, voiced: np.ndarray, speakers: np.ndarray, step: float
+    ) -> np.ndarray:
         """Features z-scored per speaker (own voiced baseline, shrunk towards the video's).
 
         The video's baseline is its voiced steps' statistics, shrunk towards the training
