@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 CACHE_VERSION = 1
+logger = logging.getLogger("egvs")
 
 
 def cache_dir() -> Path:
@@ -63,7 +66,12 @@ def atomic_write(path: Path, write) -> None:
 
 
 class FeatureCache:
-    """Load and store one video's stage outputs (dicts of arrays)."""
+    """Load and store one video's stage outputs (dicts of arrays).
+
+    The cache only ever saves time: an entry that cannot be read (truncated, corrupt, another
+    format) is a miss, and a cache that cannot be written (read-only, full) is skipped with one
+    warning; neither stops the analysis.
+    """
 
     def __init__(self, digest: str, enabled: bool = True, root: Path | None = None) -> None:
         self.enabled = enabled
@@ -81,10 +89,17 @@ class FeatureCache:
         try:
             with np.load(path) as data:
                 return {k: data[k] for k in data.files}
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
             return None  # unreadable entry: recompute and overwrite
 
     def store(self, stage: str, config: dict, arrays: dict[str, np.ndarray]) -> None:
         if not self.enabled:
             return
-        atomic_write(self._path(stage, config), lambda tmp: np.savez(tmp, **arrays))
+        try:
+            atomic_write(self._path(stage, config), lambda tmp: np.savez(tmp, **arrays))
+        except OSError as exc:
+            self.enabled = False  # warn once per video, then run without the cache
+            logger.warning(
+                "cannot write the feature cache (%s); going on without caching",
+                exc.strerror or exc,
+            )

@@ -1,0 +1,59 @@
+"""The feature cache only saves time: unreadable entries are misses, unwritable caches are skipped."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egvs.cache import FeatureCache
+
+
+def test_a_truncated_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = FeatureCache("abc", root=tmp_path)
+    cache.store("stage", {"a": 1}, {"x": np.arange(1000.0)})
+    (entry,) = (tmp_path / "features" / "abc").glob("stage-*.npz")
+    entry.write_bytes(entry.read_bytes()[:200])  # a run killed while copying, a full disk...
+    assert cache.load("stage", {"a": 1}) is None
+    cache.store("stage", {"a": 1}, {"x": np.arange(3.0)})  # recomputed and overwritten
+    np.testing.assert_array_equal(cache.load("stage", {"a": 1})["x"], np.arange(3.0))
+
+
+def test_garbage_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = FeatureCache("abc", root=tmp_path)
+    cache.store("stage", {}, {"x": np.zeros(2)})
+    (entry,) = (tmp_path / "features" / "abc").glob("stage-*.npz")
+    entry.write_bytes(b"PK\x03\x04 not really a zip")
+    assert cache.load("stage", {}) is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_cache_warns_once_and_goes_on(tmp_path: Path, caplog) -> None:
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    try:
+        cache = FeatureCache("abc", root=root)
+        with caplog.at_level(logging.WARNING, logger="egvs"):
+            cache.store("a", {}, {"x": np.zeros(2)})
+            cache.store("b", {}, {"x": np.zeros(2)})
+        assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+        assert "going on without caching" in caplog.records[0].message
+    finally:
+        root.chmod(0o700)
+
+
+def test_a_full_cache_warns_once_and_goes_on(tmp_path: Path, monkeypatch, caplog) -> None:
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("egvs.cache.atomic_write", full)
+    cache = FeatureCache("abc", root=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="egvs"):
+        cache.store("a", {}, {"x": np.zeros(2)})
+        cache.store("b", {}, {"x": np.zeros(2)})
+    assert len(caplog.records) == 1 and "No space left" in caplog.records[0].message
+    assert cache.load("a", {}) is None
