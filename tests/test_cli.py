@@ -172,6 +172,10 @@ def test_budget_longer_than_video_gives_whole_video_with_warning(
         (["--ratio", "2"], "ratio must be in"),
         (["--duration", "-5"], "must be > 0"),
         (["--weights", "loud=1"], "bad weight"),
+        (["--weights", "emotion=nan,events=0.3,visual=0.2"], "finite"),
+        (["--weights", "emotion=inf"], "finite"),
+        (["--duration", "inf"], "finite"),
+        (["--ratio", "nan"], "finite"),
     ],
 )
 def test_bad_options(capsys, video: Path, tmp_path: Path, args, fragment) -> None:

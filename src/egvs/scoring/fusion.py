@@ -19,6 +19,7 @@ keep real laughter above everything else.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -40,6 +41,8 @@ class FusionWeights:
 
     def __post_init__(self) -> None:
         values = asdict(self).values()
+        if not all(math.isfinite(w) for w in values):
+            raise ValueError("fusion weights must be finite numbers")
         if any(w < 0 for w in values) or sum(values) <= 0:
             raise ValueError("fusion weights must be >= 0 and not all zero")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 DEFAULT_RATIO = 0.15  # the field's standard summary length (TVSum/SumMe protocol)
@@ -15,7 +16,7 @@ class Budget:
     seconds: float | None = None
 
     def __post_init__(self) -> None:
-        if self.seconds is not None and not self.seconds > 0:
+        if self.seconds is not None and not (math.isfinite(self.seconds) and self.seconds > 0):
             raise ValueError(f"budget seconds must be > 0, got {self.seconds}")
         if self.seconds is None and (self.ratio is None or not 0 < self.ratio <= 1):
             raise ValueError(f"budget ratio must be in (0, 1], got {self.ratio}")
