@@ -136,6 +136,20 @@ def test_output_equal_to_input(capsys, video: Path) -> None:
     assert digest(video) == before
 
 
+@pytest.mark.parametrize(
+    "command, twice",
+    [
+        (["summarize"], ["-o", "{a}", "--json", "{a}"]),
+        (["summarize"], ["-o", "{a}", "--plot", "{b}", "--timeline", "{b}"]),
+        (["analyze"], ["--json", "{a}", "--plot", "{a}"]),
+    ],
+)
+def test_one_path_for_two_outputs(capsys, video: Path, tmp_path: Path, command, twice) -> None:
+    a, b = tmp_path / "a.mp4", tmp_path / "b.otio"
+    args = [arg.format(a=a, b=b) for arg in twice]
+    expect_error(capsys, [*command, video, *args], "two outputs", [a, b])
+
+
 def test_unwritable_output(capsys, video: Path, tmp_path: Path) -> None:
     out = tmp_path / "missing-folder" / "o.mp4"
     expect_error(capsys, ["summarize", video, "-o", out], "does not exist", [out])

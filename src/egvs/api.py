@@ -232,6 +232,21 @@ def check_output(output: str | Path, input_path: str | Path | None, overwrite: b
     return out
 
 
+def check_outputs(
+    outputs: list[str | Path | None], input_path: str | Path | None, overwrite: bool
+) -> None:
+    """`check_output` for every given output, and no two outputs may be the same file."""
+    seen: dict[Path, Path] = {}
+    for output in outputs:
+        if output is None:
+            continue
+        out = check_output(output, input_path, overwrite)
+        key = out.resolve()
+        if key in seen:
+            raise OutputError(f"{out} is given for two outputs; give each output its own path")
+        seen[key] = out
+
+
 def write_outputs(
     analysis: Analysis, json_path: str | Path | None, plot_path: str | Path | None
 ) -> None:
@@ -268,9 +283,7 @@ def summarize(
 
     Every output is written to a temporary file and moved into place only when complete.
     """
-    for extra in (output, json_path, plot_path, timeline_path):
-        if extra is not None:
-            check_output(extra, path, overwrite)
+    check_outputs([output, json_path, plot_path, timeline_path], path, overwrite)
     if timeline_path is not None:
         from egvs.export.timeline import timeline_format
 

@@ -126,11 +126,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     import egvs
-    from egvs.api import check_output, write_outputs
+    from egvs.api import check_outputs, write_outputs
 
-    for path in (args.json, args.plot):
-        if path is not None:
-            check_output(path, args.input, args.overwrite)
+    check_outputs([args.json, args.plot], args.input, args.overwrite)
     analysis = egvs.analyze(
         args.input,
         ratio=args.ratio,
