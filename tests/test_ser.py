@@ -268,3 +268,15 @@ def test_fit_head_learns_every_task_and_roundtrips(tmp_path, hidden: int) -> Non
     np.testing.assert_array_equal(
         fit_head(x, items, hidden=hidden).emotion.weights, head.emotion.weights
     )  # deterministic
+
+
+def test_load_audio_without_soundfile_falls_back_to_pyav(tmp_path, monkeypatch) -> None:
+    import soundfile as sf
+
+    from egvs.ser.audio import load_audio
+
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", tone, 16000)
+    monkeypatch.setitem(__import__("sys").modules, "soundfile", None)  # import now fails
+    out = load_audio(tmp_path / "a.wav")
+    assert len(out) == 16000 and np.abs(out - tone).max() < 1e-3

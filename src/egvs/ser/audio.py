@@ -18,11 +18,13 @@ def load_audio(path: Path) -> np.ndarray:
         raise InputError(f"file not found: {path}")
     try:
         import soundfile as sf
-
+    except ImportError:  # optional: PyAV reads everything soundfile does
+        return _load_av(path)
+    try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         if sr == SAMPLE_RATE:
             return np.ascontiguousarray(data.mean(axis=1))
-    except (RuntimeError, ImportError, sf.LibsndfileError):
+    except (RuntimeError, sf.LibsndfileError):
         pass
     return _load_av(path)
 
