@@ -201,3 +201,41 @@ def test_bad_options(capsys, video: Path, tmp_path: Path, args, fragment) -> Non
     assert exc.value.code != 0
     assert fragment in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_usage_errors_exit_1(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["summarize"])  # no input, no -o
+    assert exc.value.code == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-command"])
+    assert exc.value.code == 1
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_partial_file(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    import signal
+    import time
+
+    from egvs.cache import atomic_write
+    from egvs.cli import summarize as summarize_cli
+
+    out = tmp_path / "o.mp4"
+
+    def render_then_get_killed(_args) -> int:
+        def write(tmp: Path) -> None:
+            tmp.write_bytes(b"half a video")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the signal ends this
+
+        atomic_write(out, write)
+        return 0
+
+    monkeypatch.setattr(summarize_cli, "cmd_summarize", render_then_get_killed)
+    before = signal.getsignal(signal.SIGTERM)
+    code, _out, err = run(capsys, "summarize", tmp_path / "in.mp4", "-o", out)
+    assert code == 143 and "terminated" in err
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a hidden temp file
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from egvs import __version__
 from egvs.errors import EgvsError
@@ -22,8 +24,24 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the documented exit code for usage errors (1; 2 means bad input)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a service manager): stop like Ctrl-C, cleaning up."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     group = common.add_argument_group("output verbosity")
     group.add_argument(
         "-q", "--quiet", action="store_true", help="only print errors; no progress bars"
@@ -31,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "-v", "--verbose", action="count", default=0, help="more detail (-vv: debug)"
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="egvs",
         description="Emotion-Guided Video Summarization: turn a long video into a short highlight "
         "summary that keeps the moments where the emotion is (voices, laughter, applause, "
@@ -49,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     set_verbosity(-1 if args.quiet else min(args.verbose, 2))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
     try:
         return int(args.func(args) or 0)
     except EgvsError as exc:
         print(f"egvs: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except _Terminated:  # partial outputs are removed on the way out (atomic writes)
+        print("egvs: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("egvs: interrupted", file=sys.stderr)
         return 130
@@ -65,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
