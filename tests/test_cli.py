@@ -239,3 +239,34 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_partial_file(
     assert code == 143 and "terminated" in err
     assert list(tmp_path.iterdir()) == []  # neither the output nor a hidden temp file
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_full_output_disk_blames_the_output(capsys, video: Path, tmp_path: Path, monkeypatch):
+    import errno
+
+    import av
+
+    from egvs.render import video as render_video
+
+    def disk_full(_info, _segments, path: Path) -> float:
+        path.write_bytes(b"partial")
+        raise av.error.OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(render_video, "_render", disk_full)
+    out = tmp_path / "o.mp4"
+    code, _out, err = run(capsys, "summarize", video, "-o", out)
+    assert code == 3 and "cannot write" in err and str(out) in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreadable_input_is_bad_input(capsys, video: Path, tmp_path: Path, monkeypatch):
+    import sys
+
+    probe_module = sys.modules["egvs.media.probe"]  # the package re-exports a function of that name
+
+    def denied(path: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(probe_module, "_check_iso_boxes", denied)
+    expect_error(capsys, ["summarize", video, "-o", tmp_path / "o.mp4"], "permission denied", [])
+    assert run(capsys, "summarize", video, "-o", tmp_path / "o.mp4")[0] == 2

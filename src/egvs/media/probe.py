@@ -50,7 +50,10 @@ def probe(path: str | Path) -> MediaInfo:
         raise InputError(f"input is a folder, not a media file: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"input is an empty file: {path}")
-    _check_iso_boxes(path)
+    try:
+        _check_iso_boxes(path)
+    except PermissionError:
+        raise InputError(f"cannot read the input (permission denied): {path}") from None
     try:
         with av.open(str(path)) as container:
             video = container.streams.video[0] if container.streams.video else None

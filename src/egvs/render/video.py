@@ -74,9 +74,19 @@ def _fade(n: int, rate: int) -> np.ndarray:
 def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) -> float:
     """Write ``segments`` of ``info.path`` to ``output``; returns the summary's duration in seconds."""
     rendered: list[float] = []
+    written: list[Path] = []
+
+    def write(tmp: Path) -> None:
+        written.append(tmp)
+        rendered.append(_render(info, segments, tmp))
+
     try:
-        atomic_write(Path(output), lambda tmp: rendered.append(_render(info, segments, tmp)))
+        atomic_write(Path(output), write)
     except av.error.FFmpegError as exc:
+        filename = getattr(exc, "filename", None)
+        if filename and written and Path(filename) == written[0]:
+            # the muxer failed on the output's temporary file: a full disk, a quota...
+            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
         raise InputError(f"rendering failed while reading {info.path}: {exc}") from None
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
