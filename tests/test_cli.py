@@ -270,3 +270,31 @@ def test_an_unreadable_input_is_bad_input(capsys, video: Path, tmp_path: Path, m
     monkeypatch.setattr(probe_module, "_check_iso_boxes", denied)
     expect_error(capsys, ["summarize", video, "-o", tmp_path / "o.mp4"], "permission denied", [])
     assert run(capsys, "summarize", video, "-o", tmp_path / "o.mp4")[0] == 2
+
+
+def test_warnings_never_share_the_progress_bar_line(capsys) -> None:
+    from egvs.progress import logger, progress, set_verbosity
+
+    set_verbosity(0)
+    bar = progress(total=10, desc="analysing")
+    bar.update(3)
+    logger.warning("something odd")
+    bar.close()
+    err = capsys.readouterr().err
+    lines = [line for line in err.replace("\r", "\n").split("\n") if "something odd" in line]
+    assert lines and lines[0].startswith("egvs: WARNING"), repr(err)
+
+
+def test_library_errors_read_without_ffmpeg_numbers() -> None:
+    import errno
+
+    import av
+
+    from egvs.errors import reason
+
+    bad = av.error.InvalidDataError(1094995529, "Invalid data found when processing input", "f")
+    assert reason(bad) == "Invalid data found when processing input"
+    assert reason(av.error.OSError(errno.ENOSPC, "No space left on device", "x")) == (
+        "No space left on device"
+    )
+    assert reason(ValueError("")) == "ValueError"

@@ -1,5 +1,7 @@
 """User-facing errors: the CLI prints their message as one line and exits non-zero."""
 
+import re
+
 
 class EgvsError(Exception):
     """Base class for errors caused by the user's input, options or environment."""
@@ -23,3 +25,13 @@ class SetupError(EgvsError):
     """A model or package EGVS needs is not installed; the message says how to fix it."""
 
     exit_code = 4
+
+
+def reason(exc: BaseException) -> str:
+    """A library error in words, without FFmpeg's error number or the path it repeats.
+
+    PyAV's errors print as ``[Errno 1094995529] Invalid data found when processing input: 'f'``;
+    users get ``Invalid data found when processing input``.
+    """
+    text = getattr(exc, "strerror", None) or str(exc)
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip() or type(exc).__name__

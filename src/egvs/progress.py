@@ -13,7 +13,17 @@ _state = {"verbosity": 0}
 
 
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is at the time of each message."""
+    """Writes to whatever ``sys.stderr`` is at the time of each message, on a line of its own.
+
+    Through `tqdm.write`, which clears any progress bar first and redraws it after, so a
+    warning never lands on the bar's line.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            say(self.format(record))
+        except Exception:
+            self.handleError(record)
 
     @property
     def stream(self):  # type: ignore[override]
@@ -34,6 +44,11 @@ def set_verbosity(level: int) -> None:
         logger.propagate = False
     levels = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}
     logger.setLevel(levels.get(level, logging.DEBUG))
+
+
+def say(line: str) -> None:
+    """One line on stderr, below any progress bar (errors and warnings of the CLI)."""
+    tqdm.write(line, file=sys.stderr)
 
 
 def bars_enabled() -> bool:

@@ -10,7 +10,7 @@ import threading
 
 from egvs import __version__
 from egvs.errors import EgvsError
-from egvs.progress import logger, set_verbosity
+from egvs.progress import logger, say, set_verbosity
 
 # Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -72,21 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EgvsError as exc:
-        print(f"egvs: error: {exc}", file=sys.stderr)
+        say(f"egvs: error: {exc}")
         return exc.exit_code
     except _Terminated:  # partial outputs are removed on the way out (atomic writes)
-        print("egvs: terminated", file=sys.stderr)
+        say("egvs: terminated")
         return 143
     except KeyboardInterrupt:
-        print("egvs: interrupted", file=sys.stderr)
+        say("egvs: interrupted")
         return 130
     except Exception as exc:  # unexpected: one line by default, the traceback with -v
         if args.verbose:
             logger.exception("internal error")
-        print(
-            f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)",
-            file=sys.stderr,
-        )
+        say(f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)")
         return 70
     finally:
         if main_thread:

@@ -16,7 +16,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from egvs.errors import InputError
+from egvs.errors import InputError, reason
 from egvs.features.audio_blocks import SAMPLE_RATE
 from egvs.media.probe import MediaInfo
 from egvs.timeline import TimeGrid
@@ -73,7 +73,7 @@ def stream_media(
     try:
         container = av.open(str(info.path))
     except av.error.FFmpegError as exc:
-        raise InputError(f"cannot open {info.path}: {exc}") from None
+        raise InputError(f"cannot open {info.path}: {reason(exc)}") from None
     with container:
         streams = []
         vstream = astream = None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from egvs.errors import InputError
+from egvs.errors import InputError, reason
 
 MIN_DURATION = 2.0  # seconds; shorter inputs have nothing to summarize
 
@@ -86,7 +86,7 @@ def probe(path: str | Path) -> MediaInfo:
     except InputError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"not a readable media file: {path} ({_reason(exc)})") from None
+        raise InputError(f"not a readable media file: {path} ({reason(exc)})") from None
     if info.duration <= 0:
         raise InputError(
             f"cannot tell the duration of {path}; the file may be truncated or corrupt"
@@ -96,11 +96,6 @@ def probe(path: str | Path) -> MediaInfo:
             f"input is {info.duration:.2f} s long; EGVS needs at least {MIN_DURATION:g} s: {path}"
         )
     return info
-
-
-def _reason(exc: Exception) -> str:
-    text = getattr(exc, "strerror", None) or str(exc)
-    return text.split(":")[-1].strip() or type(exc).__name__
 
 
 def _check_iso_boxes(path: Path) -> None:

@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from egvs.cache import atomic_write
-from egvs.errors import InputError, OutputError
+from egvs.errors import InputError, OutputError, reason
 from egvs.media.probe import MediaInfo
 from egvs.progress import progress
 from egvs.segments import Segment
@@ -86,10 +86,10 @@ def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) 
         filename = getattr(exc, "filename", None)
         if filename and written and Path(filename) == written[0]:
             # the muxer failed on the output's temporary file: a full disk, a quota...
-            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
-        raise InputError(f"rendering failed while reading {info.path}: {exc}") from None
+            raise OutputError(f"cannot write {output}: {reason(exc)}") from None
+        raise InputError(f"rendering failed while reading {info.path}: {reason(exc)}") from None
     except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {output}: {reason(exc)}") from None
     return rendered[0]
 
 

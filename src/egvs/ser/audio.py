@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.errors import InputError
+from egvs.errors import InputError, reason
 
 SAMPLE_RATE = 16000
 
@@ -44,5 +44,5 @@ def _load_av(path: Path) -> np.ndarray:
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except av.error.FFmpegError as exc:
-        raise InputError(f"cannot decode {path}: {exc}") from exc
+        raise InputError(f"cannot decode {path}: {reason(exc)}") from exc
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
