@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from egvs.cache import FeatureCache, file_digest
-from egvs.errors import OutputError
+from egvs.errors import EgvsError, OutputError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
 from egvs.pipeline import build_timeline, extract_features
@@ -27,6 +27,7 @@ logger = logging.getLogger("egvs")
 
 SCHEMA = "egvs.analysis/1"
 MIN_SEGMENT = 1.0  # seconds; shorter selected segments only when the budget forces it
+MIN_SUMMARY_SECONDS = 0.5  # one timeline step: a shorter summary holds nothing
 MAX_SHOT = 8.0  # seconds: longer shots are cut (on the sound) so the knapsack can fill the budget
 MAX_VISUAL_SHOT = 60.0  # KTS's longest picture shot
 
@@ -174,6 +175,12 @@ def analyze(
     """
     budget = _budget(ratio, duration)
     chosen_scorer = _scorer(weights, model, scorer)
+    target = budget.seconds_for(probe(path).duration)  # a useless budget fails before the work
+    if target < MIN_SUMMARY_SECONDS:
+        raise EgvsError(
+            f"the summary would be {target:.2f} s long; ask for at least {MIN_SUMMARY_SECONDS:g} s "
+            "(--duration, or a larger --ratio)"
+        )
     info, timeline = extract(path, use_cache=use_cache, emotion_model=emotion_model)
     return plan(info, timeline, budget, chosen_scorer)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -25,9 +26,18 @@ COMMAND_MODULES = [
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the documented exit code for usage errors (1; 2 means bad input)."""
+    """argparse with the documented exit code for usage errors (1; 2 means bad input), and a
+    hint for file names that look like options (``-clip.mp4``)."""
+
+    argv: list[str] = []  # the arguments being parsed, for the hint
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        dashed = [a for a in _Parser.argv if a.startswith("-") and os.path.isfile(a)]
+        if dashed:
+            message += (
+                f" ({dashed[0]} is a file: put file names that start with '-' after '--', "
+                f"e.g. egvs summarize -o out.mp4 -- {dashed[0]})"
+            )
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
 
@@ -65,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     set_verbosity(-1 if args.quiet else min(args.verbose, 2))
     main_thread = threading.current_thread() is threading.main_thread()
