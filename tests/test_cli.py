@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from egvs import __version__
@@ -311,3 +312,37 @@ def test_a_file_name_starting_with_a_dash_gets_a_hint(capsys, video: Path, tmp_p
     assert "after '--'" in capsys.readouterr().err
     assert main(["summarize", "-q", "-o", "o.mp4", "--", "-dash.mp4"]) == 0
     assert (tmp_path / "o.mp4").exists()
+
+
+def test_audio_with_cover_art_is_audio(capsys, tmp_path: Path) -> None:
+    """An m4a whose cover art is a one-frame 'video' stream (attached picture) is audio only."""
+    import json
+
+    import av
+
+    src = tmp_path / "song.m4a"
+    with av.open(str(src), "w", format="mp4") as out:
+        audio = out.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width = cover.height = 64
+        cover.pix_fmt = "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        image = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        image = image.reformat(format="yuvj420p")
+        image.pts = 0
+        for packet in [*cover.encode(image), *cover.encode(None)]:
+            out.mux(packet)
+        t = np.arange(16000 * 8) / 16000
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t) * (t > 4)).astype(np.float32)[None]
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        for packet in [*audio.encode(frame), *audio.encode(None)]:
+            out.mux(packet)
+    out_mp4, js = tmp_path / "s.mp4", tmp_path / "s.json"
+    code, _o, err = run(capsys, "summarize", src, "-o", out_mp4, "--json", js, "-q")
+    assert code == 0, err
+    doc = json.loads(js.read_text())
+    assert doc["input"]["has_video"] is False and doc["input"]["fps"] == 0
+    with av.open(str(out_mp4)) as result:
+        assert not result.streams.video and result.streams.audio

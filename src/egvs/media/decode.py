@@ -18,7 +18,7 @@ from av.video.reformatter import VideoReformatter
 
 from egvs.errors import InputError, reason
 from egvs.features.audio_blocks import SAMPLE_RATE
-from egvs.media.probe import MediaInfo
+from egvs.media.probe import MediaInfo, picture_stream
 from egvs.timeline import TimeGrid
 
 logger = logging.getLogger("egvs")
@@ -78,7 +78,7 @@ def stream_media(
         streams = []
         vstream = astream = None
         if video:
-            vstream = container.streams.video[0]
+            vstream = picture_stream(container)
             vstream.thread_type = "AUTO"
             if fast:
                 vstream.codec_context.skip_frame = "NONREF"

@@ -41,6 +41,20 @@ def _stream_seconds(stream: av.stream.Stream) -> float:
     return 0.0
 
 
+def picture_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The file's moving picture: its first video stream that is not an attached picture.
+
+    Cover art in an mp3/m4a is a one-frame "video" stream (disposition attached_pic) and a
+    stream without a decodable size is no picture either; neither makes the file a video.
+    """
+    for stream in container.streams.video:
+        if stream.disposition & av.stream.Disposition.attached_pic:
+            continue
+        if stream.codec_context.width > 0:
+            return stream
+    return None
+
+
 def probe(path: str | Path) -> MediaInfo:
     """Open ``path`` and describe it; raise `InputError` for anything EGVS cannot summarize."""
     path = Path(path)
@@ -56,10 +70,8 @@ def probe(path: str | Path) -> MediaInfo:
         raise InputError(f"cannot read the input (permission denied): {path}") from None
     try:
         with av.open(str(path)) as container:
-            video = container.streams.video[0] if container.streams.video else None
+            video = picture_stream(container)
             audio = container.streams.audio[0] if container.streams.audio else None
-            if video is not None and video.codec_context.width == 0:
-                video = None  # cover-art-like stream without a decodable size
             if video is None and audio is None:
                 raise InputError(f"no audio or video stream in {path}")
             seconds = [_stream_seconds(s) for s in (video, audio) if s is not None]

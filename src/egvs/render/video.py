@@ -18,7 +18,7 @@ import numpy as np
 
 from egvs.cache import atomic_write
 from egvs.errors import InputError, OutputError, reason
-from egvs.media.probe import MediaInfo
+from egvs.media.probe import MediaInfo, picture_stream
 from egvs.progress import progress
 from egvs.segments import Segment
 
@@ -95,7 +95,7 @@ def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) 
 
 def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
     with av.open(str(info.path)) as inp, av.open(str(path), "w", format="mp4") as out:
-        vin = inp.streams.video[0] if info.has_video else None
+        vin = picture_stream(inp) if info.has_video else None
         ain = inp.streams.audio[0] if info.has_audio else None
         vout = sink = None
         rate = Fraction(0)
