@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from egvs.cache import FeatureCache, file_digest
-from egvs.errors import EgvsError, OutputError
+from egvs.errors import OutputError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
 from egvs.pipeline import build_timeline, extract_features
@@ -175,12 +175,12 @@ def analyze(
     """
     budget = _budget(ratio, duration)
     chosen_scorer = _scorer(weights, model, scorer)
-    target = budget.seconds_for(probe(path).duration)  # a useless budget fails before the work
-    if target < MIN_SUMMARY_SECONDS:
-        raise EgvsError(
-            f"the summary would be {target:.2f} s long; ask for at least {MIN_SUMMARY_SECONDS:g} s "
-            "(--duration, or a larger --ratio)"
+    target = budget.seconds_for(probe(path).duration)
+    if target < MIN_SUMMARY_SECONDS:  # e.g. --ratio 1e-9, or the default ratio of a 3 s clip
+        logger.warning(
+            "a %.2f s summary holds nothing; making it %g s", target, MIN_SUMMARY_SECONDS
         )
+        budget = Budget(seconds=MIN_SUMMARY_SECONDS)
     info, timeline = extract(path, use_cache=use_cache, emotion_model=emotion_model)
     return plan(info, timeline, budget, chosen_scorer)
 
