@@ -356,3 +356,15 @@ def test_a_budget_too_short_to_hold_anything_becomes_half_a_second(
     code, _o, err = run(capsys, "summarize", video, "-o", out, *args)
     assert code == 0 and "holds nothing" in err
     assert stream_durations(out)["video"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_the_output_extension_picks_the_container(capsys, video: Path, tmp_path: Path) -> None:
+    import av
+
+    out = tmp_path / "s.mkv"
+    assert run(capsys, "summarize", video, "-o", out, "-q")[0] == 0
+    with av.open(str(out)) as result:
+        assert "matroska" in result.format.name and result.streams.video
+    for name in ("s.webm", "s.avi", "s"):
+        expect_error(capsys, ["summarize", video, "-o", tmp_path / name], "cannot write a", [])
+        assert not (tmp_path / name).exists()

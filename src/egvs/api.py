@@ -291,6 +291,9 @@ def summarize(
     Every output is written to a temporary file and moved into place only when complete.
     """
     check_outputs([output, json_path, plot_path, timeline_path], path, overwrite)
+    from egvs.render.video import container_for
+
+    container_for(Path(output))  # an output format EGVS cannot write fails before any work
     if timeline_path is not None:
         from egvs.export.timeline import timeline_format
 

@@ -182,12 +182,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "summarize",
         parents=[common],
         help="make a highlight video of the emotional moments",
-        description="Analyze INPUT and render its emotional highlights as an H.264/AAC mp4 "
-        "(default length: 15% of the input).",
+        description="Analyze INPUT and render its emotional highlights as an H.264/AAC video "
+        "(mp4, mov or mkv, by the output's extension; default length: 15% of the input).",
         epilog="example: egvs summarize talk.mp4 -o talk-short.mp4 --duration 60 --json talk.json --plot talk.png",
     )
     p.add_argument("input", type=Path, help="video or audio file (any format FFmpeg reads)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="summary video to write (.mp4)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="summary video to write: .mp4, .m4v, .mov or .mkv (H.264/AAC)",
+    )
     p.add_argument(
         "--json",
         type=Path,

@@ -71,6 +71,21 @@ def _fade(n: int, rate: int) -> np.ndarray:
     return gain
 
 
+# Output extension -> FFmpeg muxer; all hold the H.264/AAC the renderer writes.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+
+def container_for(output: Path) -> str:
+    """The muxer for ``output``'s extension; `OutputError` for one EGVS does not write."""
+    muxer = CONTAINERS.get(Path(output).suffix.lower())
+    if muxer is None:
+        raise OutputError(
+            f"cannot write a summary as {Path(output).suffix or 'a file without extension'} "
+            f"({output}); use {', '.join(CONTAINERS)} (H.264 video, AAC audio)"
+        )
+    return muxer
+
+
 def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) -> float:
     """Write ``segments`` of ``info.path`` to ``output``; returns the summary's duration in seconds."""
     rendered: list[float] = []
@@ -94,7 +109,7 @@ def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) 
 
 
 def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
-    with av.open(str(info.path)) as inp, av.open(str(path), "w", format="mp4") as out:
+    with av.open(str(info.path)) as inp, av.open(str(path), "w", format=container_for(path)) as out:
         vin = picture_stream(inp) if info.has_video else None
         ain = inp.streams.audio[0] if info.has_audio else None
         vout = sink = None
