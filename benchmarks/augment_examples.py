@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from egvs.ser.audio import SAMPLE_RATE, load_audio
+from egvs.media.decode import SAMPLE_RATE
+from egvs.ser.audio import load_audio
 from egvs.ser.augment import (
     GENRES,
     SYNTHETIC_KINDS,

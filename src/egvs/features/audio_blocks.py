@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from egvs.media.decode import SAMPLE_RATE
+
 BLOCK_STEPS = 50  # 25 s of audio per block at the default 0.5 s step
 CONTEXT_SECONDS = 1.5  # enough for 3 s windows centred on a step
 

@@ -20,6 +20,7 @@ from scipy.special import expit
 from egvs.cache import atomic_write, model_dir
 from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock
+from egvs.media.decode import SAMPLE_RATE
 
 # EGVS event name -> AudioSet display names pooled (max) into it.
 AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
@@ -50,7 +51,6 @@ AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
 # Events that mark an emotional moment on their own (the "events" part of the fusion score).
 MOMENT_EVENTS = ("laughter", "applause", "cheering", "screaming", "crying", "shouting")
 
-_SR = 16000
 _WIN, _HOP, _NFFT, _NMELS = 400, 160, 512, 64
 _PATCH = 96
 _LOG_OFFSET = 0.001  # YAMNet's log-mel stabiliser
@@ -94,7 +94,7 @@ def _model_path() -> Path:
 @cache
 def _mel_matrix() -> np.ndarray:
     """HTK mel filterbank (n_fft // 2 + 1, 64), 125-7500 Hz, unnormalised triangles."""
-    freqs = np.linspace(0, _SR // 2, _NFFT // 2 + 1)
+    freqs = np.linspace(0, SAMPLE_RATE // 2, _NFFT // 2 + 1)
 
     def mel(f: np.ndarray | float) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)

@@ -17,11 +17,12 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from egvs.errors import InputError, reason
-from egvs.features.audio_blocks import SAMPLE_RATE
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.timeline import TimeGrid
 
 logger = logging.getLogger("egvs")
+
+SAMPLE_RATE = 16000  # the analysis audio: mono float32 at this rate, for every audio stage
 
 IMAGE_SIZE = 224  # CNN input (square; the whole picture is kept, not cropped)
 MOTION_WIDTH = 160  # grey frames for optical flow

@@ -49,7 +49,8 @@ def analyze_audio(
     samples: np.ndarray, model: SpeechEmotionModel | None = None
 ) -> tuple[float, EmotionTrack]:
     """Run a speech-emotion model over 16 kHz mono samples as the pipeline does: (step, track)."""
-    from egvs.features.audio_blocks import SAMPLE_RATE, iter_blocks
+    from egvs.features.audio_blocks import iter_blocks
+    from egvs.media.decode import SAMPLE_RATE
     from egvs.timeline import TimeGrid, Timeline
 
     model = model or default_model()

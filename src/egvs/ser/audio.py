@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from egvs.errors import InputError, reason
-
-SAMPLE_RATE = 16000
+from egvs.media.decode import SAMPLE_RATE
 
 
 def load_audio(path: Path) -> np.ndarray:

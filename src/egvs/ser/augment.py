@@ -34,7 +34,8 @@ import numpy as np
 from scipy import signal
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from egvs.ser.audio import SAMPLE_RATE, load_audio
+from egvs.media.decode import SAMPLE_RATE
+from egvs.ser.audio import load_audio
 
 # --- The chain: probabilities and parameter ranges -------------------------------------------------
 P_REVERB = 0.4  # chance the speech is reverberated (before any bed is mixed in)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from egvs.errors import SetupError
+from egvs.media.decode import SAMPLE_RATE
 from egvs.ser.mel import mel_filterbank
 
-SAMPLE_RATE = 16000
 N_FFT = 400
 HOP = 160  # 10 ms mel frames; the encoder halves that to 20 ms frames
 N_MELS = 80

@@ -24,9 +24,9 @@ import numpy as np
 
 from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock
+from egvs.media.decode import SAMPLE_RATE
 from egvs.ser.mel import mel_filterbank as slaney_mel_filterbank
 
-SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 40

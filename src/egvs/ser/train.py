@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.features.audio_blocks import SAMPLE_RATE, iter_blocks
+from egvs.features.audio_blocks import iter_blocks
+from egvs.media.decode import SAMPLE_RATE
 from egvs.progress import logger
 from egvs.ser import backbone
 from egvs.ser.audio import load_audio
