@@ -88,12 +88,10 @@ class Analysis:
 
     def speakers(self) -> list[dict]:
         """The voices told apart in the video: id and seconds of speech, in order of appearance."""
+        from egvs.ser.speaker import speaker_summary
+
         ids = self.timeline.signal("speaker", -1.0).astype(int)
-        step = self.timeline.grid.step
-        return [
-            {"id": int(s), "speech_seconds": round(float(np.sum(ids == s) * step), 2)}
-            for s in np.unique(ids[ids >= 0])
-        ]
+        return speaker_summary(ids, self.timeline.grid.step)
 
     def to_json(self) -> dict:
         """The versioned public contract (schema ``egvs.analysis/1``; see README)."""
@@ -175,12 +173,6 @@ def analyze(
     """
     budget = _budget(ratio, duration)
     chosen_scorer = _scorer(weights, model, scorer)
-    target = budget.seconds_for(probe(path).duration)
-    if target < MIN_SUMMARY_SECONDS:  # e.g. --ratio 1e-9, or the default ratio of a 3 s clip
-        logger.warning(
-            "a %.2f s summary holds nothing; making it %g s", target, MIN_SUMMARY_SECONDS
-        )
-        budget = Budget(seconds=MIN_SUMMARY_SECONDS)
     info, timeline = extract(path, use_cache=use_cache, emotion_model=emotion_model)
     return plan(info, timeline, budget, chosen_scorer)
 
@@ -190,6 +182,13 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
     warnings: list[str] = []
     importance = np.asarray(scorer.score(timeline), dtype=np.float32)
     target = budget.seconds_for(info.duration)
+    if target < MIN_SUMMARY_SECONDS:  # e.g. --ratio 1e-9, or the default ratio of a 3 s clip
+        warnings.append(
+            f"a {target:.2f} s summary holds nothing; making it {MIN_SUMMARY_SECONDS:g} s"
+        )
+        logger.warning(warnings[-1])
+        budget = Budget(seconds=MIN_SUMMARY_SECONDS)
+        target = budget.seconds_for(info.duration)
     if budget.exceeds(info.duration):
         requested = budget.seconds if budget.seconds is not None else budget.ratio * info.duration
         warnings.append(
