@@ -103,10 +103,9 @@ def score(
     """Metrics for one set of rows.
 
     ``labels``/``preds`` are class names (``preds`` "" for a row outside a class task),
-    ``probs`` (n, len(CLASSES))
-    the class probabilities, ``arousal`` P(high) per row, ``valence`` (n, 3) probabilities over
-    `VALENCE_CLASSES` with ``valence_labels`` the rows' valence labels ("" where unknown), and
-    ``kinds`` the rows' kinds.
+    ``probs`` (n, len(CLASSES)) the class probabilities, ``arousal`` P(high) per row,
+    ``valence`` (n, 3) probabilities over `VALENCE_CLASSES` with ``valence_labels`` the rows'
+    valence labels ("" where unknown), and ``kinds`` the rows' kinds.
     """
     true, pred = np.asarray(labels, dtype=object), np.asarray(preds, dtype=object)
     probs = np.asarray(probs)
@@ -116,8 +115,8 @@ def score(
     out.update(_class_metrics(true[known], pred[known], probs[known]))
     if arousal is not None:
         has = np.isin(true, HIGH_AROUSAL + LOW_AROUSAL)
-        if len(set(np.isin(true[has], HIGH_AROUSAL))) == 2:  # both arousal levels present
-            hi_true = np.isin(true[has], HIGH_AROUSAL)
+        hi_true = np.isin(true[has], HIGH_AROUSAL)
+        if hi_true.any() and not hi_true.all():  # both arousal levels present
             out["arousal_uar"] = uar(hi_true, np.asarray(arousal)[has] >= 0.5)
             out["arousal_n"] = int(has.sum())
     vocal = np.isin(true, VOCALIZATIONS)
