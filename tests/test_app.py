@@ -209,11 +209,7 @@ def test_upload_summarize_and_download(
     assert "Summary:" in status
 
     # The summary plays in the page: the browser loaded its metadata.
-    page.wait_for_function(
-        "() => { const v = document.querySelector('#summary-video video'); return v && v.readyState >= 1; }",
-        timeout=30_000,
-    )
-    duration = page.eval_on_selector("#summary-video video", "v => v.duration")
+    duration = _video_duration(page, "#summary-video video")
     assert 0.5 < duration < 10.0
     # The plot is a real image.
     page.wait_for_function(
@@ -303,10 +299,19 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
 def test_generated_example(server: Server, browser) -> None:
     page = _open(browser, server.url)
     page.click("#example")
-    page.wait_for_selector("#input-video video", timeout=RESULT_TIMEOUT_MS)
-    duration = page.eval_on_selector("#input-video video", "v => v.duration")
+    duration = _video_duration(page, "#input-video video", timeout_ms=RESULT_TIMEOUT_MS)
     assert duration == pytest.approx(60.0, abs=0.5)
     page.close()
+
+
+def _video_duration(page, selector: str, timeout_ms: int = 30_000) -> float:
+    """The duration of a video element once the browser has read its metadata (NaN before)."""
+    page.wait_for_function(
+        "s => { const v = document.querySelector(s); return v && v.readyState >= 1; }",
+        arg=selector,
+        timeout=timeout_ms,
+    )
+    return page.eval_on_selector(selector, "v => v.duration")
 
 
 def _save_screenshot(page, path: Path) -> None:
