@@ -13,11 +13,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from egvs.atomic import atomic_write  # also imported from here by the stages that write models
 
 CACHE_VERSION = 1
 logger = logging.getLogger("egvs")
@@ -44,25 +45,6 @@ def config_key(stage: str, config: dict) -> str:
         {"stage": stage, "config": config, "v": CACHE_VERSION}, sort_keys=True, default=str
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the result into ``path`` in one step.
-
-    The file gets the usual permissions for new files (0666 less the umask), not mkstemp's 0600.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class FeatureCache:
@@ -96,7 +78,9 @@ class FeatureCache:
         if not self.enabled:
             return
         try:
-            atomic_write(self._path(stage, config), lambda tmp: np.savez(tmp, **arrays))
+            atomic_write(
+                self._path(stage, config), lambda tmp: np.savez(tmp, allow_pickle=False, **arrays)
+            )
         except OSError as exc:
             self.enabled = False  # warn once per video, then run without the cache
             logger.warning(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from itertools import islice
 from pathlib import Path
 
 import av
@@ -19,13 +20,14 @@ class MediaInfo:
     duration: float
     has_video: bool
     has_audio: bool
-    width: int = 0
+    width: int = 0  # the picture as displayed: a rotated (phone) video's stored size turned
     height: int = 0
     fps: float = 0.0
     video_codec: str = ""
     audio_codec: str = ""
     sample_rate: int = 0
     start_time: float = 0.0  # media time of the file's first sample; EGVS times count from here
+    rotation: int = 0  # counterclockwise turn (0/90/180/270) that shows the stored picture upright
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -55,6 +57,22 @@ def picture_stream(container: av.container.InputContainer) -> av.VideoStream | N
     return None
 
 
+def display_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+    """The counterclockwise turn (0, 90, 180 or 270 degrees) that shows ``stream`` upright.
+
+    Phones store portrait video as landscape pixels plus a display matrix. PyAV reads the matrix
+    only from decoded frames, so this decodes the first one; a picture that does not decode (it
+    fails later, with a clear error) counts as unrotated.
+    """
+    try:
+        for packet in islice(container.demux(stream), 200):
+            for frame in packet.decode():
+                return round(frame.rotation / 90) % 4 * 90
+    except av.error.FFmpegError:
+        pass
+    return 0
+
+
 def probe(path: str | Path) -> MediaInfo:
     """Open ``path`` and describe it; raise `InputError` for anything EGVS cannot summarize."""
     path = Path(path)
@@ -79,21 +97,27 @@ def probe(path: str | Path) -> MediaInfo:
             if duration <= 0 and container.duration:
                 duration = container.duration / av.time_base
             fps = 0.0
+            width = height = rotation = 0
             if video is not None:
                 rate = video.average_rate or video.guessed_rate or video.base_rate
                 fps = float(rate) if rate else 0.0
+                width, height = video.codec_context.width, video.codec_context.height
+                rotation = display_rotation(container, video)
+                if rotation % 180:
+                    width, height = height, width
             info = MediaInfo(
                 path=path,
                 duration=float(duration),
                 has_video=video is not None,
                 has_audio=audio is not None,
-                width=video.codec_context.width if video is not None else 0,
-                height=video.codec_context.height if video is not None else 0,
+                width=width,
+                height=height,
                 fps=fps if math.isfinite(fps) else 0.0,
                 video_codec=video.codec_context.name if video is not None else "",
                 audio_codec=audio.codec_context.name if audio is not None else "",
                 sample_rate=audio.codec_context.sample_rate if audio is not None else 0,
                 start_time=container.start_time / av.time_base if container.start_time else 0.0,
+                rotation=rotation,
             )
     except InputError:
         raise

@@ -3,21 +3,23 @@
 Each segment is cut on the source's frame grid: it becomes exactly ``round(duration * fps)`` output
 frames (the source frame nearest each output time) and exactly that many frames' worth of audio
 samples, so drift cannot build up across cuts. Audio fades in and out over 20 ms at every cut (no
-clicks). One seek per segment, streamed decode and encode: memory does not grow with length. The
-file is written under a temporary name and moved into place only when complete.
+clicks). One seek per segment (a few in a file without an index, such as MPEG-TS), streamed decode
+and encode: memory does not grow with length. A rotated (phone) video's pictures are turned upright.
+The file is written under a temporary name and moved into place only when complete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from egvs.cache import atomic_write
+from egvs.atomic import atomic_write
 from egvs.errors import InputError, OutputError, reason
+from egvs.media.decode import upright
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.progress import progress
 from egvs.segments import Segment
@@ -86,14 +88,30 @@ def container_for(output: Path) -> str:
     return muxer
 
 
-def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) -> float:
-    """Write ``segments`` of ``info.path`` to ``output``; returns the summary's duration in seconds."""
+# Makes an output picture (RGB, the output's size) from an upright source picture (RGB) at a time
+# (seconds of the source): e.g. a crop that follows a face, with captions.
+PictureFn = Callable[[np.ndarray, float], np.ndarray]
+
+
+def render_segments(
+    info: MediaInfo,
+    segments: Sequence[Segment],
+    output: Path,
+    *,
+    size: tuple[int, int] | None = None,
+    picture: PictureFn | None = None,
+) -> float:
+    """Write ``segments`` of ``info.path`` to ``output``; returns the summary's duration in seconds.
+
+    By default the pictures keep the source's (upright) size; ``size`` (width, height) and
+    ``picture`` make other frames, e.g. a vertical crop of each source picture.
+    """
     rendered: list[float] = []
     written: list[Path] = []
 
     def write(tmp: Path) -> None:
         written.append(tmp)
-        rendered.append(_render(info, segments, tmp))
+        rendered.append(_render(info, segments, tmp, size, picture))
 
     try:
         atomic_write(Path(output), write)
@@ -108,7 +126,13 @@ def render_segments(info: MediaInfo, segments: Sequence[Segment], output: Path) 
     return rendered[0]
 
 
-def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
+def _render(
+    info: MediaInfo,
+    segments: Sequence[Segment],
+    path: Path,
+    size: tuple[int, int] | None,
+    picture: PictureFn | None,
+) -> float:
     with av.open(str(info.path)) as inp, av.open(str(path), "w", format=container_for(path)) as out:
         vin = picture_stream(inp) if info.has_video else None
         ain = inp.streams.audio[0] if info.has_audio else None
@@ -119,7 +143,8 @@ def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
             rate = vin.average_rate or vin.guessed_rate or Fraction(25)
             rate = Fraction(rate).limit_denominator(1001)
             vout = out.add_stream("libx264", rate=rate)
-            vout.width, vout.height = info.width // 2 * 2, info.height // 2 * 2
+            width, height = size or (info.width, info.height)
+            vout.width, vout.height = width // 2 * 2, height // 2 * 2
             vout.pix_fmt = "yuv420p"
             vout.options = {"preset": "veryfast", "crf": "20"}
             vout.codec_context.time_base = 1 / rate
@@ -150,6 +175,9 @@ def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
                 float(length),
                 rate,
                 state,
+                origin=info.start_time,
+                rotation=info.rotation,
+                picture=picture,
             )
             total += float(length)
             bar.update(round(float(length), 1))
@@ -161,15 +189,92 @@ def _render(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
     return total
 
 
+def _decoded(
+    inp: av.container.InputContainer, streams: list[av.stream.Stream]
+) -> Iterator[tuple[av.stream.Stream, av.frame.Frame]]:
+    """(stream, frame) for each decoded frame that has a time, from the demuxer's position on."""
+    for packet in inp.demux(*streams):
+        for frame in packet.decode():
+            if frame.time is not None:
+                yield packet.stream, frame
+
+
+def _frames_from(
+    inp: av.container.InputContainer,
+    streams: list[av.stream.Stream],
+    start: float,
+    tolerance: float,
+    origin: float,
+) -> Iterator[tuple[av.stream.Stream, av.frame.Frame]]:
+    """Decoded frames of ``streams`` from a point where the first one's frame at ``start`` decodes.
+
+    In MP4, MKV or FLV a seek lands on a keyframe. MPEG-TS/PS have no index: FFmpeg lands on any
+    packet before the target, and the decoder drops every frame up to the next keyframe, which
+    may come seconds after ``start`` (a frozen segment start, or no picture at all). So seek
+    further back, doubling the distance, until the first decoded frame of ``streams[0]`` is at
+    or before ``start + tolerance``, or the seek reaches the file's start (``origin``). The
+    frames before ``start`` are the caller's to drop.
+    """
+    lead = streams[0]
+    back = 0.05
+    while True:
+        target = start - back
+        inp.seek(max(0, int(target / lead.time_base)), stream=lead, backward=True)
+        frames = _decoded(inp, streams)
+        head = []
+        for stream, frame in frames:
+            head.append((stream, frame))
+            if stream is lead:
+                break
+        covered = bool(head) and head[-1][0] is lead and head[-1][1].time <= start + tolerance
+        if covered or target <= origin:
+            yield from head
+            yield from frames
+            return
+        back = max(1.0, 2 * back)
+
+
+def _pixels(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A writable (height, width) view of one plane of a frame, without its row padding."""
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
+def _turn(frame: av.VideoFrame, rotation: int) -> av.VideoFrame:
+    """A yuv420p ``frame`` turned ``rotation`` degrees counterclockwise, plane by plane."""
+    turned = rotation % 180 != 0
+    out = av.VideoFrame(
+        frame.height if turned else frame.width, frame.width if turned else frame.height, "yuv420p"
+    )
+    for src, dst in zip(frame.planes, out.planes, strict=True):
+        _pixels(dst)[:] = upright(_pixels(src), rotation)
+    return out
+
+
 def _copy_segment(
-    inp, vin, ain, vout, sink, out, start: float, length: float, rate: Fraction, state: dict
+    inp,
+    vin,
+    ain,
+    vout,
+    sink,
+    out,
+    start: float,
+    length: float,
+    rate: Fraction,
+    state: dict,
+    *,
+    origin: float,
+    rotation: int,
+    picture: PictureFn | None = None,
 ) -> None:
-    """Decode [start, start + length) of the input (file times) and encode it."""
+    """Decode [start, start + length) of the input (file times) and encode it.
+
+    ``origin`` is the file's start time; ``rotation`` turns the pictures upright
+    (`MediaInfo.rotation`), so players need no display matrix. ``picture`` makes each output
+    picture from the upright source picture and its time (seconds from ``origin``).
+    """
     n_frames = round(length * rate) if vout is not None else 0
     n_samples = round(length * sink.rate) if sink is not None else 0
-    seek_stream = vin if vin is not None else ain
-    inp.seek(max(0, int((start - 0.05) / seek_stream.time_base)), stream=seek_stream, backward=True)
-    streams = [s for s in (vin, ain) if s is not None]
+    streams = [s for s in (vin, ain) if s is not None]  # the picture, if any, leads the seek
     half = 0.5 / float(rate) if vout is not None else 0.0
     emitted = 0
     previous = None
@@ -181,7 +286,20 @@ def _copy_segment(
 
     def emit(frame: av.VideoFrame) -> None:
         nonlocal emitted
-        image = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+        if picture is not None:
+            rgb = picture(
+                upright(frame.to_ndarray(format="rgb24"), rotation), start - origin + emitted / rate
+            )
+            image = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            image = image.reformat(format="yuv420p")
+        else:
+            # the stored picture's size: the output's, before it is turned upright
+            width, height = (
+                (vout.height, vout.width) if rotation % 180 else (vout.width, vout.height)
+            )
+            image = frame.reformat(width=width, height=height, format="yuv420p")
+            if rotation:
+                image = _turn(image, rotation)
         image.pts = state["frames"]
         image.time_base = vout.codec_context.time_base
         state["frames"] += 1
@@ -202,32 +320,21 @@ def _copy_segment(
             written += take.shape[1]
 
     audio_pos: int | None = None
-    for packet in inp.demux(*streams):
-        for frame in packet.decode():
-            if frame.time is None:
-                continue
-            t = float(frame.time)
-            if packet.stream is vin:
-                if emitted >= n_frames:
-                    continue
-                while emitted < n_frames and start + emitted / rate + half < t:
-                    emit(previous if previous is not None else frame)
-                previous = frame
-            elif resampler is not None and written < n_samples:
-                for chunk in resampler.resample(frame):
-                    data = chunk.to_ndarray().astype(np.float32, copy=False)
-                    if audio_pos is None:
-                        audio_pos = round((t - start) * sink.rate)
-                    put_audio(data, audio_pos)
-                    audio_pos += data.shape[1]
-        video_done = emitted >= n_frames
-        audio_done = sink is None or written >= n_samples
-        if video_done and audio_done:
-            break
-        if (
-            packet.pts is not None
-            and packet.time_base is not None
-            and float(packet.pts * packet.time_base) > start + length + 2.0
+    for stream, frame in _frames_from(inp, streams, start, half, origin):
+        t = float(frame.time)
+        if stream is vin:
+            while emitted < n_frames and start + emitted / rate + half < t:
+                emit(previous if previous is not None else frame)
+            previous = frame
+        elif resampler is not None and written < n_samples:
+            for chunk in resampler.resample(frame):
+                data = chunk.to_ndarray().astype(np.float32, copy=False)
+                if audio_pos is None:
+                    audio_pos = round((t - start) * sink.rate)
+                put_audio(data, audio_pos)
+                audio_pos += data.shape[1]
+        if (emitted >= n_frames and (sink is None or written >= n_samples)) or (
+            t > start + length + 2.0
         ):
             break
     while vout is not None and emitted < n_frames and previous is not None:
