@@ -15,7 +15,7 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 "${pip[@]}" install -q --upgrade pip
 
 if [ "$mode" = "--test" ]; then
-  "${pip[@]}" install -q -e ".[test,train,demo,hf]"
+  "${pip[@]}" install -q -e ".[test,research,train,demo,hf,ray]"
 else
   "${pip[@]}" install -q -e .
 fi

@@ -13,7 +13,7 @@ import pytest
 
 from egvs import __version__
 from egvs.cli.main import main
-from egvs.testing.media import make_video
+from egvs.example import make_video
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from scipy.io import savemat
 
 from egvs.cli.main import main
 from egvs.datasets import load_annotations
-from egvs.datasets.builder import build_dataset
 from egvs.errors import InputError, OutputError
 from egvs.evaluation import baseline_rows, evaluate_h5_predictions
+from egvs.evaluation.builder import build_dataset
 from egvs.media.probe import MediaInfo
 from egvs.timeline import TimeGrid, Timeline
 
@@ -113,7 +113,7 @@ def test_build_reports_missing_videos_or_skips_them(tmp_path) -> None:
 @pytest.mark.slow
 def test_cli_build_summe_end_to_end_on_generated_videos(tmp_path) -> None:
     """The real pipeline (egvs.extract) on generated videos with made-up SumMe GT files."""
-    from egvs.testing.media import make_video
+    from egvs.example import make_video
 
     videos_dir, gt_dir = tmp_path / "videos", tmp_path / "GT"
     videos_dir.mkdir()

@@ -14,13 +14,14 @@ torch = pytest.importorskip("torch")
 from egvs.cli.main import main  # noqa: E402
 from egvs.datasets.splits import kfold_splits  # noqa: E402
 from egvs.errors import InputError, SetupError  # noqa: E402
-from egvs.models import ExportedModel, ModelConfig, Normalization, load_scorer, parse_sources  # noqa: E402
+from egvs.models import ExportedModel, ModelConfig, Normalization, parse_sources  # noqa: E402
 from egvs.models.data import load_videos, video_keys  # noqa: E402
 from egvs.models.experiment import Architecture, cross_validate  # noqa: E402
 from egvs.models.export import export_model  # noqa: E402
 from egvs.models.network import MultiSourceModel  # noqa: E402
 from egvs.models.synthetic import write_synthetic_h5  # noqa: E402
 from egvs.models.training import TrainSettings, train_model, validation_split  # noqa: E402
+from egvs.scoring.onnx import load_scorer  # noqa: E402
 from egvs.timeline import TimeGrid, Timeline  # noqa: E402
 
 DIMS = {"visual": 24, "motion": 6, "emotion": 14}
@@ -193,7 +194,7 @@ def test_inference_path_never_imports_torch(tmp_path) -> None:
     code = (
         "import sys, numpy as np\n"
         "from egvs.cli.main import build_parser; build_parser()\n"
-        "from egvs.models import load_scorer\n"
+        "from egvs.scoring.onnx import load_scorer\n"
         "from egvs.timeline import Timeline, TimeGrid\n"
         "t = Timeline(TimeGrid(0.5, 6)); t.add_source('visual', np.ones((6, 4)))\n"
         f"load_scorer({str(tmp_path)!r}).score(t)\n"

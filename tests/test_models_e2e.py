@@ -10,14 +10,14 @@ torch = pytest.importorskip("torch")
 
 import egvs  # noqa: E402
 from egvs.datasets.base import AnnotatedVideo  # noqa: E402
-from egvs.datasets.builder import build_dataset  # noqa: E402
 from egvs.datasets.splits import kfold_splits  # noqa: E402
-from egvs.models import load_scorer  # noqa: E402
+from egvs.evaluation.builder import build_dataset  # noqa: E402
+from egvs.example import kind_at, make_video  # noqa: E402
 from egvs.models.data import video_keys  # noqa: E402
 from egvs.models.experiment import Architecture, run_compare, run_train  # noqa: E402
 from egvs.models.synthetic import write_synthetic_h5  # noqa: E402
 from egvs.models.training import TrainSettings  # noqa: E402
-from egvs.testing.media import kind_at, make_video  # noqa: E402
+from egvs.scoring.onnx import load_scorer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DURATION, FPS = 8.0, 24

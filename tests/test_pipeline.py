@@ -12,7 +12,8 @@ import pytest
 from media_checks import stream_durations
 
 import egvs
-from egvs.testing.media import make_video
+from egvs.errors import EgvsError
+from egvs.example import make_video
 
 LIVELY = (24.0, 32.0)
 
@@ -81,6 +82,13 @@ def test_json_contract(analysis: egvs.Analysis) -> None:
     seg = data["summary"]["segments"][0]
     assert set(seg) == {"start", "end", "score", "reasons"} and seg["reasons"]
     assert data["summary"]["budget"]["seconds"] == pytest.approx(6.0)
+    assert data["request"] == {
+        "ratio": 0.15,
+        "duration": None,
+        "weights": {"emotion": 0.4, "events": 0.35, "visual": 0.25},
+        "scorer": "fusion",
+        "model": None,
+    }
     shots = data["shots"]
     assert shots[0]["start"] == 0 and shots[-1]["end"] == pytest.approx(40.0)
 
@@ -104,11 +112,16 @@ def test_new_budget_and_weights_reuse_the_cache(
         video, duration=10.0, weights={"emotion": 0.0, "events": 0.0, "visual": 1.0}
     )
     assert other.summary_duration == pytest.approx(10.0, abs=0.3)
+    request = other.to_json()["request"]  # the weights are recorded, so the run can be repeated
+    assert request["weights"] == {"emotion": 0.0, "events": 0.0, "visual": 1.0}
+    assert (request["ratio"], request["duration"]) == (None, 10.0)
 
 
 def test_duration_wins_over_ratio(video: Path, analysis: egvs.Analysis) -> None:
     a = egvs.analyze(video, ratio=0.5, duration=4.0)
     assert a.summary_duration == pytest.approx(4.0, abs=0.2)
+    with pytest.raises(EgvsError, match="either request or ratio"):
+        egvs.analyze(video, ratio=0.5, request=a.request)
 
 
 def test_summarize_renders_valid_mp4_in_sync(

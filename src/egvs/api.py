@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from egvs.analysis import SCHEMA, Analysis, Summary
 from egvs.cache import FeatureCache, file_digest
-from egvs.errors import OutputError
+from egvs.errors import EgvsError, OutputError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
 from egvs.pipeline import build_timeline, extract_features
-from egvs.scoring import FusionScorer, FusionWeights, Scorer
+from egvs.request import SummaryRequest, Weights
+from egvs.scoring import Scorer
 from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
@@ -23,9 +25,12 @@ from egvs.selection import Budget, improve_selection, select_segments
 from egvs.shots import kts_segments, refine_shots, snap_edges
 from egvs.timeline import TimeGrid, Timeline
 
+if TYPE_CHECKING:
+    from egvs.render.video import PictureFn
+
 logger = logging.getLogger("egvs")
 
-SCHEMA = "egvs.analysis/1"
+__all__ = ["SCHEMA", "Analysis", "Summary", "SummaryRequest", "analyze", "extract", "summarize"]
 MIN_SEGMENT = 1.0  # seconds; shorter selected segments only when the budget forces it
 MIN_SUMMARY_SECONDS = 0.5  # one timeline step: a shorter summary holds nothing
 MAX_SHOT = 8.0  # seconds: longer shots are cut (on the sound) so the knapsack can fill the budget
@@ -36,9 +41,9 @@ def default_emotion_model() -> SpeechEmotionModel:
     """The trained speech-emotion model when installed, else the prosody + YAMNet model."""
     try:
         from egvs.ser import default_model
-    except ImportError:
-        default_model = None
-    if default_model is not None:
+    except ImportError:  # the optional model's code cannot load: use the fallback
+        pass
+    else:
         try:
             return default_model()
         except Exception as exc:  # a broken optional model must not stop a summary
@@ -56,7 +61,11 @@ def extract(
     use_cache: bool = True,
     emotion_model: SpeechEmotionModel | None = None,
 ) -> tuple[MediaInfo, Timeline]:
-    """Decode ``path`` once and return its media info and the timeline of every feature source."""
+    """Decode ``path`` once and return its media info and the timeline of every feature source.
+
+    Raises `InputError` (exit code 2) for an input that is missing, not media, corrupt or too
+    short, and `SetupError` (4) when a model package is missing.
+    """
     info = probe(path)
     model = emotion_model or default_emotion_model()
     grid = TimeGrid.for_duration(info.duration)
@@ -65,95 +74,24 @@ def extract(
     return info, build_timeline(info, grid, outputs, model)
 
 
-@dataclass
-class Analysis:
-    """Everything EGVS found in one file and the summary it chose (no video rendered)."""
-
-    media: MediaInfo
-    timeline: Timeline
-    importance: np.ndarray
-    shots: list[Segment]
-    segments: list[Segment]
-    budget: Budget
-    scorer: str = "fusion"
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def budget_seconds(self) -> float:
-        return self.budget.seconds_for(self.media.duration)
-
-    @property
-    def summary_duration(self) -> float:
-        return float(sum(s.duration for s in self.segments))
-
-    def speakers(self) -> list[dict]:
-        """The voices told apart in the video: id and seconds of speech, in order of appearance."""
-        from egvs.ser.speaker import speaker_summary
-
-        ids = self.timeline.signal("speaker", -1.0).astype(int)
-        return speaker_summary(ids, self.timeline.grid.step)
-
-    def to_json(self) -> dict:
-        """The versioned public contract (schema ``egvs.analysis/1``; see README)."""
-        tl = self.timeline
-        rnd = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
-        return {
-            "schema": SCHEMA,
-            "input": {
-                "path": str(self.media.path),
-                "duration": round(self.media.duration, 3),
-                "has_audio": self.media.has_audio,
-                "has_video": self.media.has_video,
-                "width": self.media.width,
-                "height": self.media.height,
-                "fps": round(self.media.fps, 3),
-            },
-            "timeline": {
-                "step": tl.grid.step,
-                "times": rnd(tl.grid.times),
-                "importance": rnd(self.importance),
-                "signals": {name: rnd(values) for name, values in sorted(tl.signals.items())},
-            },
-            "speakers": self.speakers(),
-            "shots": [s.to_dict(with_reasons=False) for s in self.shots],
-            "summary": {
-                "budget": self.budget.to_dict(self.media.duration),
-                "duration": round(self.summary_duration, 3),
-                "scorer": self.scorer,
-                "segments": [s.to_dict() for s in self.segments],
-            },
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass
-class Summary:
-    analysis: Analysis
-    output: Path
-    duration: float
-
-
-def _budget(ratio: float | None, duration: float | None) -> Budget:
-    try:
-        return Budget(ratio=ratio if ratio is not None else 0.15, seconds=duration)
-    except ValueError as exc:
-        from egvs.errors import EgvsError
-
-        raise EgvsError(str(exc)) from None
-
-
-def _scorer(
-    weights: FusionWeights | dict | None, model: str | Path | None, scorer: Scorer | None
-) -> Scorer:
-    if scorer is not None:
-        return scorer
-    if model is not None:
-        from egvs.models import load_scorer
-
-        return load_scorer(Path(model))
-    if isinstance(weights, dict):
-        weights = FusionWeights(**weights)
-    return FusionScorer(weights)
+def _request(
+    request: SummaryRequest | None,
+    ratio: float | None,
+    duration: float | None,
+    weights: Weights | None,
+    model: str | Path | None,
+    scorer: Scorer | None,
+) -> SummaryRequest:
+    """``request`` itself, or one built from the keyword options (never both)."""
+    if request is None:
+        return SummaryRequest.from_options(
+            ratio=ratio, duration=duration, weights=weights, model=model, scorer=scorer
+        )
+    options = {"ratio": ratio, "duration": duration, "weights": weights, "model": model}
+    given = [name for name, value in {**options, "scorer": scorer}.items() if value is not None]
+    if given:
+        raise EgvsError(f"pass either request or {', '.join(given)}, not both")
+    return request
 
 
 def analyze(
@@ -161,26 +99,36 @@ def analyze(
     *,
     ratio: float | None = None,
     duration: float | None = None,
-    weights: FusionWeights | dict | None = None,
+    weights: Weights | None = None,
     model: str | Path | None = None,
     scorer: Scorer | None = None,
     use_cache: bool = True,
     emotion_model: SpeechEmotionModel | None = None,
+    request: SummaryRequest | None = None,
 ) -> Analysis:
     """Find the emotional highlights of ``path`` and choose a summary within the budget.
 
-    The budget is ``duration`` seconds when given, else ``ratio`` of the input (default 0.15).
+    The options are those of `SummaryRequest.from_options` (the budget is ``duration`` seconds
+    when given, else ``ratio`` of the input, by default 15%); or pass a ready ``request``.
+
+    Raises (each an `egvs.errors.EgvsError`, whose ``exit_code`` the CLI exits with):
+    `EgvsError` (1) for bad options, `InputError` (2) for an input that is missing, not media,
+    corrupt or too short, `SetupError` (4) for a missing model or package.
     """
-    budget = _budget(ratio, duration)
-    chosen_scorer = _scorer(weights, model, scorer)
+    request = _request(request, ratio, duration, weights, model, scorer)
+    chosen_scorer = request.build_scorer()  # a bad model fails before any decoding
     info, timeline = extract(path, use_cache=use_cache, emotion_model=emotion_model)
-    return plan(info, timeline, budget, chosen_scorer)
+    return plan(info, timeline, request, chosen_scorer)
 
 
-def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) -> Analysis:
-    """Score, cut into shots and select: everything after feature extraction (cheap)."""
+def plan(info: MediaInfo, timeline: Timeline, request: SummaryRequest, scorer: Scorer) -> Analysis:
+    """Score, cut into shots and select: everything after feature extraction (cheap).
+
+    ``scorer`` is ``request.build_scorer()``, built once by the caller.
+    """
     warnings: list[str] = []
     importance = np.asarray(scorer.score(timeline), dtype=np.float32)
+    budget = request.budget
     target = budget.seconds_for(info.duration)
     if target < MIN_SUMMARY_SECONDS:  # e.g. --ratio 1e-9, or the default ratio of a 3 s clip
         warnings.append(
@@ -190,10 +138,9 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
         budget = Budget(seconds=MIN_SUMMARY_SECONDS)
         target = budget.seconds_for(info.duration)
     if budget.exceeds(info.duration):
-        requested = budget.seconds if budget.seconds is not None else budget.ratio * info.duration
         warnings.append(
-            f"the budget ({requested:.1f} s) is not shorter than the input ({info.duration:.1f} s); "
-            "the summary is the whole input"
+            f"the budget ({budget.requested(info.duration):.1f} s) is not shorter than the input "
+            f"({info.duration:.1f} s); the summary is the whole input"
         )
         logger.warning(warnings[-1])
     # Shots never longer than a third of the budget, so the knapsack can fill it closely.
@@ -213,7 +160,9 @@ def plan(info: MediaInfo, timeline: Timeline, budget: Budget, scorer: Scorer) ->
         selected = snap_edges(selected, timeline, info.duration, target)
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)
-    return Analysis(info, timeline, importance, shots, selected, budget, scorer.name, warnings)
+    return Analysis(
+        info, timeline, importance, shots, selected, budget, scorer.name, warnings, request
+    )
 
 
 def check_output(output: str | Path, input_path: str | Path | None, overwrite: bool) -> Path:
@@ -269,13 +218,26 @@ def write_outputs(
         plot_timeline(analysis, Path(plot_path))
 
 
+def _captions(analysis: Analysis, language: str | None) -> PictureFn:
+    """Burned-in captions of the selected segments' speech (only those are transcribed)."""
+    from egvs.captions import caption_picture, transcribe
+
+    media = analysis.media
+    words = [
+        word
+        for seg in analysis.segments
+        for word in transcribe(media.path, start=seg.start, end=seg.end, language=language).words
+    ]
+    return caption_picture(words, media.width, media.height)
+
+
 def summarize(
     path: str | Path,
     output: str | Path,
     *,
     ratio: float | None = None,
     duration: float | None = None,
-    weights: FusionWeights | dict | None = None,
+    weights: Weights | None = None,
     model: str | Path | None = None,
     scorer: Scorer | None = None,
     use_cache: bool = True,
@@ -284,11 +246,20 @@ def summarize(
     json_path: str | Path | None = None,
     plot_path: str | Path | None = None,
     timeline_path: str | Path | None = None,
+    request: SummaryRequest | None = None,
+    captions: bool = False,
+    language: str | None = None,
 ) -> Summary:
-    """Analyze ``path`` and render the summary to ``output`` (H.264/AAC mp4), plus optional files.
+    """Analyze ``path`` and render the summary to ``output`` (H.264/AAC in mp4, mov or mkv by
+    its extension), plus the optional analysis JSON, plot and editor timeline. With ``captions``
+    the speech is transcribed (Whisper-base, ``language`` or detected) and burned in.
 
-    Every output is written to a temporary file and moved into place only when complete.
+    Every output is written to a temporary file and moved into place only when complete. Raises
+    what `analyze` raises, and `OutputError` (3) for an output that exists without
+    ``overwrite``, is the input, is given twice, has an unknown extension or cannot be written;
+    every check that needs no decoding runs before any work.
     """
+    request = _request(request, ratio, duration, weights, model, scorer)
     check_outputs([output, json_path, plot_path, timeline_path], path, overwrite)
     from egvs.render.video import container_for
 
@@ -297,19 +268,11 @@ def summarize(
         from egvs.export.timeline import timeline_format
 
         timeline_format(Path(timeline_path))  # an unknown format fails before any work
-    analysis = analyze(
-        path,
-        ratio=ratio,
-        duration=duration,
-        weights=weights,
-        model=model,
-        scorer=scorer,
-        use_cache=use_cache,
-        emotion_model=emotion_model,
-    )
+    analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, request=request)
     from egvs.render.video import render_segments
 
-    rendered = render_segments(analysis.media, analysis.segments, Path(output))
+    picture = _captions(analysis, language) if captions and analysis.media.has_video else None
+    rendered = render_segments(analysis.media, analysis.segments, Path(output), picture=picture)
     write_outputs(analysis, json_path, plot_path)
     if timeline_path is not None:
         from egvs.export.timeline import write_timeline

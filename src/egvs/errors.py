@@ -1,6 +1,8 @@
 """User-facing errors: the CLI prints their message as one line and exits non-zero."""
 
+import importlib
 import re
+from types import ModuleType
 
 
 class EgvsError(Exception):
@@ -35,3 +37,14 @@ def reason(exc: BaseException) -> str:
     """
     text = getattr(exc, "strerror", None) or str(exc)
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip() or type(exc).__name__
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import an optional dependency where it is used; a `SetupError` (exit code 4) says which
+    extra installs it, instead of a bare ModuleNotFoundError from deep inside a command."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise SetupError(f"{module} is not installed: pip install 'egvs[{extra}]'") from None

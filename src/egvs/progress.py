@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
+if TYPE_CHECKING:  # tqdm is imported when a bar or a line is shown: `egvs --help` starts faster
+    from tqdm.auto import tqdm
 
 logger = logging.getLogger("egvs")
 _state = {"verbosity": 0}
@@ -26,7 +27,7 @@ class _StderrHandler(logging.StreamHandler):
             self.handleError(record)
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter
@@ -48,6 +49,8 @@ def set_verbosity(level: int) -> None:
 
 def say(line: str) -> None:
     """One line on stderr, below any progress bar (errors and warnings of the CLI)."""
+    from tqdm.auto import tqdm
+
     tqdm.write(line, file=sys.stderr)
 
 
@@ -57,6 +60,8 @@ def bars_enabled() -> bool:
 
 def progress(total: float | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
     """A progress bar; a no-op bar when quiet."""
+    from tqdm.auto import tqdm
+
     return tqdm(
         total=total,
         desc=desc,

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from egvs.datasets import RECIPES, load_annotations
-from egvs.datasets.builder import build_dataset, default_extractor
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from egvs.evaluation.builder import build_dataset, default_extractor  # the whole pipeline
+
     videos = load_annotations(args.dataset, args.annotations, args.info)
     keys = build_dataset(
         args.dataset,

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-
-import h5py
-import numpy as np
+from typing import TYPE_CHECKING
 
 from egvs.datasets import RECIPES
-from egvs.datasets.splits import kfold_splits, load_splits
-from egvs.errors import InputError
-from egvs.evaluation import METRICS, baselines, evaluate_videos, mean_rows, split_summary
-from egvs.evaluation.protocol import RANDOM_TRIALS, EvalVideo
-from egvs.evaluation.videos import is_h5, load_eval_videos, to_frames
+from egvs.errors import InputError, require
+from egvs.evaluation.protocol import METRICS, RANDOM_TRIALS
 from egvs.progress import logger
+
+if TYPE_CHECKING:  # the evaluation stack (h5py, scipy) is imported when a command runs
+    import numpy as np
+
+    from egvs.evaluation.protocol import EvalVideo
 
 SCHEMA = "egvs.eval/1"
 LABELS = {
@@ -44,7 +45,7 @@ def positive_int(text: str) -> int:
 
 
 def _fmt(x: float) -> str:
-    return "   nan" if np.isnan(x) else f"{x:6.3f}"
+    return "   nan" if math.isnan(x) else f"{x:6.3f}"
 
 
 def _write_json(data: dict, target: str | None) -> None:
@@ -66,6 +67,8 @@ def _header(dataset: str, videos: list[EvalVideo], shots: str, args: argparse.Na
 
 
 def _run_baselines(videos: list[EvalVideo], args: argparse.Namespace) -> dict:
+    from egvs.evaluation import baselines
+
     start = time.perf_counter()
     rows = baselines(videos, args.trials, args.seed, args.jobs)
     logger.info("baselines of %d videos in %.1f s", len(videos), time.perf_counter() - start)
@@ -73,6 +76,9 @@ def _run_baselines(videos: list[EvalVideo], args: argparse.Namespace) -> dict:
 
 
 def cmd_human(args: argparse.Namespace) -> int:
+    from egvs.evaluation import mean_rows
+    from egvs.evaluation.videos import load_eval_videos
+
     start = time.perf_counter()
     videos, shots = load_eval_videos(args.dataset, args.annotations, args.info)
     rows = _run_baselines(videos, args)
@@ -102,10 +108,15 @@ def cmd_human(args: argparse.Namespace) -> int:
 
 def read_scores(path: Path) -> dict[str, np.ndarray]:
     """Per-video scores from an NPZ (key -> array) or HDF5 file (key -> dataset, or group/'scores')."""
+    import numpy as np
+
+    from egvs.evaluation.videos import is_h5
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"scores file not found: {path}")
     if is_h5(path):
+        h5py = require("h5py", "research")
         with h5py.File(path, "r") as h5:
             return {
                 k: np.asarray(v["scores"] if isinstance(v, h5py.Group) else v, dtype=np.float64)
@@ -121,6 +132,8 @@ def match_scores(
     scores: Mapping[str, np.ndarray], videos: list[EvalVideo]
 ) -> dict[str, np.ndarray]:
     """Frame scores per video key; score files may be keyed by ``video_N`` or by video name."""
+    from egvs.evaluation.videos import to_frames
+
     out = {}
     for v in videos:
         found = scores.get(v.key, scores.get(v.name))
@@ -137,6 +150,10 @@ def match_scores(
 
 
 def cmd_scores(args: argparse.Namespace) -> int:
+    from egvs.datasets.splits import kfold_splits, load_splits
+    from egvs.evaluation import evaluate_videos, mean_rows, split_summary
+    from egvs.evaluation.videos import load_eval_videos
+
     videos, shots = load_eval_videos(args.dataset, args.annotations, args.info)
     frames = match_scores(read_scores(args.scores), videos)
     videos = [v for v in videos if v.key in frames]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from egvs.cli.eval import positive_int
 from egvs.errors import InputError
-from egvs.evaluation.hypothesis import load_activity, plot_video, pooled_row, video_row
 
 
 def cmd_hypothesis(args: argparse.Namespace) -> int:
+    from egvs.evaluation.hypothesis import load_activity, plot_video, pooled_row, video_row
+
     videos = load_activity(args.dataset)
     if not videos:
         raise InputError(f"{args.dataset} holds no videos")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -158,13 +157,15 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
     from egvs.ser import analyze_audio, default_model
     from egvs.ser.audio import load_audio
 
     model = default_model(_head_path(args.model))
     step, track = analyze_audio(load_audio(args.file), model)
-    windows = []
+    windows: list[dict[str, Any]] = []
     for i in range(len(track.voiced)):
         windows.append(
             {

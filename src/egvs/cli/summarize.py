@@ -6,8 +6,10 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from egvs.errors import EgvsError
+if TYPE_CHECKING:
+    from egvs.request import SummaryRequest
 
 
 def _positive(text: str) -> float:
@@ -71,15 +73,13 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _weights(args: argparse.Namespace):
-    if args.weights is None:
-        return None
-    from egvs.scoring import FusionWeights
+def _request(args: argparse.Namespace) -> SummaryRequest:
+    """The options of `_add_analysis_options` as one validated request (as the web app builds it)."""
+    from egvs.request import SummaryRequest
 
-    try:
-        return FusionWeights.parse(args.weights)
-    except ValueError as exc:
-        raise EgvsError(str(exc)) from None
+    return SummaryRequest.from_options(
+        ratio=args.ratio, duration=args.duration, weights=args.weights, model=args.model
+    )
 
 
 def _print_summary(analysis, output: Path | None = None) -> None:
@@ -110,15 +110,14 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     summary = egvs.summarize(
         args.input,
         args.output,
-        ratio=args.ratio,
-        duration=args.duration,
-        weights=_weights(args),
-        model=args.model,
+        request=_request(args),
         use_cache=not args.no_cache,
         overwrite=args.overwrite,
         json_path=args.json,
         plot_path=args.plot,
         timeline_path=args.timeline,
+        captions=args.captions,
+        language=None if args.lang == "auto" else args.lang,
     )
     _print_summary(summary.analysis, summary.output)
     return 0
@@ -128,15 +127,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import egvs
     from egvs.api import check_outputs, write_outputs
 
+    request = _request(args)
     check_outputs([args.json, args.plot], args.input, args.overwrite)
-    analysis = egvs.analyze(
-        args.input,
-        ratio=args.ratio,
-        duration=args.duration,
-        weights=_weights(args),
-        model=args.model,
-        use_cache=not args.no_cache,
-    )
+    analysis = egvs.analyze(args.input, request=request, use_cache=not args.no_cache)
     write_outputs(analysis, args.json, args.plot)
     _print_summary(analysis)
     return 0
@@ -158,22 +151,14 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_example(args: argparse.Namespace) -> int:
     from egvs.api import check_output
-    from egvs.testing.media import make_video
+    from egvs.example import example_parts, write_example
 
-    out = check_output(args.output, None, args.overwrite)
-    d = args.duration
-    parts = [
-        (0, 0.3 * d, "calm"),
-        (0.3 * d, 0.4 * d, "lively"),
-        (0.4 * d, 0.75 * d, "calm"),
-        (0.75 * d, 0.85 * d, "lively"),
-        (0.85 * d, d, "calm"),
-    ]
-    make_video(out, d, parts, size=(640, 360))
+    out = write_example(check_output(args.output, None, args.overwrite), args.duration)
     if not args.quiet:
-        print(
-            f"wrote {out}: {d:g} s, lively parts at {0.3 * d:g}-{0.4 * d:g} s and {0.75 * d:g}-{0.85 * d:g} s"
-        )
+        lively = [
+            f"{a:g}-{b:g} s" for a, b, kind in example_parts(args.duration) if kind == "lively"
+        ]
+        print(f"wrote {out}: {args.duration:g} s, lively parts at {' and '.join(lively)}")
     return 0
 
 
@@ -207,6 +192,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default=None,
         metavar="PATH",
         help="also write an editor timeline: .otio, .edl, .xml (FCP7) or .fcpxml",
+    )
+    p.add_argument(
+        "--captions",
+        action="store_true",
+        help="burn in captions of the speech (Whisper-base, offline; transcribes the summary only)",
+    )
+    p.add_argument(
+        "--lang",
+        default="auto",
+        metavar="auto|ko|en|...",
+        help="spoken language for --captions (default: detected)",
     )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_summarize)

@@ -13,7 +13,7 @@ from pathlib import Path
 from egvs.cli.eval import positive_int
 from egvs.datasets.splits import kfold_splits, load_splits
 from egvs.errors import InputError, SetupError
-from egvs.models.config import FUSIONS, parse_sources
+from egvs.scoring.model_config import FUSIONS, parse_sources
 
 
 def _experiment():

@@ -1,4 +1,5 @@
-"""Benchmark dataset recipes (one module per corpus), split files, and the HDF5 dataset builder."""
+"""Benchmark dataset recipes (one module per corpus) and split files; the HDF5 dataset builder
+that runs the EGVS pipeline over them is `egvs.evaluation.builder`."""
 
 from __future__ import annotations
 

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from egvs.errors import InputError
+from egvs.errors import InputError, require
 
 Split = dict[str, list[str]]
 _DATASET_PREFIX = re.compile(r"eccv16_dataset_([a-z]+)_")
@@ -54,6 +53,8 @@ def load_splits(path: Path, dataset: str | None = None) -> list[Split]:
     the dataset named in the file name) become bare ``video_N``; keys of other datasets (augmented
     training pools) become ``<dataset>/video_N``.
     """
+    yaml = require("yaml", "research")  # here, not at the top: the CLI's parser reads this module
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.io import loadmat
 
 from egvs.datasets.base import AnnotatedVideo
 from egvs.errors import InputError
@@ -33,6 +32,8 @@ def load(path: Path, info: Path | None = None) -> list[AnnotatedVideo]:
 
 
 def _load_one(path: Path) -> AnnotatedVideo:
+    from scipy.io import loadmat  # imported here, so `egvs --help` does not pay for scipy
+
     try:
         mat = loadmat(path)
     except (ValueError, OSError) as exc:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import csv
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
 from egvs.datasets.base import AnnotatedVideo
-from egvs.errors import InputError
+from egvs.errors import InputError, require
+
+if TYPE_CHECKING:  # h5py is imported where a file is opened: the CLI's parser does not pay for it
+    import h5py
 
 F1_AGGREGATE = "mean"  # TVSum convention: mean F1 over the 20 user summaries
 
@@ -43,6 +46,8 @@ def _mat_string(f: h5py.File, name: str, i: int) -> str:
 
 
 def _load_mat(path: Path) -> list[AnnotatedVideo]:
+    h5py = require("h5py", "research")
+
     try:
         f = h5py.File(path, "r")
     except OSError as exc:

@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from egvs.datasets.splits import natural_key
-from egvs.errors import InputError
+from egvs.errors import InputError, require
 
 AFFECTIVE_EVENTS = ("laughter", "applause", "cheering", "screaming", "shouting", "crying")
 EVENT_THRESHOLD = 0.5
@@ -123,6 +122,7 @@ def _difference(overlap: np.ndarray, n_active: int, n_high: int, n_low: int) -> 
 def load_activity(h5_path: Path) -> list[VideoActivity]:
     """Step series of every video of an h5 built by `egvs data build` (needs ``signals/arousal``)."""
     path = Path(h5_path)
+    h5py = require("h5py", "research")
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:

@@ -40,7 +40,7 @@ class Annotators:
             self.codes, self.n_levels = codes.reshape(self.scores.shape), len(levels)
 
     def subset(self, keep: np.ndarray) -> Annotators:
-        if self.scores is None:
+        if self.scores is None or self.codes is None:  # codes are set whenever scores are
             return Annotators(self.summary[keep], None)
         return Annotators(self.summary[keep], self.scores[keep], self.codes[keep], self.n_levels)
 
@@ -95,7 +95,7 @@ def score_against(
     """
     row = {f"f1_{agg}": keyshot_f1(summary, refs.summary, agg) for agg in ("mean", "max")}
     row["f1"] = row[f"f1_{aggregate}"]
-    if refs.scores is None:
+    if refs.scores is None or refs.codes is None or refs.mean_score is None:  # all or none
         row.update(tau=float("nan"), rho=float("nan"), top15_f1=float("nan"))
         return row
     if np.ptp(frame_scores) == 0:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
 from egvs.datasets import f1_aggregate, load_annotations
 from egvs.datasets.base import AnnotatedVideo
 from egvs.datasets.splits import natural_key
-from egvs.errors import InputError
+from egvs.errors import InputError, require
 from egvs.evaluation.protocol import (
     RANDOM_TRIALS,
     EvalVideo,
@@ -22,6 +22,9 @@ from egvs.evaluation.protocol import (
 )
 from egvs.evaluation.summary import keyshot_summary, step_picks, uniform_shots, upsample
 from egvs.timeline import DEFAULT_STEP
+
+if TYPE_CHECKING:  # h5py is imported where a file is opened: the CLI's parser does not pay for it
+    import h5py
 
 
 def video_key(index: int) -> str:
@@ -74,6 +77,7 @@ def from_h5(
 
     ``aggregate`` overrides the F1 convention read from the file.
     """
+    h5py = require("h5py", "research")
     path = Path(path)
     try:
         h5 = h5py.File(path, "r")

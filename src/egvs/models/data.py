@@ -16,7 +16,7 @@ import numpy as np
 
 from egvs.datasets.splits import natural_key
 from egvs.errors import InputError
-from egvs.models.config import Normalization
+from egvs.scoring.model_config import Normalization
 from egvs.timeline import fit_length
 
 

@@ -17,10 +17,10 @@ from egvs.evaluation import (
     mean_rows,
     split_summary,
 )
-from egvs.models.config import ExportedModel, ModelConfig
 from egvs.models.data import VideoData, load_videos, source_dims, video_keys
 from egvs.models.export import export_model
 from egvs.models.training import TrainSettings, train_model
+from egvs.scoring.model_config import ExportedModel, ModelConfig
 
 RESULTS_FORMAT = "egvs.train/1"
 SHOWN = (("f1", "F1"), ("tau", "tau"), ("rho", "rho"), ("top15_f1", "top15 F1"))

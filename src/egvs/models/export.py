@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from pathlib import Path
 
 import torch
 
-from egvs.models.config import ONNX_FILE, ExportedModel
+from egvs.atomic import atomic_write
 from egvs.models.network import MultiSourceModel, OnnxWrapper
+from egvs.scoring.model_config import ONNX_FILE, ExportedModel
 
 OPSET = 17
 
@@ -27,15 +29,16 @@ def export_model(model: MultiSourceModel, meta: ExportedModel, directory: Path) 
         # The TorchScript exporter needs no onnxscript and handles this small graph exactly; silence
         # its deprecation notice rather than pull in the dynamo exporter's dependencies.
         warnings.simplefilter("ignore")
-        torch.onnx.export(
+        export = partial(
+            torch.onnx.export,
             wrapper,
             example,
-            str(directory / ONNX_FILE),
             input_names=names,
             output_names=["importance"],
             dynamic_axes={**{n: {1: "steps"} for n in names}, "importance": {1: "steps"}},
             opset_version=OPSET,
             dynamo=False,
         )
+        atomic_write(directory / ONNX_FILE, lambda tmp: export(f=str(tmp)))
     meta.save(directory)
     return directory

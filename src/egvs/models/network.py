@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from egvs.models.config import ModelConfig
+from egvs.scoring.model_config import ModelConfig
 
 
 class SelfAttention(nn.Module):

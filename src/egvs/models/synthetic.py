@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from egvs.datasets.base import AnnotatedVideo
-from egvs.datasets.builder import LAYOUT, write_video
+from egvs.evaluation.builder import LAYOUT, write_video
 from egvs.media.probe import MediaInfo
 from egvs.timeline import TimeGrid, Timeline
 

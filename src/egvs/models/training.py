@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from egvs.models.config import ModelConfig, Normalization
 from egvs.models.data import VideoData, fit_normalization
 from egvs.models.network import MultiSourceModel
 from egvs.progress import progress
+from egvs.scoring.model_config import ModelConfig, Normalization
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def _voice_reason(sl: slice, timeline: Timeline) -> list[tuple[float, str]]:
     when it mostly sounds angry, not because one step peaked there among contradictory others.
     """
     peaks = {v: float(timeline.signal(f"vocal.{v}")[sl].max()) for v in VOCALIZATIONS}
-    vocal = max(peaks, key=peaks.get)
+    vocal = max(peaks, key=peaks.__getitem__)
     if peaks[vocal] >= EVENT_THRESHOLD:
         return [(1.0 + peaks[vocal], f"{vocal} voice {peaks[vocal]:.2f}")]
     voiced = timeline.signal("voiced")[sl]
@@ -36,7 +36,7 @@ def _voice_reason(sl: slice, timeline: Timeline) -> list[tuple[float, str]]:
         return []
     w = voiced / voiced.sum()
     means = {e: float((timeline.signal(f"emotion.{e}")[sl] * w).sum()) for e in EMOTION_CLASSES}
-    dominant = max(means, key=means.get)
+    dominant = max(means, key=means.__getitem__)
     if dominant in ("neutral", "calm") or means[dominant] < EMOTION_THRESHOLD:
         return []
     return [(0.8 + means[dominant], f"{dominant} voice {means[dominant]:.2f}")]

@@ -21,15 +21,19 @@ class Budget:
         if self.seconds is None and (self.ratio is None or not 0 < self.ratio <= 1):
             raise ValueError(f"budget ratio must be in (0, 1], got {self.ratio}")
 
+    def requested(self, duration: float) -> float:
+        """The length asked for, before capping at the video: the one place seconds win."""
+        if self.seconds is not None:
+            return self.seconds
+        return duration * float(self.ratio or 0.0)
+
     def seconds_for(self, duration: float) -> float:
         """Target summary length for a video of ``duration`` seconds (never more than the video)."""
-        target = self.seconds if self.seconds is not None else duration * float(self.ratio)
-        return min(target, duration)
+        return min(self.requested(duration), duration)
 
     def exceeds(self, duration: float) -> bool:
         """True when the requested length is at least the whole video."""
-        target = self.seconds if self.seconds is not None else duration * float(self.ratio)
-        return target >= duration
+        return self.requested(duration) >= duration
 
     def to_dict(self, duration: float) -> dict:
         return {

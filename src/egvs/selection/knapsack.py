@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def knapsack(values: Sequence[float], weights: Sequence[int], capacity: int) -> list[int]:
+def knapsack(
+    values: Sequence[float] | np.ndarray, weights: Sequence[int] | np.ndarray, capacity: int
+) -> list[int]:
     """Indices (ascending) of the items maximising total value with total weight <= capacity.
 
     ``weights`` and ``capacity`` are non-negative integers (e.g. frames, or tenths of a second).

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from egvs.errors import SetupError
 from egvs.features.emotion import EmotionTrack, SpeechEmotionModel
 
+if TYPE_CHECKING:
+    from egvs.ser.model import WhisperEmotionModel
 
-def default_model(head_path: Path | None = None) -> SpeechEmotionModel:
+
+def default_model(head_path: Path | None = None) -> WhisperEmotionModel:
     """The shipped Whisper-base + trained-head model (or one with the head at ``head_path``).
 
     ``$EGVS_SER_HEAD`` (a ``ser_head.npz`` or its folder, from ``egvs ser train``) replaces the
@@ -57,8 +61,9 @@ def analyze_audio(
     grid = TimeGrid.for_duration(max(len(samples) / SAMPLE_RATE, 1e-3))
     extractor = model.extractor()
     parts: dict[str, list[np.ndarray]] = {}
-    for block in iter_blocks([samples], grid.n_steps, grid.step):
-        for key, value in extractor.extract(block).items():
-            parts.setdefault(key, []).append(value)
+    if extractor is not None:  # a model may read the timeline only
+        for block in iter_blocks([samples], grid.n_steps, grid.step):
+            for key, value in extractor.extract(block).items():
+                parts.setdefault(key, []).append(value)
     features = {k: np.concatenate(v) for k, v in parts.items()}
     return grid.step, model.predict(features, Timeline(grid))

@@ -490,7 +490,7 @@ def _music(
     stab_pattern = rng.random(8) < 0.45
     stab_pattern[0] = True
     bass_pattern = rng.integers(0, 3, size=8)  # percussive bass per eighth: root, octave, fifth
-    timbre = {
+    timbre: dict[str, Any] = {
         "partials": int(rng.integers(5, 11)),
         "rolloff": rng.uniform(1.0, 2.0),
         "vibrato": (rng.uniform(4.0, 6.5), rng.uniform(0.001, 0.005)),
@@ -620,7 +620,7 @@ class NoiseBank:
         self.p_recording = p_recording
         self._items: list[np.ndarray | Path] = []
         self.names: list[str] = []
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: dict[int, np.ndarray | None] = {}  # None: the file is unusable
         for i, rec in enumerate(recordings):
             kept = self._keep(np.asarray(rec, dtype=np.float32))
             if kept is not None:
@@ -660,10 +660,10 @@ class NoiseBank:
             if not bank._items and not synthetic:
                 raise ValueError("a NoiseBank needs recordings or synthetic=True")
             return bank
-        paths = [Path(p) for p in paths]
+        files = [Path(p) for p in paths]
         return cls(
-            [load_audio(p) for p in paths],
-            [p.name for p in paths],
+            [load_audio(p) for p in files],
+            [p.name for p in files],
             synthetic=synthetic,
             p_recording=p_recording,
         )

@@ -45,11 +45,11 @@ def restricted_predictions(
     probs: np.ndarray, labels: Sequence[str], datasets: Sequence[str]
 ) -> list[str]:
     """Argmax of ``probs`` (n, len(CLASSES)) over the classes present in each row's dataset."""
-    labels, datasets = np.asarray(labels), np.asarray(datasets)
-    out = np.empty(len(labels), dtype=object)
-    for d in np.unique(datasets):
-        rows = datasets == d
-        present = [CLASSES.index(c) for c in CLASSES if c in set(labels[rows])]
+    label_array, dataset_array = np.asarray(labels), np.asarray(datasets)
+    out = np.empty(len(label_array), dtype=object)
+    for d in np.unique(dataset_array):
+        rows = dataset_array == d
+        present = [CLASSES.index(c) for c in CLASSES if c in set(label_array[rows])]
         out[rows] = [CLASSES[present[i]] for i in np.argmax(probs[rows][:, present], axis=1)]
     return list(out)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -105,7 +106,7 @@ class SerHead:
         return self.emotion.proba(self.hidden(z))
 
     def save(self, path: Path) -> None:
-        arrays = {}
+        arrays: dict[str, Any] = {}
         for name, task in self.tasks().items():
             arrays[f"{name}_labels"] = np.array(task.labels)
             arrays[f"{name}_weights"] = task.weights.astype(np.float32)

@@ -75,7 +75,7 @@ def fit_mlp(
         for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
             for idx in torch.randperm(n, generator=generator).split(BATCH):
                 h = trunk(zt[idx])
-                loss = 0.0
+                loss = torch.zeros(())
                 for i, head in enumerate(outs):
                     ce = torch.nn.functional.cross_entropy(
                         head(h), yt[i, idx].clamp(min=0), reduction="none"

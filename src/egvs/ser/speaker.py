@@ -201,7 +201,8 @@ class SpeakerEncoder:
                 h = np.multiply(gates[:, 2 * HIDDEN : 3 * HIDDEN], tmp)  # output
                 if hs is not None:
                     hs[t] = h
-            x = hs
+            if hs is not None:  # the next layer reads this one's outputs
+                x = hs
         e = np.maximum(h @ p["linear_w"] + p["linear_b"], 0.0)
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)

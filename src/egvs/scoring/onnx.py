@@ -12,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 
 from egvs.errors import InputError, SetupError
-from egvs.models.config import ONNX_FILE, ExportedModel
 from egvs.progress import logger
+from egvs.scoring.model_config import ONNX_FILE, ExportedModel
 from egvs.timeline import Timeline
 
 

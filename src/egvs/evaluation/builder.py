@@ -15,18 +15,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
 from egvs.datasets.base import AnnotatedVideo
-from egvs.errors import InputError, OutputError
+from egvs.errors import InputError, OutputError, require
 from egvs.evaluation.summary import keyshot_summary, shots_from_steps, step_picks
 from egvs.evaluation.videos import video_key
 from egvs.media.probe import MediaInfo
 from egvs.progress import logger, progress
 from egvs.shots import kts_segments
 from egvs.timeline import Timeline
+
+if TYPE_CHECKING:
+    import h5py
 
 LAYOUT = "egvs.vsumm-h5/1"
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".flv", ".m4v", ".mpg", ".mpeg")
@@ -78,6 +81,7 @@ def build_dataset(
         )
     if len(missing) == len(videos):
         raise InputError(f"none of the {dataset} videos is in {video_dir}")
+    h5py = require("h5py", "research")
     extract = extract or default_extractor()
     tmp = out.with_name(out.name + ".partial")
     written = []

@@ -1,8 +1,9 @@
-"""Generate small videos with known calm and lively parts (PyAV encodes H.264/AAC in memory).
+"""Generated videos with known calm and lively parts (PyAV encodes H.264/AAC in memory).
 
 A "calm" part is a still picture with soft room tone; a "lively" part has fast-moving shapes and loud,
-applause-like noise bursts with a screaming pitch sweep. Tests check that summaries pick the lively
-parts; the bundled example (`egvs example`) is made the same way.
+applause-like noise bursts with a screaming pitch sweep. The example of `egvs example` and of the
+web app is one; tests and benchmarks make theirs the same way, so summaries can be checked
+against where the lively parts are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,24 @@ def default_parts(duration: float) -> list[Part]:
         (0.6 * duration, 0.8 * duration, "lively"),
         (0.8 * duration, duration, "calm"),
     ]
+
+
+def example_parts(duration: float) -> list[Part]:
+    """The example's layout: calm, with lively stretches at 30-40% and 75-85% of the duration."""
+    edges = [0.0, 0.3, 0.4, 0.75, 0.85, 1.0]
+    kinds = ["calm", "lively", "calm", "lively", "calm"]
+    return [(a * duration, b * duration, k) for a, b, k in zip(edges, edges[1:], kinds)]
+
+
+def write_example(path: str | Path, duration: float = 60.0) -> Path:
+    """The example video (640x360); written to a temporary file and moved into place when done."""
+    from egvs.atomic import atomic_write
+
+    path = Path(path)
+    atomic_write(
+        path, lambda tmp: make_video(tmp, duration, example_parts(duration), size=(640, 360))
+    )
+    return path
 
 
 def kind_at(parts: Sequence[Part], t: float) -> str:
@@ -91,14 +110,14 @@ def make_video(
         if audio:
             astream = out.add_stream("aac", rate=sample_rate)
             astream.layout = "mono"
-        n_frames = round(duration * fps) if video else 0
-        for i in range(n_frames):
-            t = i / fps
-            frame = av.VideoFrame.from_ndarray(_frame(t, kind_at(parts, t), *size), format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            out.mux(vstream.encode(frame))
         if vstream is not None:
+            for i in range(round(duration * fps)):
+                t = i / fps
+                image = _frame(t, kind_at(parts, t), *size)
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = i
+                frame.time_base = Fraction(1, fps)
+                out.mux(vstream.encode(frame))
             out.mux(vstream.encode())
         if astream is not None:
             block = 1024

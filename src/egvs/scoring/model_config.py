@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egvs.atomic import atomic_write
 from egvs.errors import InputError, SetupError
 
 FORMAT = "egvs.model/1"
@@ -111,7 +112,7 @@ class ExportedModel:
             "normalization": {s: self.normalization[s].to_dict() for s in self.model.sources},
             "training": self.training,
         }
-        path.write_text(json.dumps(data, indent=1) + "\n")
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1) + "\n"))
         return path
 
     @classmethod

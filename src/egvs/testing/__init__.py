@@ -1,1 +1,0 @@
-"""Helpers that make small media files in code, for tests, examples and benchmarks."""
