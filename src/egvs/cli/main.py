@@ -16,12 +16,15 @@ from egvs.progress import logger, say, set_verbosity
 # Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
     "egvs.cli.summarize",
+    "egvs.cli.shorts",
     "egvs.cli.demo",
     "egvs.cli.eval",
     "egvs.cli.ser",
     "egvs.cli.data",
     "egvs.cli.hypothesis",
     "egvs.cli.train",
+    "egvs.cli.batch",
+    "egvs.cli.transcribe",
 ]
 
 
@@ -74,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``egvs`` command and return its exit code; errors become one line on stderr.
+
+    Exit codes: 0 ok; 1 usage error (bad option or value); 2 bad input (`InputError`); 3 bad
+    output path (`OutputError`); 4 missing model or package (`SetupError`); 70 internal error
+    (the traceback with ``-v``); 130 Ctrl-C; 143 SIGTERM. Only ``--help`` and ``--version``
+    exit through `SystemExit` (code 0).
+    """
     parser = build_parser()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

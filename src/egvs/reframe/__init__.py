@@ -1,0 +1,25 @@
+"""Reframing that follows people: faces over a span, a virtual camera, and the output pixels.
+
+``detect_track`` finds and links faces a few times a second, ``crop_path`` turns them into a
+smooth crop per output frame (or "fill" for group shots), ``CropPath.render`` / ``apply_crop`` /
+``fill_frame`` make the pictures.
+"""
+
+from egvs.reframe.camera import CropPath, crop_path, crop_size
+from egvs.reframe.faces import Face, FaceDetector
+from egvs.reframe.image import apply_crop, fill_frame
+from egvs.reframe.track import FaceTrack, detect_track, sample_frames, shot_cuts
+
+__all__ = [
+    "CropPath",
+    "Face",
+    "FaceDetector",
+    "FaceTrack",
+    "apply_crop",
+    "crop_path",
+    "crop_size",
+    "detect_track",
+    "fill_frame",
+    "sample_frames",
+    "shot_cuts",
+]

@@ -1,0 +1,317 @@
+"""`egvs.shorts`: several vertical, captioned, stand-alone clips from one long video.
+
+On the same cached analysis as `summarize`: clips are chosen around emotional peaks
+(`egvs.shortform.select`), their edges moved onto sentence boundaries with Whisper's word times, each
+clip reframed by a virtual camera that follows faces (`egvs.reframe`), captions burned in
+(`egvs.captions`), and a manifest ``shorts.json`` (schema ``egvs.shorts/1``) lists them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from egvs.errors import EgvsError, InputError, OutputError
+from egvs.progress import logger, say
+from egvs.segments import Segment
+from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
+from egvs.shortform.words import fit_to_words
+
+SCHEMA = "egvs.shorts/1"
+ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "16:9": (1920, 1080)}
+DEFAULT_LENGTH = (15.0, 60.0)
+CONTEXT_SECONDS = 3.0  # transcribed beyond each edge, so an edge can move to a sentence boundary
+MANIFEST = "shorts.json"
+
+
+@dataclass(frozen=True)
+class ShortsOptions:
+    """What the user asked for, validated once."""
+
+    count: int = 5
+    length: tuple[float, float] = DEFAULT_LENGTH
+    aspect: str = "9:16"
+    captions: bool = True
+    language: str | None = None  # None: detected
+    fill: bool = False
+    timeline: bool = False
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise EgvsError(f"count must be at least 1 (got {self.count})")
+        parse_length(f"{self.length[0]}-{self.length[1]}")
+        parse_aspect(self.aspect)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return parse_aspect(self.aspect)
+
+    def to_json(self) -> dict:
+        return {
+            "count": self.count,
+            "length": list(self.length),
+            "aspect": self.aspect,
+            "captions": self.captions,
+            "language": self.language or "auto",
+            "fill": self.fill,
+        }
+
+
+@dataclass
+class Short:
+    """One rendered clip and what it was made from."""
+
+    rank: int
+    clip: Clip
+    files: dict[str, Path]
+    transcript: str = ""
+    language: str | None = None
+    crop: dict = field(default_factory=dict)
+
+    def to_json(self, folder: Path) -> dict:
+        return {
+            "rank": self.rank,
+            "start": round(self.clip.start, 3),
+            "end": round(self.clip.end, 3),
+            "duration": round(self.clip.duration, 3),
+            "peak": round(self.clip.peak, 3),
+            "score": round(self.clip.score, 4),
+            "components": {k: round(v, 4) for k, v in self.clip.components.items()},
+            "reasons": list(self.clip.reasons),
+            "transcript": self.transcript,
+            "language": self.language,
+            "crop": self.crop,
+            "files": {kind: str(p.relative_to(folder)) for kind, p in self.files.items()},
+        }
+
+
+@dataclass
+class Shorts:
+    """The result of `egvs.shorts`: the clips, best first, and where the manifest is."""
+
+    analysis: object  # egvs.api.Analysis
+    folder: Path
+    clips: list[Short]
+    manifest: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_aspect(text: str) -> tuple[int, int]:
+    """The output frame size for ``9:16``, ``1:1``, ``4:5`` or ``16:9``."""
+    if text not in ASPECTS:
+        raise EgvsError(f"unknown aspect {text!r}; use one of {', '.join(ASPECTS)}")
+    return ASPECTS[text]
+
+
+def parse_length(text: str) -> tuple[float, float]:
+    """``15-60`` (seconds) as ``(15.0, 60.0)``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*", text)
+    if not match:
+        raise EgvsError(f"length must look like MIN-MAX in seconds, e.g. 15-60 (got {text!r})")
+    low, high = float(match[1]), float(match[2])
+    if not 1.0 <= low <= high:
+        raise EgvsError(f"length needs 1 <= MIN <= MAX seconds (got {text!r})")
+    return low, high
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe slug of the first words (letters of any script kept)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    words = re.findall(r"\w+", text)
+    out = ""
+    for w in words:
+        if len(out) + len(w) + 1 > limit:
+            break
+        out = f"{out}-{w}" if out else w
+    return out or "clip"
+
+
+def _check_folder(folder: Path, overwrite: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output {folder} is a file; shorts need a folder")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if not folder.exists() and not parent.is_dir():
+        raise OutputError(f"output folder {parent} does not exist")
+    if (folder / MANIFEST).exists() and not overwrite:
+        raise OutputError(f"{folder} already holds shorts; pass --overwrite to replace them")
+
+
+def shorts(
+    path: str | Path,
+    folder: str | Path,
+    *,
+    count: int = 5,
+    length: tuple[float, float] = DEFAULT_LENGTH,
+    aspect: str = "9:16",
+    captions: bool = True,
+    language: str | None = None,
+    fill: bool = False,
+    timeline: bool = False,
+    json_path: str | Path | None = None,
+    overwrite: bool = False,
+    use_cache: bool = True,
+    weights: str | dict | None = None,
+    model: str | Path | None = None,
+    emotion_model=None,
+) -> Shorts:
+    """Cut ``count`` ranked shorts of ``length`` seconds from ``path`` into ``folder``.
+
+    Each clip is ``folder/NN-<slug>.mp4`` (H.264/AAC at the ``aspect``'s size) with ``.srt`` and
+    ``.vtt`` captions, and, with ``timeline``, an ``.otio`` holding the crop. ``shorts.json`` (or
+    ``json_path``) lists them. Raises `InputError` (exit 2) for unreadable input or one without a
+    picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for bad options.
+    """
+    from egvs.api import analyze, check_output
+    from egvs.media.probe import probe
+
+    options = ShortsOptions(count, length, aspect, captions, language, fill, timeline)
+    folder = Path(folder)
+    _check_folder(folder, overwrite)
+    if json_path is not None:
+        check_output(json_path, path, overwrite)
+    if not probe(path).has_video:  # before the analysis, which would work on sound alone
+        raise InputError(f"{path} has no picture; shorts need a video")
+    analysis = analyze(
+        path, weights=weights, model=model, use_cache=use_cache, emotion_model=emotion_model
+    )
+    info = analysis.media
+    warnings = list(analysis.warnings)
+    count, length = options.count, options.length
+    clips = choose_clips(
+        analysis.timeline, analysis.importance, info.duration, count=count, length=length
+    )
+    if len(clips) < count:
+        warnings.append(
+            f"only {len(clips)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
+        )
+        say(f"egvs: warning: {warnings[-1]}")
+    folder.mkdir(exist_ok=True)
+    made: list[Short] = []
+    for rank, clip in enumerate(clips, start=1):
+        made.append(_make_one(analysis, clip, rank, folder, options))
+    manifest = Path(json_path) if json_path is not None else folder / MANIFEST
+    _write_manifest(manifest, analysis, made, folder, options, warnings)
+    return Shorts(analysis, folder, made, manifest, warnings)
+
+
+def _make_one(
+    analysis,
+    clip: Clip,
+    rank: int,
+    folder: Path,
+    options: ShortsOptions,
+) -> Short:
+    from egvs.scoring.explain import reasons_for
+
+    info = analysis.media
+    words: list = []
+    transcript_language = None
+    if options.captions:
+        from egvs.captions import transcribe
+
+        spoken = transcribe(
+            info.path,
+            start=max(0.0, clip.start - CONTEXT_SECONDS),
+            end=min(info.duration, clip.end + CONTEXT_SECONDS),
+            language=options.language,
+        )
+        transcript_language = spoken.language
+        clip.start, clip.end = fit_to_words(clip.start, clip.end, spoken.words, options.length)
+        clip.start, clip.end = max(0.0, clip.start), min(info.duration, clip.end)
+        words = [w for w in spoken.words if w.start >= clip.start and w.end <= clip.end]
+    clip.reasons = reasons_for(Segment(clip.start, clip.end), analysis.timeline)
+    text = " ".join(w.text.strip() for w in words).strip()
+    stem = f"{rank:02d}-{slug(text or ' '.join(clip.reasons) or 'clip')}"
+    files = {"video": folder / f"{stem}.mp4"}
+    picture, crop = _picture(analysis, clip, options.size, words, options.fill)
+    from egvs.render.video import render_segments
+
+    render_segments(
+        info, [Segment(clip.start, clip.end)], files["video"], size=options.size, picture=picture
+    )
+    if options.captions:
+        from egvs.captions import caption_cues, write_srt, write_vtt
+
+        cues = caption_cues(words)
+        files["srt"], files["vtt"] = folder / f"{stem}.srt", folder / f"{stem}.vtt"
+        write_srt(cues, files["srt"], offset=clip.start)
+        write_vtt(cues, files["vtt"], offset=clip.start)
+    if options.timeline:
+        from egvs.export.timeline import write_timeline
+
+        files["timeline"] = folder / f"{stem}.otio"
+        write_timeline(
+            [Segment(clip.start, clip.end)], info, files["timeline"], metadata={"crop": crop}
+        )
+    logger.info("short %d: %.1f-%.1f s -> %s", rank, clip.start, clip.end, files["video"])
+    return Short(rank, clip, files, text, transcript_language, crop)
+
+
+def _picture(
+    analysis, clip: Clip, size: tuple[int, int], words: list, fill: bool
+) -> tuple[Callable[[np.ndarray, float], np.ndarray], dict]:
+    """The per-frame transform of one clip (reframe, then captions) and its crop record."""
+    from egvs.reframe import apply_crop, crop_path, detect_track, shot_cuts
+
+    info = analysis.media
+    out_w, out_h = size
+    cuts = shot_cuts(str(info.path), clip.start, clip.end)
+    track = detect_track(info.path, clip.start, clip.end, cuts=cuts)
+    path = crop_path(
+        track,
+        source_size=(info.width, info.height),
+        aspect=(out_w, out_h),
+        fps=info.fps,
+        cuts=cuts,
+        voiced=analysis.timeline.signal("voiced"),
+        voiced_step=analysis.timeline.grid.step,
+    )
+    captions = None
+    if words:
+        from egvs.captions import caption_picture
+
+        captions = caption_picture(words, out_w, out_h)
+
+    def picture(rgb: np.ndarray, t: float) -> np.ndarray:
+        if fill:  # group shots that cannot fit: the whole frame on a blurred background
+            frame = path.render(rgb, t, out_w, out_h)
+        else:
+            frame = apply_crop(rgb, path.at(t), out_w, out_h)
+        return captions(frame, t) if captions is not None else frame
+
+    return picture, path.to_json() | {"fill_allowed": fill}
+
+
+def _write_manifest(
+    manifest: Path,
+    analysis,
+    made: list[Short],
+    folder: Path,
+    options: ShortsOptions,
+    warnings: list[str],
+) -> None:
+    from egvs.cache import atomic_write
+
+    info = analysis.media
+    doc = {
+        "schema": SCHEMA,
+        "input": {
+            "path": str(info.path),
+            "duration": round(info.duration, 3),
+            "width": info.width,
+            "height": info.height,
+            "fps": round(info.fps, 3),
+        },
+        "options": options.to_json(),
+        "score": {"weights": SCORE_WEIGHTS, "doc": "docs/shorts.md"},
+        "clips": [s.to_json(folder) for s in made],
+        "warnings": warnings,
+    }
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    atomic_write(manifest, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -1,0 +1,186 @@
+"""`egvs shorts` end to end: vertical clips of the right size and length, in sync, with a manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import shared_path
+
+import egvs
+from egvs import pipeline
+from egvs.cli.main import main
+from egvs.example import make_video
+from egvs.shortform import shorts
+
+LIVELY = [(12.0, 16.0), (34.0, 38.0)]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """48 s, calm but for two lively parts (moving shapes, applause-like bursts)."""
+    path = tmp_path_factory.mktemp("shorts") / "vlog.mp4"
+    parts = [(0.0, 12.0, "calm"), (12.0, 16.0, "lively"), (16.0, 34.0, "calm")]
+    parts += [(34.0, 38.0, "lively"), (38.0, 48.0, "calm")]
+    return make_video(path, 48.0, parts, size=(640, 360))
+
+
+def _streams(path: Path) -> dict:
+    with av.open(str(path)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        frames = sum(1 for _ in c.decode(v))
+        c.seek(0)
+        samples = sum(f.samples for f in c.decode(a))
+        return {
+            "size": (v.codec_context.width, v.codec_context.height),
+            "codecs": (v.codec_context.name, a.codec_context.name),
+            "video_s": frames / float(v.average_rate),
+            "audio_s": samples / a.codec_context.sample_rate,
+            "frame_s": 1 / float(v.average_rate),
+        }
+
+
+def test_shorts_are_vertical_clips_around_the_lively_parts(source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "shorts"
+    # The public name, even after the CLI (imported above) loaded the egvs.shortform package.
+    result = egvs.shorts(source, out, count=2, length=(8.0, 14.0), captions=False, timeline=True)
+    assert [s.rank for s in result.clips] == [1, 2]
+    spans = sorted((s.clip.start, s.clip.end) for s in result.clips)
+    assert spans[0][1] <= spans[1][0]  # no overlap
+    for (start, end), lively in zip(spans, LIVELY, strict=True):
+        assert start <= lively[0] and lively[1] <= end  # each holds a whole lively part
+    for short in result.clips:
+        info = _streams(short.files["video"])
+        assert info["size"] == (1080, 1920)
+        assert info["codecs"] == ("h264", "aac")
+        assert 8.0 - info["frame_s"] <= info["video_s"] <= 14.0 + info["frame_s"]
+        assert info["video_s"] == pytest.approx(short.clip.duration, abs=info["frame_s"])
+        assert info["audio_s"] == pytest.approx(info["video_s"], abs=info["frame_s"])
+        assert short.files["video"].name.startswith(f"{short.rank:02d}-")
+        assert short.files["timeline"].exists()
+    doc = json.loads((out / "shorts.json").read_text())
+    assert doc["schema"] == "egvs.shorts/1"
+    assert [c["rank"] for c in doc["clips"]] == [1, 2]
+    assert doc["clips"][0]["score"] >= doc["clips"][1]["score"]
+    for clip in doc["clips"]:
+        assert (out / clip["files"]["video"]).exists()
+        assert clip["crop"]["keyframes"]
+        assert clip["reasons"]
+    # Nothing else is left in the folder (no temporary files).
+    names = {p.name for p in out.iterdir()}
+    expected = {"shorts.json"} | {Path(f).name for c in doc["clips"] for f in c["files"].values()}
+    assert names == expected
+
+
+def test_shorts_reuse_the_cached_analysis(source: Path, tmp_path: Path, monkeypatch) -> None:
+    """`shorts` after `analyze` on the same file does not extract features again."""
+    egvs.analyze(source)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the file was decoded for features again")
+
+    monkeypatch.setattr(pipeline, "stream_media", no_decoding)
+    shorts(source, tmp_path / "again", count=1, length=(8.0, 10.0), captions=False, aspect="1:1")
+    (video,) = (tmp_path / "again").glob("01-*.mp4")
+    assert _streams(video)["size"] == (1080, 1080)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--count", "0"], 1, "must be at least 1"),
+        (["--length", "30-10"], 1, "1 <= MIN <= MAX"),
+        (["--length", "abc"], 1, "MIN-MAX"),
+        (["--aspect", "3:2"], 1, "invalid choice"),
+    ],
+)
+def test_bad_options_exit_1(source: Path, tmp_path: Path, capsys, args, code, message) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["shorts", str(source), "-o", str(tmp_path / "o"), *args])
+    assert exit_.value.code == code
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_inputs_and_outputs_give_one_line_errors(source: Path, tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video\n" * 50)
+    audio = make_video(tmp_path / "voice.m4a", 20.0, video=False)
+    cases = [
+        (tmp_path / "missing.mp4", tmp_path / "a", 2),
+        (empty, tmp_path / "b", 2),
+        (notes, tmp_path / "c", 2),
+        (audio, tmp_path / "d", 2),  # shorts need a picture
+        (source, tmp_path / "nofolder" / "deeper", 3),
+        (source, notes, 3),  # the output is a file
+    ]
+    for inp, out, code in cases:
+        assert main(["shorts", "-q", str(inp), "-o", str(out), "--no-captions"]) == code, inp
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("egvs: error:") and "\n" not in err, err
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+    # Existing shorts are not replaced without --overwrite.
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / "shorts.json").write_text("{}")
+    assert main(["shorts", "-q", str(source), "-o", str(made), "--no-captions"]) == 3
+    assert "--overwrite" in capsys.readouterr().err
+    assert (made / "shorts.json").read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_real_clip_gets_captions_that_match_its_speech(tmp_path: Path, monkeypatch) -> None:
+    """His Girl Friday (6 s, with a human transcript): burned-in and sidecar captions."""
+    clip = shared_path("videos", "his_girl_friday_mdn_friday.mp4")
+    src = tmp_path / "friday.mp4"
+    shutil.copy(clip, src)
+    result = shorts(src, tmp_path / "out", count=1, length=(3.0, 6.0), language="en")
+    (short,) = result.clips
+    srt = short.files["srt"].read_text()
+    vtt = short.files["vtt"].read_text()
+    assert vtt.startswith("WEBVTT")
+    assert "-->" in srt and short.transcript
+    reference = clip.with_suffix(".vtt").read_text().lower()
+    spoken = [w.strip(".,!?").lower() for w in short.transcript.split()]
+    assert sum(w in reference for w in spoken) >= 0.6 * len(spoken)
+    # The same short with the painter switched off: the captions are in the bottom third only.
+    from egvs.captions import CaptionPainter
+
+    monkeypatch.setattr(CaptionPainter, "paint", lambda self, frame, cue: frame)
+    plain = shorts(src, tmp_path / "plain", count=1, length=(3.0, 6.0), language="en")
+    assert (plain.clips[0].clip.start, plain.clips[0].clip.end) == (
+        short.clip.start,
+        short.clip.end,
+    )
+    with av.open(str(short.files["video"])) as a, av.open(str(plain.clips[0].files["video"])) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0), strict=True))
+    fa, fb = (f.to_ndarray(format="rgb24").astype(int) for f in pairs[len(pairs) // 2])
+    diff = np.abs(fa - fb).sum(axis=2) > 60
+    h = diff.shape[0]
+    assert diff[2 * h // 3 :].mean() > 0.002
+    assert diff[: h // 2].mean() < 0.001
+
+
+@pytest.mark.slow
+def test_summarize_captions_are_burned_into_the_bottom(tmp_path: Path) -> None:
+    clip = shared_path("videos", "his_girl_friday_mdn_friday.mp4")
+    with_captions = egvs.summarize(clip, tmp_path / "c.mp4", duration=4, captions=True)
+    plain = egvs.summarize(clip, tmp_path / "p.mp4", duration=4)
+    assert [(s.start, s.end) for s in with_captions.analysis.segments] == [
+        (s.start, s.end) for s in plain.analysis.segments
+    ]
+    with av.open(str(tmp_path / "c.mp4")) as a, av.open(str(tmp_path / "p.mp4")) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0), strict=True))
+        size = (a.streams.video[0].width, a.streams.video[0].height)
+    assert size == (640, 480)  # the source's size: captions do not change the picture's shape
+    fa, fb = (f.to_ndarray(format="rgb24").astype(int) for f in pairs[len(pairs) // 2])
+    diff = np.abs(fa - fb).sum(axis=2) > 60
+    h = diff.shape[0]
+    assert diff[2 * h // 3 :].mean() > 0.005
+    assert diff[: h // 2].mean() < 0.001
