@@ -48,13 +48,20 @@ FCPXML_VERSION = "1.9"  # assets with media-rep; imported by current Final Cut P
 class MediaLike(Protocol):
     """What the export needs to know about the source (egvs.media.MediaInfo fits)."""
 
-    path: str | os.PathLike[str]
-    duration: float
-    fps: float | None
-    has_video: bool
-    has_audio: bool
-    width: int | None
-    height: int | None
+    @property
+    def path(self) -> str | os.PathLike[str]: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def fps(self) -> float | None: ...
+    @property
+    def has_video(self) -> bool: ...
+    @property
+    def has_audio(self) -> bool: ...
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def height(self) -> int | None: ...
 
 
 def timeline_format(path: str | os.PathLike[str]) -> str:

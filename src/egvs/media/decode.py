@@ -82,6 +82,8 @@ def stream_media(
         vstream = astream = None
         if video:
             vstream = picture_stream(container)
+            if vstream is None:
+                raise InputError(f"no video stream in {info.path}")
             vstream.thread_type = "AUTO"
             if fast:
                 vstream.codec_context.skip_frame = "NONREF"
@@ -129,6 +131,7 @@ def stream_media(
                             pending = VideoSample(last, t, image, gray)
                             next_step = last + 1
                     else:
+                        assert resampler is not None  # audio frames only come when audio=True
                         for out in resampler.resample(frame):
                             samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                             if audio_samples_out == 0 and t > 0.01:
