@@ -26,9 +26,11 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from egvs.app.browser import launch, summarize, upload
 from egvs.cache import cache_dir, file_digest
-from egvs.testing.media import make_video
+from egvs.example import make_video
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' page driver
+from browser import launch, summarize, upload  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

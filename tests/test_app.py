@@ -15,14 +15,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
+import opentimelineio as otio
 import pytest
+from browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_result
 
-from egvs.app.browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_result
+from egvs.app.control import Job, JobCancelled, Sessions, watching
 from egvs.app.jobs import DEFAULT_MAX_UPLOAD, Workspace, clock, parse_size, run_job, segment_rows
-from egvs.errors import InputError
+from egvs.app.text import LANGUAGES, TEXT, language_of, text
+from egvs.errors import EgvsError, InputError
+from egvs.example import make_video
+from egvs.export.timeline import FORMATS
 from egvs.segments import Segment
-from egvs.testing.media import make_video
 
 RESULT_TIMEOUT_MS = (
     180_000  # a summary of a 10 s clip takes seconds; CI machines are slow and shared
@@ -83,11 +88,65 @@ def test_run_job_refuses_zero_weights_before_any_work(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path)
     video = ws.uploads / "v.mp4"
     video.write_bytes(b"not read")
-    with pytest.raises(InputError, match="weight"):
+    with pytest.raises(EgvsError, match="weight"):
         run_job(ws, video, weights={"emotion": 0, "events": 0, "visual": 0})
     with pytest.raises(InputError, match="timeline format"):
         run_job(ws, video, timeline_ext=".aaf")
     assert list((ws.root / "jobs").iterdir()) == []
+
+
+def test_timelines_point_at_the_upload_name_not_the_server_copy(tmp_path: Path) -> None:
+    """The server's copy of an upload is temporary: every editor timeline names the original
+    file, relative to the timeline, so it works when saved beside the user's video."""
+    ws = Workspace.create(tmp_path)
+    upload = ws.uploads / "3f2a9c" / "휴가 & clip.mp4"  # how Gradio stores an upload
+    upload.parent.mkdir()
+    make_video(upload, 4.0, size=(160, 90))
+    timelines = {ext: run_job(ws, upload, timeline_ext=ext).timeline for ext in FORMATS}
+    for ext, path in timelines.items():
+        timeline = path.read_text(encoding="utf-8")
+        assert quote(upload.name) in timeline, ext
+        assert str(tmp_path) not in timeline and "file:" not in timeline, ext
+    clips = otio.adapters.read_from_file(str(timelines[".otio"])).find_clips()
+    assert {c.media_reference.target_url for c in clips} == {"%ED%9C%B4%EA%B0%80%20%26%20clip.mp4"}
+
+
+def test_cancel_stops_the_job_at_its_next_progress_step() -> None:
+    from egvs.progress import progress
+
+    steps: list[float] = []
+    job = Job(report=lambda _desc, done, _total: steps.append(done))
+    with watching(job):
+        bar = progress(total=10, desc="analysing", unit="s")
+        bar.update(1)
+        job.cancel()
+        with pytest.raises(JobCancelled):
+            bar.update(1)
+        bar.close()
+    assert steps == [1.0]
+    idle = progress(total=10)  # a bar outside any job neither reports nor stops
+    idle.update(1)
+    idle.close()
+
+
+def test_sessions_cancel_only_their_own_running_job() -> None:
+    sessions = Sessions()
+    mine, other = Job(), Job()
+    with sessions.run("tab-a", mine), sessions.run("tab-b", other):
+        assert len(sessions) == 2
+        assert sessions.cancel("tab-a")
+        assert mine.cancelled.is_set() and not other.cancelled.is_set()
+    assert len(sessions) == 0
+    assert not sessions.cancel("tab-a")
+
+
+def test_both_languages_have_every_text() -> None:
+    assert set(TEXT) == set(LANGUAGES)
+    assert all(TEXT[lang].keys() == TEXT["en"].keys() for lang in TEXT)
+    assert language_of("ko-KR,ko;q=0.9,en-US;q=0.8") == "ko"
+    assert language_of("fr-FR,en;q=0.5") == "en"
+    assert language_of(None) == "en"
+    assert text("ko", "cancel") == "취소"
 
 
 def test_demo_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -125,7 +184,8 @@ class Server:
 
         previous = os.environ.get("GRADIO_TEMP_DIR")
         config = AppConfig(max_upload=max_upload)
-        self.demo, self.workspace = create(config, workdir)
+        self.sessions = Sessions()  # the running job of each tab
+        self.demo, self.workspace = create(config, workdir, self.sessions)
         port = _free_port()
         self.demo.launch(prevent_thread_lock=True, **launch_kwargs(config, "127.0.0.1", port))
         self.url = f"http://127.0.0.1:{port}/"
@@ -233,10 +293,11 @@ def test_upload_summarize_and_download(
     assert analysis["schema"] == "egvs.analysis/1"
     assert analysis["summary"]["segments"]
     otio_text = page.request.get(links.nth(2).get_attribute("href")).text()
-    import opentimelineio as otio
-
     clips = otio.adapters.read_from_string(otio_text, "otio_json").find_clips()
     assert len(clips) >= len(analysis["summary"]["segments"])
+    # The clips name the uploaded file, not the server's temporary copy of it.
+    assert {c.media_reference.target_url for c in clips} == {"holiday%20clip%200.mp4"}
+    assert "holiday clip 0.mp4" in status  # and the page says how to relink it
     # Nothing outside the app's folders is served.
     for foreign in ("/etc/passwd", str(videos[0])):
         response = page.request.get(f"{server.url}gradio_api/file={foreign}")
@@ -280,6 +341,12 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
     click_summarize(page)
     message = _toast(page, "not a readable media file: notes.mp4")
     assert "Traceback" not in message
+    # Gradio hides its toast after a while; the message stays in the status line until the next
+    # run, and no output is left with an unlabelled "Error" badge.
+    page.locator(".toast-body").first.wait_for(state="detached", timeout=60_000)
+    status = page.locator("#status").inner_text()
+    assert "Cannot summarize this file: not a readable media file: notes.mp4" in status
+    assert page.get_by_text("Error", exact=True).count() == 0
     page.close()
 
     small = Server(tmp_path, max_upload=parse_size("1MB"))
@@ -294,6 +361,83 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
         page.close()
     finally:
         small.close()
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-minute clip: its analysis takes long enough to be stopped in the middle."""
+    folder = tmp_path_factory.mktemp("long")
+    return make_video(folder / "long talk.mp4", 240.0, size=(160, 90), fps=12)
+
+
+def _wait_until(condition, timeout: float = 60.0) -> None:
+    """Poll a condition of the server (not of the page) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _start_long_job(server: Server, page, video: Path) -> None:
+    """Upload ``video``, click Summarize and wait until its job runs (not just waits)."""
+    upload(page, video)
+    click_summarize(page)
+    _wait_until(lambda: len(server.sessions) == 1)
+
+
+def _summaries(server: Server, video: Path) -> list[Path]:
+    return list((server.workspace.root / "jobs").glob(f"*/{video.stem.replace(' ', '-')}-*.mp4"))
+
+
+def test_cancel_stops_the_running_job(server: Server, browser, long_video, videos) -> None:
+    page = _open(browser, server.url)
+    _start_long_job(server, page, long_video)
+    page.click("#cancel")
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('Cancelled.')",
+        timeout=10_000,
+    )
+    _wait_until(lambda: len(server.sessions) == 0)  # the library's work stopped...
+    assert _summaries(server, long_video) == []  # ...before it rendered anything
+    page.close()
+    other = _open(browser, server.url)  # and the worker is free for the next job
+    upload(other, videos[1])
+    assert "Summary:" in _summarize(other)
+    other.close()
+
+
+def test_closing_the_tab_stops_its_job(server: Server, browser, long_video, videos) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url)
+    _start_long_job(server, page, long_video)
+    context.close()
+    _wait_until(lambda: len(server.sessions) == 0)
+    assert _summaries(server, long_video) == []
+    other = _open(browser, server.url)
+    upload(other, videos[0])
+    assert "Summary:" in _summarize(other)
+    other.close()
+
+
+def test_korean_page(server: Server, browser) -> None:
+    """A Korean browser (Accept-Language) gets the Korean page; the selector switches back."""
+    context = browser.new_context(locale="ko-KR")
+    page = context.new_page()
+    page.goto(server.url)
+    page.wait_for_function(
+        "() => document.querySelector('#summarize')?.innerText.includes('요약하기')",
+        timeout=60_000,
+    )
+    assert "요약할 영상" in page.locator("#input-video").inner_text()
+    assert "시작" in page.locator("#segments").inner_text()  # the table's headers
+    page.locator("#language").get_by_text("English").click()
+    page.wait_for_function(
+        "() => document.querySelector('#summarize')?.innerText.includes('Summarize')",
+        timeout=60_000,
+    )
+    assert "Video to summarize" in page.locator("#input-video").inner_text()
+    context.close()
 
 
 def test_generated_example(server: Server, browser) -> None:
@@ -322,6 +466,58 @@ def _save_screenshot(page, path: Path) -> None:
     page.screenshot(path=str(raw), full_page=True)
     Image.open(raw).convert("RGB").quantize(colors=128).save(path, optimize=True)
     raw.unlink()
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
+    """`egvs demo` as users run it, eight jobs on new inputs: the idle server used to keep growing
+    by about 35 MiB a job (1.77 GiB after 30 jobs); now it levels off after the first few."""
+    pytest.importorskip("gradio", reason="the web app needs the 'demo' extra (gradio)")
+    import subprocess
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    port = _free_port()
+    egvs_cli = Path(sys.executable).with_name("egvs")
+    server = subprocess.Popen(
+        [str(egvs_cli), "demo", "--port", str(port), "--workdir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        inputs = [
+            make_video(tmp_path / f"clip {i}.mp4", 12.0, seed=10 + i, size=(640, 360), fps=12)
+            for i in range(8)
+        ]
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while True:  # the server is up when its page answers
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.2)
+        client = Client(url, verbose=False, download_files=False)
+        idle = []
+        for video in inputs:
+            options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
+            status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
+            assert "Summary:" in status
+            idle.append(round(_rss_mib(server.pid)))
+        print(f"idle RSS of the server after each job (MiB): {idle}")
+        # The first two jobs load the models and warm the caches; after that no growth.
+        assert idle[-1] < idle[1] + 150, idle
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def test_server_cleans_up(tmp_path: Path, videos) -> None:

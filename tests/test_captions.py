@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from egvs import fonts
 from egvs.captions import (
     CaptionPainter,
     Cue,
     Word,
     caption_cues,
-    paint,
     transcribe,
     write_srt,
     write_vtt,
@@ -183,9 +183,9 @@ def test_hangul_glyphs_are_not_tofu() -> None:
 
 
 def test_missing_font_package_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(paint, "FONT_PACKAGE", "no_such_font_package")
+    monkeypatch.setattr(fonts, "FONT_PACKAGE", "no_such_font_package")
     with pytest.raises(SetupError, match="pip install cvttf-notosanscjk-bold"):
-        paint.font_path()
+        fonts.cjk_font_path()
 
 
 def test_frame_of_another_size_is_refused() -> None:

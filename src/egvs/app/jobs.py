@@ -11,9 +11,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from egvs.atomic import atomic_write
 from egvs.errors import InputError
 from egvs.export.timeline import FORMATS
+from egvs.request import SummaryRequest
 from egvs.segments import Segment
 
 DEFAULT_MAX_UPLOAD = 2 * 1024**3
@@ -93,21 +96,12 @@ class Workspace:
 
     def example(self, duration: float = 60.0) -> Path:
         """The generated example video (a calm talk with lively bursts), made once."""
-        from egvs.testing.media import make_video
+        from egvs.example import write_example
 
         path = self.root / "examples" / "egvs-example.mp4"
         with self._example_lock:
             if not path.exists():
-                parts = [
-                    (0.0, 18.0, "calm"),
-                    (18.0, 26.0, "lively"),
-                    (26.0, 44.0, "calm"),
-                    (44.0, 50.0, "lively"),
-                    (50.0, duration, "calm"),
-                ]
-                tmp = path.with_suffix(".part.mp4")
-                make_video(tmp, duration, parts, size=(640, 360))
-                tmp.replace(path)
+                write_example(path, duration)
         return path
 
     def cleanup(self) -> None:
@@ -154,7 +148,15 @@ def segment_rows(segments: list[Segment]) -> list[list]:
     ]
 
 
-SEGMENT_HEADERS = ["#", "start", "end", "length (s)", "score", "why"]
+def relink_timeline(timeline: Path, source: Path) -> None:
+    """Point the editor timeline at the upload's original name, relative to the timeline.
+
+    The server's copy of the upload is temporary (gone within the hour); the user has the file
+    under its own name, so the timeline finds it when saved beside it, and editors relink by name.
+    """
+    text = timeline.read_text(encoding="utf-8")
+    text = text.replace(source.as_uri(), quote(source.name))
+    atomic_write(timeline, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _stem(path: Path) -> str:
@@ -182,21 +184,19 @@ def run_job(
     source = workspace.check_input(path, max_bytes)
     if timeline_ext not in FORMATS:
         raise InputError(f"unknown timeline format {timeline_ext}: use one of {', '.join(FORMATS)}")
-    if weights is not None and (min(weights.values()) < 0 or sum(weights.values()) <= 0):
-        raise InputError("set at least one fusion weight above zero")
+    request = SummaryRequest.from_options(ratio=ratio, duration=duration, weights=weights)
     job = workspace.new_job()
     stem = _stem(source)
     started = time.perf_counter()
     summary = egvs.summarize(
         source,
         job / f"{stem}-summary.mp4",
-        ratio=None if duration is not None else ratio,
-        duration=duration,
-        weights=weights,
+        request=request,
         json_path=job / f"{stem}-analysis.json",
         plot_path=job / f"{stem}-timeline.png",
         timeline_path=job / f"{stem}-summary{timeline_ext}",
     )
+    relink_timeline(job / f"{stem}-summary{timeline_ext}", source)
     analysis = summary.analysis
     return JobResult(
         video=summary.output,

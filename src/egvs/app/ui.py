@@ -1,6 +1,7 @@
 """The Gradio page: upload, budget and weights in; summary video, plot, segments and downloads out.
 
-Only layout and wiring live here; the work is `egvs.app.jobs.run_job` over the public API.
+Only layout and wiring live here; the work is `egvs.app.jobs.run_job` over the public API, its
+cancelling `egvs.app.control`, and every word the page shows `egvs.app.text`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
+from egvs.app.control import Job, JobCancelled, Sessions, release_memory
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
-    SEGMENT_HEADERS,
     JobResult,
     Workspace,
     clock,
@@ -23,6 +25,7 @@ from egvs.app.jobs import (
     run_job,
     segment_rows,
 )
+from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from egvs.errors import EgvsError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
@@ -42,6 +45,7 @@ _FORMAT_NAMES = {
     ".fcpxml": "Final Cut Pro X",
 }
 TIMELINE_CHOICES = [(f"{_FORMAT_NAMES.get(ext, ext)} ({ext})", ext) for ext in FORMATS]
+_COLUMNS = ["col_n", "col_start", "col_end", "col_length", "col_score", "col_why"]
 
 
 @dataclass
@@ -53,92 +57,153 @@ class AppConfig:
     queue_size: int = 20
 
 
-def _outputs(result: JobResult) -> tuple:
+def _table(result: JobResult | None, language: str) -> pd.DataFrame:
+    """The segments table with headers in the page's language (empty without a result)."""
+    rows = segment_rows(result.segments) if result is not None else []
+    return pd.DataFrame(rows, columns=[text(language, key) for key in _COLUMNS])
+
+
+def _outputs(result: JobResult, source: Path, language: str) -> tuple:
     """What the page shows for a finished job: status line, video, plot, table, downloads."""
-    n = len(result.segments)
-    status = (
-        f"**Summary: {clock(result.summary_duration)}** of {clock(result.input_duration)} "
-        f"in {n} segment{'s' * (n != 1)} · done in {result.seconds:.1f} s"
+    status = text(
+        language,
+        "done",
+        summary=clock(result.summary_duration),
+        total=clock(result.input_duration),
+        n=len(result.segments),
+        seconds=result.seconds,
     )
+    status += "\n\n" + text(language, "relink", name=source.name)
     if result.warnings:
         status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
     return (
         status,
         str(result.video),
         str(result.plot),
-        segment_rows(result.segments),
+        _table(result, language),
         result.downloads,
     )
 
 
-def build(workspace: Workspace, config: AppConfig) -> gr.Blocks:
-    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``."""
+def _message(status: str, language: str) -> tuple:
+    """A status line that stays until the next run, with the previous results cleared.
+
+    Raising gr.Error would show a toast that vanishes after 10 s and leave unlabelled "Error"
+    badges on every output.
+    """
+    return status, None, None, _table(None, language), None
+
+
+def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
+    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
+    holds the running job of each tab (for Cancel and closed tabs)."""
+    sessions = sessions if sessions is not None else Sessions()
     defaults = asdict(FusionWeights())
-    with gr.Blocks(
-        title="EGVS: emotion-guided video summaries",
-        analytics_enabled=False,
-        delete_cache=CACHE_CLEANUP,
-    ) as demo:
-        gr.Markdown(
-            "# EGVS: emotion-guided video summaries\n"
-            "Put in a video; get a short summary that keeps the moments where the emotion is "
-            "(voices, laughter, applause, screams, motion), the emotion timeline, and a timeline "
-            "for your editor that points at the original file. "
-            f"Uploads up to {human_size(config.max_upload)}; one summary at a time, the rest wait "
-            "in the queue."
-        )
+    en = DEFAULT_LANGUAGE
+
+    def t(key: str) -> str:
+        return text(en, key)
+
+    with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
+        with gr.Row():
+            intro = gr.Markdown(text(en, "intro", limit=human_size(config.max_upload)))
+            language = gr.Radio(
+                [(name, code) for code, name in LANGUAGES.items()],
+                value=en,
+                label=t("language"),
+                elem_id="language",
+                scale=0,
+                min_width=200,
+            )
         with gr.Row():
             with gr.Column(scale=1):
-                video = gr.Video(
-                    label="Video to summarize", sources=["upload"], elem_id="input-video"
-                )
-                example = gr.Button("Use a generated example (60 s)", size="sm", elem_id="example")
+                video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
+                example = gr.Button(t("example"), size="sm", elem_id="example")
                 mode = gr.Radio(
-                    [("Share of the video", "ratio"), ("Target length in seconds", "seconds")],
+                    [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
                     value="ratio",
-                    label="Summary length",
+                    label=t("length"),
                     elem_id="mode",
                 )
-                ratio = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="Share of the video")
+                ratio = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label=t("ratio"))
                 seconds = gr.Number(
-                    value=30, minimum=1, label="Target seconds", visible=False, elem_id="seconds"
+                    value=30, minimum=1, label=t("seconds"), visible=False, elem_id="seconds"
                 )
-                with gr.Accordion("Fusion weights", open=False):
+                with gr.Accordion(t("weights"), open=False) as weights:
                     w_emotion = gr.Slider(
-                        0, 1, value=defaults["emotion"], step=0.05, label="emotion (voice)"
+                        0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
                     )
                     w_events = gr.Slider(
-                        0,
-                        1,
-                        value=defaults["events"],
-                        step=0.05,
-                        label="events (laughter, applause...)",
+                        0, 1, value=defaults["events"], step=0.05, label=t("w_events")
                     )
                     w_visual = gr.Slider(
-                        0, 1, value=defaults["visual"], step=0.05, label="visual (motion, novelty)"
+                        0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
                     )
-                timeline_ext = gr.Dropdown(
-                    TIMELINE_CHOICES, value=".otio", label="Editor timeline format"
-                )
-                run = gr.Button("Summarize", variant="primary", elem_id="summarize")
+                timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
+                with gr.Row():
+                    run = gr.Button(t("run"), variant="primary", elem_id="summarize")
+                    cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
             with gr.Column(scale=2):
-                status = gr.Markdown("Upload a video and press **Summarize**.", elem_id="status")
+                status = gr.Markdown(t("ready"), elem_id="status")
                 summary = gr.Video(
-                    label="Summary", interactive=False, height=400, elem_id="summary-video"
+                    label=t("summary"), interactive=False, height=400, elem_id="summary-video"
                 )
-                plot = gr.Image(
-                    label="Emotion timeline", type="filepath", interactive=False, elem_id="plot"
-                )
+                plot = gr.Image(label=t("plot"), type="filepath", interactive=False, elem_id="plot")
                 table = gr.Dataframe(
-                    headers=SEGMENT_HEADERS,
-                    label="Chosen segments",
+                    value=_table(None, en),
+                    label=t("segments"),
                     interactive=False,
                     elem_id="segments",
                 )
                 files = gr.File(
-                    label="Downloads", file_count="multiple", interactive=False, elem_id="downloads"
+                    label=t("downloads"),
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="downloads",
                 )
 
+        labelled = [
+            (video, "input"),
+            (mode, "length"),
+            (ratio, "ratio"),
+            (seconds, "seconds"),
+            (weights, "weights"),
+            (w_emotion, "w_emotion"),
+            (w_events, "w_events"),
+            (w_visual, "w_visual"),
+            (timeline_ext, "format"),
+            (summary, "summary"),
+            (plot, "plot"),
+            (table, "segments"),
+            (files, "downloads"),
+        ]
+        named = [(example, "example"), (run, "run"), (cancel, "cancel")]
+
+        def relabel(lang: str) -> list:
+            """Every label, button and heading of the page in ``lang`` (the status line goes back
+            to the hint: a language is chosen before a run)."""
+            modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
+            return [
+                gr.update(value=text(lang, "intro", limit=human_size(config.max_upload))),
+                *(gr.update(label=text(lang, key)) for _, key in labelled),
+                *(gr.update(value=text(lang, key)) for _, key in named),
+                gr.update(choices=modes),
+                gr.update(value=text(lang, "ready")),
+                _table(None, lang),
+            ]
+
+        language.change(
+            relabel,
+            language,
+            [intro, *(c for c, _ in labelled), *(c for c, _ in named), mode, status, table],
+            queue=False,
+        )
+
+        def detect(request: gr.Request) -> str:
+            """The browser's preferred language (Accept-Language), when the page speaks it."""
+            return language_of(request.headers.get("accept-language"))
+
+        demo.load(detect, None, language, queue=False)
         mode.change(
             lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
             mode,
@@ -156,48 +221,75 @@ def build(workspace: Workspace, config: AppConfig) -> gr.Blocks:
             w_events: float,
             w_visual: float,
             timeline_ext: str,
-            progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's idiom)
+            lang: str,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
         ) -> tuple:
-            """One click of Summarize; user errors become a one-line message in the page."""
-            progress(0.0, desc="Analysing (decoding, emotion, events, visual)")
+            """One click of Summarize. Messages, cancelling included, go to the status line."""
+            desc = text(lang, "progress")
+            progress(0.0, desc=desc)
+            job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
             try:
-                result = run_job(
-                    workspace,
-                    video,
-                    max_bytes=config.max_upload,
-                    ratio=ratio,
-                    duration=float(seconds or 0) if mode == "seconds" else None,
-                    weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
-                    timeline_ext=timeline_ext,
-                )
+                with sessions.run(request.session_hash, job):
+                    result = run_job(
+                        workspace,
+                        video,
+                        max_bytes=config.max_upload,
+                        ratio=ratio,
+                        duration=float(seconds or 0) if mode == "seconds" else None,
+                        weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                        timeline_ext=timeline_ext,
+                    )
+            except JobCancelled:
+                return _message(text(lang, "cancelled"), lang)
             except EgvsError as exc:
                 # The user knows the file by its name, not by the server's upload path.
                 message = str(exc).replace(video, Path(video).name) if video else str(exc)
-                raise gr.Error(
-                    message, title="Cannot summarize this file", print_exception=False
-                ) from None
+                gr.Warning(message)  # a toast to catch the eye; the status line keeps it
+                return _message(text(lang, "error", message=message), lang)
             except Exception as exc:
                 logger.exception("summarize failed")
-                raise gr.Error(f"internal error: {type(exc).__name__}: {exc}") from None
-            return _outputs(result)
+                return _message(
+                    text(lang, "internal", message=f"{type(exc).__name__}: {exc}"), lang
+                )
+            finally:
+                release_memory()
+            assert video is not None  # run_job refuses a missing upload
+            return _outputs(result, Path(video), lang)
 
-        run.click(
+        running = run.click(
             summarize,
-            [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext],
+            [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
             [status, summary, plot, table, files],
             concurrency_limit=config.jobs,
             concurrency_id="summarize",
             api_name="summarize",
         )
+
+        def stop(lang: str, request: gr.Request) -> str:
+            """Cancel: a queued job leaves the queue (Gradio's `cancels`), a running one stops at
+            its next progress step."""
+            sessions.cancel(request.session_hash)
+            return text(lang, "cancelled")
+
+        cancel.click(stop, language, status, cancels=[running], queue=False)
+
+        def closed(request: gr.Request) -> None:
+            """A closed tab (its heartbeat connection gone) stops its job: nobody would see it."""
+            sessions.cancel(request.session_hash)
+
+        demo.unload(closed)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=1)
     return demo
 
 
-def create(config: AppConfig, workdir: str | Path | None = None) -> tuple[gr.Blocks, Workspace]:
+def create(
+    config: AppConfig, workdir: str | Path | None = None, sessions: Sessions | None = None
+) -> tuple[gr.Blocks, Workspace]:
     """A page and its private working folder (GRADIO_TEMP_DIR points into it for this process)."""
     workspace = Workspace.create(workdir)
     os.environ["GRADIO_TEMP_DIR"] = str(workspace.uploads)
-    return build(workspace, config), workspace
+    return build(workspace, config, sessions), workspace
 
 
 def launch_kwargs(config: AppConfig, host: str, port: int) -> dict:

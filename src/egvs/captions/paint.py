@@ -11,21 +11,17 @@ import bisect
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from egvs.captions.layout import Cue, caption_cues
-from egvs.errors import SetupError
+from egvs.fonts import cjk_font_path
 
 if TYPE_CHECKING:
     from egvs.captions.transcribe import Word
 
-FONT_PACKAGE = "cvttf_NotoSansCJK_Bold"
-FONT_FIX = "install the caption font: pip install cvttf-notosanscjk-bold==1.0"
 HEIGHT_FRACTION = 1 / 16  # font size: 1/16 of the frame's height (within 1/18 to 1/14)
 SIDE_MARGIN = 0.05  # of the width, each side
 BOTTOM_MARGIN = 0.07  # of the height, under the last line (landscape)
@@ -34,22 +30,10 @@ LINE_SPACING = 1.2  # of the font size
 CACHED_OVERLAYS = 8
 
 
-def font_path() -> Path:
-    """The bundled .otf of the font package; `SetupError` when the package is missing."""
-    try:
-        folder = resources.files(FONT_PACKAGE)
-    except ModuleNotFoundError as exc:
-        raise SetupError(f"the caption font is missing: {FONT_FIX}") from exc
-    fonts = sorted(p.name for p in folder.iterdir() if p.name.lower().endswith((".otf", ".ttf")))
-    if not fonts:
-        raise SetupError(f"the caption font package has no font file: {FONT_FIX}")
-    return Path(str(folder / fonts[0]))
-
-
 @functools.lru_cache(maxsize=16)
 def load_font(size: int) -> ImageFont.FreeTypeFont:
     """The caption font at ``size`` pixels (cached: opening the 16 MB font costs milliseconds)."""
-    return ImageFont.truetype(str(font_path()), size)
+    return ImageFont.truetype(str(cjk_font_path()), size)
 
 
 class CaptionPainter:

@@ -3,6 +3,7 @@ and the selected segments shaded, so a person sees at a glance why the summary i
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,9 +11,10 @@ import numpy as np
 
 from egvs.cache import atomic_write
 from egvs.features.audio_events import MOMENT_EVENTS
+from egvs.fonts import cjk_font_path
 
 if TYPE_CHECKING:
-    from egvs.api import Analysis
+    from egvs.analysis import Analysis
 
 EVENT_COLORS = {
     "laughter": "#e6a700",
@@ -24,10 +26,31 @@ EVENT_COLORS = {
 }
 
 
+@functools.cache
+def _cjk_family() -> str:
+    """Noto Sans CJK (`egvs.fonts`, SIL OFL), registered with matplotlib once.
+
+    Matplotlib's DejaVu Sans has no Hangul, so a Korean file name in the title would be boxes;
+    no system font is assumed.
+    """
+    from matplotlib import font_manager
+
+    path = str(cjk_font_path())
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
+
+
 def plot_timeline(analysis: Analysis, path: Path) -> None:
+    """Draw and save the plot; Noto Sans CJK is only the fallback, so Latin text is unchanged."""
     import matplotlib
 
     matplotlib.use("Agg")
+    families = [*matplotlib.rcParams["font.family"], _cjk_family()]
+    with matplotlib.rc_context({"font.family": families}):
+        _draw(analysis, path)
+
+
+def _draw(analysis: Analysis, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     tl = analysis.timeline
