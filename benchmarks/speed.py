@@ -9,16 +9,20 @@ in this one run:
   * analyze (cached features): the same with the feature cache warm
   * summarize:     egvs summarize FILE -o ... --no-cache
 
-and prints wall time, CPU time (user + sys) and peak RSS of each, with ratios to the bare decode.
-With --long it also builds a 60-minute file (the 10-minute one concatenated 6 times, no
-re-encoding) and reports analyze's peak RSS on it, to show memory does not grow with length.
+and prints wall time, CPU time (user + sys) and peak RSS of each, with ratios to the bare decode,
+the median startup time of `egvs --version`, and where the time goes: CPU seconds per stage of
+one analysis + rendering run in a child process (the pipeline's `StageClock`, and a decode-only
+pass of the same file for the decoder's share of the streamed pass). With --long it
+also builds a 60-minute file (the 10-minute one concatenated 6 times, no re-encoding) and reports
+analyze's peak RSS on it, to show memory does not grow with length.
 
-    .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long]
+    .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long] [--stages-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -124,6 +128,84 @@ def concat(src: Path, times: int, out: Path) -> None:
     )
 
 
+def stage_breakdown(video: Path, out: Path) -> dict[str, float]:
+    """CPU seconds per stage, measured in this (child) process with a cold feature cache."""
+    import egvs
+    from egvs.api import default_emotion_model
+    from egvs.cache import FeatureCache, file_digest
+    from egvs.media.decode import stream_media
+    from egvs.media.probe import probe
+    from egvs.pipeline import StageClock, build_timeline, extract_features
+    from egvs.timeline import TimeGrid
+
+    clock = StageClock()
+    with clock.process("models"):
+        model = default_emotion_model()
+    info = probe(video)
+    grid = TimeGrid.for_duration(info.duration)
+    # The streamed pass's remainder also holds the stages' own helper threads (OpenCV, BLAS) and
+    # the hand-offs between threads; the decode alone is measured on its own first.
+    start = time.process_time()
+    for _ in stream_media(info, grid):
+        pass
+    decode = time.process_time() - start
+    outputs = extract_features(info, grid, FeatureCache(file_digest(video)), model, clock)
+    remainder = clock.seconds.pop("decode")
+    clock.add("decode (FFmpeg threads, frame conversion)", decode)
+    clock.add("rest of the pass (helper threads, hand-offs)", remainder - decode)
+    with clock.process("timeline (novelty, events)"):
+        build_timeline(info, grid, outputs, model, clock)
+    # The rest through the public API on the now cached features: analyze = hash, models, cache,
+    # timeline, scoring, shots, selection; summarize adds the rendering.
+    start = time.process_time()
+    egvs.analyze(video)
+    planned = time.process_time() - start
+    timeline = sum(
+        v for k, v in clock.seconds.items() if k in ("emotion", "timeline (novelty, events)")
+    )
+    clock.add("rest of analysis (hash, cache, shots, scoring)", planned - timeline)
+    start = time.process_time()
+    egvs.summarize(video, out / "stages.mp4", overwrite=True)
+    clock.add("render (seek, decode, x264, AAC)", time.process_time() - start - planned)
+    return clock.seconds
+
+
+def print_breakdown(seconds: dict[str, float]) -> None:
+    total = sum(seconds.values())
+    print(f"\nwhere the time goes (CPU s of one summarize run, {os.cpu_count()} CPUs)\n")
+    print(f"| {'stage':<46} | CPU s | share |")
+    print(f"|{'-' * 48}|-------|-------|")
+    for name, value in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        print(f"| {name:<46} | {value:5.1f} | {100 * value / total:4.0f}% |")
+    print(f"| {'total':<46} | {total:5.1f} |  100% |")
+
+
+def stages(video: Path, out: Path, env: dict) -> dict[str, float]:
+    """`stage_breakdown` in a child process whose feature cache starts empty."""
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(env["EGVS_CACHE_DIR"]) / "models"
+        os.symlink(models, Path(tmp) / "models")
+        result = subprocess.run(
+            [sys.executable, __file__, "--stage-child", str(video), "--work", str(out)],
+            env=dict(env, EGVS_CACHE_DIR=tmp),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def startup_seconds(repeat: int = 5) -> float:
+    """Median wall time of `egvs --version` (the installed console script)."""
+    script = Path(sys.executable).with_name("egvs")
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([str(script), "--version"], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -133,7 +215,14 @@ def main() -> None:
         "--repeat", type=int, default=3, help="runs of each measurement (median reported)"
     )
     parser.add_argument("--long", action="store_true", help="also check memory on a 60-minute file")
+    parser.add_argument(
+        "--stages-only", action="store_true", help="only the per-stage breakdown (no timing table)"
+    )
+    parser.add_argument("--stage-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stage_child is not None:  # run by stages() below, with a fresh feature cache
+        print(json.dumps(stage_breakdown(args.stage_child, args.work)))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     video = args.work / "ten_minutes_720p.mp4"
     build_video(video, 10)
@@ -143,6 +232,9 @@ def main() -> None:
     subprocess.run(
         [*EGVS, "setup", "-q"], check=True, env=env
     )  # model conversion is not part of the timing
+    if args.stages_only:
+        print_breakdown(stages(video, out, env))
+        return
 
     rows: dict[str, list[tuple[float, float, float]]] = {}
     commands = {
@@ -217,6 +309,8 @@ def main() -> None:
         print(
             f"| {name:<42} | {wall:6.1f} | {wall / base_wall:8.2f} | {cpu:5.1f} | {cpu / base_cpu:8.2f} | {rss:12.0f} |"
         )
+    print(f"\negvs --version: {startup_seconds():.2f} s (median of 5)")
+    print_breakdown(stages(video, out, env))
     if args.long:
         long_video = args.work / "sixty_minutes_720p.mp4"
         concat(video, 6, long_video)

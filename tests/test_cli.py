@@ -247,7 +247,7 @@ def test_a_full_output_disk_blames_the_output(capsys, video: Path, tmp_path: Pat
 
     from egvs.render import video as render_video
 
-    def disk_full(_info, _segments, path: Path) -> float:
+    def disk_full(_info, _segments, path: Path, *_picture) -> float:
         path.write_bytes(b"partial")
         raise av.error.OSError(errno.ENOSPC, "No space left on device", str(path))
 

@@ -80,8 +80,9 @@ class Timeline:
 
     ``signals`` holds named 1-D series (``arousal``, ``loudness``, ``event.laughter`` ...), one value
     per step. ``sources`` holds named feature matrices (``visual``, ``motion``, ``events``,
-    ``emotion`` ...), one row per step: what a trained model reads. ``envelope`` is the loudness in
-    dB at ``ENVELOPE_HOP`` resolution, used to place cuts in speech pauses.
+    ``emotion`` ...), one row per step: what a trained model reads (float32; the wide ``visual`` and
+    ``events`` in float16). ``envelope`` is the loudness in dB at ``ENVELOPE_HOP`` resolution, used
+    to place cuts in speech pauses.
     """
 
     grid: TimeGrid
@@ -99,7 +100,10 @@ class Timeline:
         )
 
     def add_source(self, name: str, matrix: np.ndarray) -> None:
-        matrix = np.asarray(matrix, dtype=np.float32)
+        """Float32, except a float16 matrix stays float16 (the wide ones: half the memory on
+        long videos, see `egvs.pipeline.compact`)."""
+        matrix = np.asarray(matrix)
+        matrix = matrix.astype(np.float16 if matrix.dtype == np.float16 else np.float32, copy=False)
         if matrix.ndim == 1:
             matrix = matrix[:, None]
         self.sources[name] = fit_length(matrix, self.n_steps)
@@ -116,7 +120,7 @@ class Timeline:
         arrays.update({f"source/{k}": v for k, v in self.sources.items()})
         if self.envelope is not None:
             arrays["envelope"] = self.envelope
-        np.savez(path, **arrays)
+        np.savez(path, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> Timeline:

