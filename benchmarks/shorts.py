@@ -119,7 +119,8 @@ def main() -> None:
             "--count", str(args.count), "--length", args.length]  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)
     rows.append(("shorts, features not cached", run_measured([*base, "--no-cache"], env)))
-    run_measured([*EGVS, "analyze", "-q", str(video), "--json", os.devnull], env)  # warm cache
+    warm = [*EGVS, "analyze", "-q", str(video), "--json", str(args.work / "a.json"), "--overwrite"]
+    run_measured(warm, env)  # fills the feature cache
     rows.append(("shorts, cached features", run_measured(base, env)))
     decode = rows[0][1][0]
     print(f"\n{video.name}: {args.count} clips of {args.length} s, 9:16 with captions\n")

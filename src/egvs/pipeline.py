@@ -276,7 +276,7 @@ def extract_features(
     def on_time(t: float) -> None:
         bar.update(max(0.0, round(min(t, info.duration), 1) - bar.n))
 
-    on_video = video_stage.update if need_video else (lambda _s: None)
+    on_video = video_stage.update if need_video and video_stage else (lambda _s: None)
     per_stage: dict[str, defaultdict[str, _Spool]] = {
         ex.name: defaultdict(_Spool) for ex in missing_audio
     }
@@ -300,7 +300,7 @@ def extract_features(
                     pass
             bar.close()
             audio_worker.finish()
-            if need_video:
+            if need_video and video_stage:
                 video_arrays = video_stage.finish(grid.n_steps)  # waits for the last batches
     finally:  # after an error: stop the workers (no-ops when they finished)
         audio_worker.cancel()

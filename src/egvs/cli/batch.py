@@ -5,17 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.cli.summarize import _positive, _ratio, _request
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
-    return value
+from egvs.cli.summarize import _count, _positive, _ratio, _request
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
