@@ -107,7 +107,8 @@ def test_build_reports_missing_videos_or_skips_them(tmp_path) -> None:
         "tvsum", videos, videos_dir, tmp_path / "x.h5", extract=fake_extract, skip_missing=True
     )
     assert keys == ["video_2"]  # the dataset position is kept, so split files still apply
-    assert not (tmp_path / "x.h5.partial").exists()
+    assert (tmp_path / "x.h5").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.h5")]  # no temp file
 
 
 @pytest.mark.slow

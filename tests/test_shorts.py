@@ -92,7 +92,7 @@ def test_shorts_reuse_the_cached_analysis(source: Path, tmp_path: Path, monkeypa
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--count", "0"], 1, "must be at least 1"),
+        (["--count", "0"], 1, "must be >= 1"),
         (["--length", "30-10"], 1, "1 <= MIN <= MAX"),
         (["--length", "abc"], 1, "MIN-MAX"),
         (["--aspect", "3:2"], 1, "invalid choice"),

@@ -72,6 +72,11 @@ def remove_stale_temps(path: Path) -> None:
             continue  # removed meanwhile, or not ours to remove
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """`atomic_write` of a UTF-8 text (JSON, captions, timelines)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` with a temporary path beside ``path``, then move it onto ``path``.
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.cli.summarize import _count, _positive, _ratio, _request
+from egvs.cli.eval import positive_int
+from egvs.cli.summarize import _positive, _ratio, _request
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -68,14 +69,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     run.add_argument("--engine", choices=ENGINES, default="local", help="default: local")
     run.add_argument(
         "--workers",
-        type=_count,
+        type=positive_int,
         default=None,
         metavar="N",
         help="videos at once (local default: half the CPUs; ray default: all of the cluster's)",
     )
     run.add_argument(
         "--cpus-per-worker",
-        type=_count,
+        type=positive_int,
         default=1,
         metavar="C",
         help="compute threads of each worker, and its Ray CPU request (default 1)",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from egvs.atomic import write_text
 from egvs.datasets import RECIPES
 from egvs.errors import InputError, require
 from egvs.evaluation.protocol import METRICS, RANDOM_TRIALS
@@ -55,7 +56,7 @@ def _write_json(data: dict, target: str | None) -> None:
     if target == "-":
         print(text)
     else:
-        Path(target).write_text(text + "\n", encoding="utf-8")
+        write_text(target, text + "\n")
 
 
 def _header(dataset: str, videos: list[EvalVideo], shots: str, args: argparse.Namespace) -> str:

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from egvs.atomic import write_text
 from egvs.cli.eval import positive_int
 from egvs.errors import InputError
 
@@ -47,7 +48,7 @@ def cmd_hypothesis(args: argparse.Namespace) -> int:
             "pooled": pooled.to_dict(),
             "videos": {v.key: {"name": v.name, **rows[v.key].to_dict()} for v in videos},
         }
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        write_text(args.json, json.dumps(data, indent=2) + "\n")
     return 0
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from egvs.atomic import write_text
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     ser = sub.add_parser(
@@ -151,7 +153,7 @@ def _eval(args: argparse.Namespace) -> int:
     head = SerHead.load(_head_path(args.model) or shipped_head_path())
     result = evaluate_head(head, clip_features(items), items)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        write_text(args.json, json.dumps(result, indent=2))
     print(format_table(result))
     return 0
 
@@ -193,7 +195,7 @@ def _predict(args: argparse.Namespace) -> int:
             "window": model.window,
             "windows": windows,
         }
-        args.json.write_text(json.dumps(doc, indent=2))
+        write_text(args.json, json.dumps(doc, indent=2))
     if not args.quiet:
         print(
             f"{'time':>7} {'voiced':>6} {'emotion':<10} {'p':>5} {'arousal':>7} {'valence':>7}  vocalization"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.cli.summarize import _count
+from egvs.cli.eval import positive_int
 
 ASPECT_CHOICES = ("9:16", "1:1", "4:5", "16:9")
 
@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="OUTDIR",
         help="folder for NN-<slug>.mp4 clips, their .srt/.vtt captions and shorts.json",
     )
-    p.add_argument("--count", type=_count, default=5, help="how many clips (default 5)")
+    p.add_argument("--count", type=positive_int, default=5, help="how many clips (default 5)")
     p.add_argument(
         "--length",
         type=_length,

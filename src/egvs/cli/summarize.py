@@ -24,17 +24,6 @@ def _positive(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    """A whole number of at least 1 (clips, workers)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
 def _ratio(text: str) -> float:
     value = _positive(text)
     if value > 1:

@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from egvs.atomic import write_text
 from egvs.cli.eval import positive_int
 from egvs.datasets.splits import kfold_splits, load_splits
 from egvs.errors import InputError, SetupError
@@ -73,7 +74,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = experiment.run_train(args.data, sources, splits, settings, arch, args.out, args.jobs)
     print(experiment.format_folds(result))
     path = args.out / "results.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
+    write_text(path, json.dumps(result, indent=1) + "\n")
     print(f"model: {args.out} (use with: egvs summarize VIDEO --model {args.out}); results: {path}")
     return 0
 
@@ -84,7 +85,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = experiment.run_compare(args.data, source_sets, splits, settings, arch, args.jobs)
     print(experiment.format_comparison(result))
     if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+        write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
 
 

@@ -12,13 +12,13 @@ and of each video group; the file's ``dataset`` attribute sets the F1 convention
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from egvs.atomic import atomic_write
 from egvs.datasets.base import AnnotatedVideo
 from egvs.errors import InputError, OutputError, require
 from egvs.evaluation.summary import keyshot_summary, shots_from_steps, step_picks
@@ -83,9 +83,9 @@ def build_dataset(
         raise InputError(f"none of the {dataset} videos is in {video_dir}")
     h5py = require("h5py", "research")
     extract = extract or default_extractor()
-    tmp = out.with_name(out.name + ".partial")
-    written = []
-    try:
+    written: list[str] = []
+
+    def build(tmp: Path) -> None:
         with (
             h5py.File(tmp, "w") as h5,
             progress(len(videos), f"building {dataset}", "video") as bar,
@@ -101,9 +101,8 @@ def build_dataset(
                 write_video(h5.create_group(video_key(i)), video, media, timeline)
                 h5.attrs["step"] = timeline.grid.step
                 written.append(video_key(i))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(out, build)
     return written
 
 

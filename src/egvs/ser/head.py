@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from egvs.atomic import atomic_write
+
 SHRINK = (
     8.0  # pseudo-count pulling a speaker's mean/std towards the global ones (few-clip speakers)
 )
@@ -115,13 +117,12 @@ class SerHead:
         if self.trunk is not None:
             arrays["trunk_weights"] = self.trunk[0].astype(np.float32)
             arrays["trunk_bias"] = self.trunk[1].astype(np.float32)
-        np.savez_compressed(
-            path,
+        arrays.update(
             mean=self.mean.astype(np.float32),
             std=self.std.astype(np.float32),
             meta=np.array(repr(self.meta)),
-            **arrays,
         )
+        atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> SerHead:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egvs.atomic import write_text
 from egvs.features.audio_blocks import iter_blocks
 from egvs.media.decode import SAMPLE_RATE
 from egvs.progress import logger
@@ -390,5 +391,5 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     head.save(out / "ser_head.npz")
     if cv:
-        (out / "cv.json").write_text(json.dumps({**result, "calibration": calibration}, indent=2))
+        write_text(out / "cv.json", json.dumps({**result, "calibration": calibration}, indent=2))
     return head, result if cv else None
