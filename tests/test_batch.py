@@ -199,3 +199,16 @@ def test_ray_gives_the_same_bytes(first_run: tuple[int, Path], folder: Path, tmp
     local, remote = outputs(first_run[1]), outputs(tmp_path)
     assert len(local) == 4 and set(remote) == set(local)
     assert [name for name in local if remote[name] != local[name]] == []
+
+
+def test_shorts_mode_makes_clips_per_video_and_resumes(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "shorts"
+    args = ["batch", str(folder / "a"), "-o", str(out), "--mode", "shorts", "-q", "--workers", "1"]
+    assert main(args) == 0
+    manifest = json.loads((out / "intro.shorts.json").read_text())
+    assert manifest["schema"] == "egvs.shorts/1"
+    (clip,) = manifest["clips"]  # a 3 s video is one clip: the whole video
+    assert (out / clip["files"]["video"]).parent == out / "intro-shorts"
+    assert (out / clip["files"]["video"]).is_file()
+    assert main(args) == 0
+    assert [r["status"] for r in report(out)] == ["ok", "skipped"]

@@ -28,6 +28,7 @@ from egvs.app.jobs import (
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from egvs.errors import EgvsError
 from egvs.export.timeline import FORMATS
+from egvs.selection.budget import DEFAULT_RATIO
 from egvs.scoring import FusionWeights
 
 logger = logging.getLogger("egvs")
@@ -125,7 +126,7 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     label=t("length"),
                     elem_id="mode",
                 )
-                ratio = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label=t("ratio"))
+                ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
                 seconds = gr.Number(
                     value=30, minimum=1, label=t("seconds"), visible=False, elem_id="seconds"
                 )

@@ -81,9 +81,21 @@ def _analyze(path: Path, outputs: dict[str, Path], **options: Any) -> float:
     return analysis.media.duration
 
 
+def _shorts(path: Path, outputs: dict[str, Path], **options: Any) -> float:
+    """Clips in ``<stem>-shorts/``; the manifest beside it is the output a rerun checks."""
+    from egvs.shortform import shorts
+
+    manifest = outputs["manifest"]
+    folder = manifest.with_name(manifest.name.removesuffix(SHORTS_MANIFEST) + "-shorts")
+    made = shorts(path, folder, json_path=manifest, overwrite=True, **options)
+    return made.analysis.media.duration
+
+
+SHORTS_MANIFEST = ".shorts.json"
 MODES: dict[str, Mode] = {
     "summarize": Mode("summarize", {"video": ".mp4", "json": ".json"}, _summarize),
     "analyze": Mode("analyze", {"json": ".json"}, _analyze),
+    "shorts": Mode("shorts", {"manifest": SHORTS_MANIFEST}, _shorts),
 }
 
 

@@ -63,7 +63,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--mode",
         choices=list(MODES),
         default="summarize",
-        help="summarize: video + analysis JSON per input (default); analyze: JSON only",
+        help="summarize: video + analysis JSON per input (default); analyze: JSON only; "
+        "shorts: NAME.shorts.json and the clips in NAME-shorts/ (egvs shorts' defaults)",
     )
     run = p.add_argument_group("where it runs")
     run.add_argument("--engine", choices=ENGINES, default="local", help="default: local")

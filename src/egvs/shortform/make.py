@@ -9,11 +9,13 @@ clip reframed by a virtual camera that follows faces (`egvs.reframe`), captions 
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,10 @@ from egvs.progress import logger, say
 from egvs.segments import Segment
 from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
 from egvs.shortform.words import fit_to_words
+
+if TYPE_CHECKING:
+    from egvs.analysis import Analysis
+    from egvs.request import SummaryRequest
 
 SCHEMA = "egvs.shorts/1"
 ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "16:9": (1920, 1080)}
@@ -74,7 +80,8 @@ class Short:
     language: str | None = None
     crop: dict = field(default_factory=dict)
 
-    def to_json(self, folder: Path) -> dict:
+    def to_json(self, manifest_folder: Path) -> dict:
+        """The manifest's entry; file paths relative to the manifest's folder."""
         return {
             "rank": self.rank,
             "start": round(self.clip.start, 3),
@@ -87,7 +94,7 @@ class Short:
             "transcript": self.transcript,
             "language": self.language,
             "crop": self.crop,
-            "files": {kind: str(p.relative_to(folder)) for kind, p in self.files.items()},
+            "files": {kind: os.path.relpath(p, manifest_folder) for kind, p in self.files.items()},
         }
 
 
@@ -95,7 +102,7 @@ class Short:
 class Shorts:
     """The result of `egvs.shorts`: the clips, best first, and where the manifest is."""
 
-    analysis: object  # egvs.api.Analysis
+    analysis: Analysis
     folder: Path
     clips: list[Short]
     manifest: Path
@@ -159,12 +166,13 @@ def shorts(
     weights: str | dict | None = None,
     model: str | Path | None = None,
     emotion_model=None,
+    request: SummaryRequest | None = None,
 ) -> Shorts:
     """Cut ``count`` ranked shorts of ``length`` seconds from ``path`` into ``folder``.
 
     Each clip is ``folder/NN-<slug>.mp4`` (H.264/AAC at the ``aspect``'s size) with ``.srt`` and
     ``.vtt`` captions, and, with ``timeline``, an ``.otio`` holding the crop. ``shorts.json`` (or
-    ``json_path``) lists them. Raises `InputError` (exit 2) for unreadable input or one without a
+    ``json_path``) lists them. ``request`` (a `SummaryRequest`) replaces ``weights``/``model``. Raises `InputError` (exit 2) for unreadable input or one without a
     picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for bad options.
     """
     from egvs.api import analyze, check_output
@@ -177,9 +185,8 @@ def shorts(
         check_output(json_path, path, overwrite)
     if not probe(path).has_video:  # before the analysis, which would work on sound alone
         raise InputError(f"{path} has no picture; shorts need a video")
-    analysis = analyze(
-        path, weights=weights, model=model, use_cache=use_cache, emotion_model=emotion_model
-    )
+    scoring = {"request": request} if request is not None else {"weights": weights, "model": model}
+    analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, **scoring)
     info = analysis.media
     warnings = list(analysis.warnings)
     count, length = options.count, options.length
@@ -196,7 +203,7 @@ def shorts(
     for rank, clip in enumerate(clips, start=1):
         made.append(_make_one(analysis, clip, rank, folder, options))
     manifest = Path(json_path) if json_path is not None else folder / MANIFEST
-    _write_manifest(manifest, analysis, made, folder, options, warnings)
+    _write_manifest(manifest, analysis, made, options, warnings)
     return Shorts(analysis, folder, made, manifest, warnings)
 
 
@@ -292,7 +299,6 @@ def _write_manifest(
     manifest: Path,
     analysis,
     made: list[Short],
-    folder: Path,
     options: ShortsOptions,
     warnings: list[str],
 ) -> None:
@@ -310,7 +316,7 @@ def _write_manifest(
         },
         "options": options.to_json(),
         "score": {"weights": SCORE_WEIGHTS, "doc": "docs/shorts.md"},
-        "clips": [s.to_json(folder) for s in made],
+        "clips": [s.to_json(manifest.parent) for s in made],
         "warnings": warnings,
     }
     text = json.dumps(doc, indent=1, ensure_ascii=False)
