@@ -28,8 +28,8 @@ from egvs.app.jobs import (
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from egvs.errors import EgvsError
 from egvs.export.timeline import FORMATS
-from egvs.selection.budget import DEFAULT_RATIO
 from egvs.scoring import FusionWeights
+from egvs.selection.budget import DEFAULT_RATIO
 
 logger = logging.getLogger("egvs")
 
