@@ -204,11 +204,18 @@ def test_ray_gives_the_same_bytes(first_run: tuple[int, Path], folder: Path, tmp
 def test_shorts_mode_makes_clips_per_video_and_resumes(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "shorts"
     args = ["batch", str(folder / "a"), "-o", str(out), "--mode", "shorts", "-q", "--workers", "1"]
+    args += ["--aspect", "1:1", "--no-captions", "--length", "2-5"]
     assert main(args) == 0
     manifest = json.loads((out / "intro.shorts.json").read_text())
     assert manifest["schema"] == "egvs.shorts/1"
-    (clip,) = manifest["clips"]  # a 3 s video is one clip: the whole video
+    assert manifest["options"]["aspect"] == "1:1" and not manifest["options"]["captions"]
+    (clip,) = manifest["clips"]  # a 3 s video holds one clip of 2-5 s
     assert (out / clip["files"]["video"]).parent == out / "intro-shorts"
     assert (out / clip["files"]["video"]).is_file()
     assert main(args) == 0
     assert [r["status"] for r in report(out)] == ["ok", "skipped"]
+    # Other shorts options are other outputs: the video is made again.
+    assert main([*args[:-2], "--length", "2-3"]) == 0
+    assert [r["status"] for r in report(out)] == ["ok", "skipped", "ok"]
+    with pytest.raises(egvs.errors.EgvsError, match="aspect"):
+        egvs.batch([folder / "a"], output_dir=out, mode="shorts", mode_options={"aspect": "2:1"})

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +89,7 @@ def batch(
     force: bool = False,
     use_cache: bool = True,
     request: SummaryRequest | None = None,
+    mode_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> BatchReport:
     """Process every video in ``inputs`` (files, or folders searched recursively) and the
@@ -102,6 +103,8 @@ def batch(
     all of the cluster's (divided by ``cpus_per_worker``); ``cpus_per_worker`` (default 1) caps
     each worker's compute threads and is its Ray request. The local engine starts processes
     (forkserver), so a script that calls this needs the ``if __name__ == "__main__":`` guard.
+    ``mode_options`` go to the mode's own call, e.g. ``{"count": 3, "length": (20, 40)}`` for
+    ``shorts`` (checked before any work).
     """
     if mode not in MODES:
         raise EgvsError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -115,6 +118,13 @@ def batch(
         request = SummaryRequest.from_options(**options)
     elif options:
         raise EgvsError(f"pass either request or {', '.join(options)}, not both")
+    settings = tuple(sorted((mode_options or {}).items()))
+    if mode == "shorts":
+        from egvs.shortform.make import ShortsOptions
+
+        ShortsOptions(**dict(settings))  # a bad count, length or aspect fails before any work
+    elif settings:
+        raise EgvsError(f"mode {mode} takes no options ({', '.join(k for k, _ in settings)})")
     if isinstance(inputs, str | Path):
         inputs = [inputs]
     out = Path(output_dir).absolute()  # workers (Ray's above all) may run in another folder
@@ -129,7 +139,7 @@ def batch(
         raise OutputError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     tasks = [
         dataclasses.replace(t, digest=_digest(t.input))
-        for t in name_tasks(found, out, mode, request, use_cache)
+        for t in name_tasks(found, out, mode, request, use_cache, settings)
     ]
     return _run(tasks, out, engine, workers, cpus_per_worker, address, force)
 

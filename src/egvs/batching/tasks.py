@@ -109,6 +109,7 @@ class Task:
     request: SummaryRequest
     use_cache: bool
     digest: str | None  # content hash; None when the driver could not read the file
+    mode_options: tuple[tuple[str, Any], ...] = ()  # e.g. shorts' count, length, aspect
 
     @property
     def outputs(self) -> dict[str, Path]:
@@ -129,6 +130,7 @@ class Task:
             "sha256": self.digest,
             "mode": self.mode,
             "request": json.loads(json.dumps(self.request.to_json())),
+            "mode_options": json.loads(json.dumps(dict(self.mode_options))),
         }
 
     def finished(self) -> dict[str, Any] | None:
@@ -232,6 +234,7 @@ def name_tasks(
     mode: str,
     request: SummaryRequest,
     use_cache: bool,
+    mode_options: tuple[tuple[str, Any], ...] = (),
 ) -> list[Task]:
     """Tasks whose files never collide: when two inputs would write the same file (two
     ``intro.mp4`` given by name, ``a.mp4`` beside ``a.webm``), each gets a short hash of its
@@ -239,7 +242,7 @@ def name_tasks(
     unique = list({p.resolve(): (p, rel) for p, rel in found}.values())
 
     def files(rel: Path) -> list[str]:
-        task = Task(Path(), output_dir / rel, mode, request, use_cache, None)
+        task = Task(Path(), output_dir / rel, mode, request, use_cache, None, mode_options)
         return [str(p).casefold() for p in [*task.outputs.values(), task.sidecar]]
 
     owners = Counter(name for _, rel in unique for name in files(rel))
@@ -248,7 +251,7 @@ def name_tasks(
         if any(owners[name] > 1 for name in files(rel)):
             tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
             rel = rel.with_name(f"{rel.name}-{tag}")
-        tasks.append(Task(path, output_dir / rel, mode, request, use_cache, None))
+        tasks.append(Task(path, output_dir / rel, mode, request, use_cache, None, mode_options))
     return tasks
 
 
@@ -315,6 +318,7 @@ def run_task(task: Task) -> Result:
             request=task.request,
             use_cache=task.use_cache,
             emotion_model=_worker.get("emotion_model"),
+            **dict(task.mode_options),
         )
         write_sidecar(task, media)
     except _Stopped:  # SIGTERM: the video has unwound (no temporary files); now the worker goes

@@ -6,7 +6,20 @@ import argparse
 from pathlib import Path
 
 from egvs.cli.eval import positive_int
+from egvs.cli.shorts import ASPECT_CHOICES, _length
 from egvs.cli.summarize import _positive, _ratio, _request
+
+
+def _shorts_options(args: argparse.Namespace) -> dict:
+    """The shorts options given on the command line (the others keep `egvs shorts`' defaults)."""
+    given = {
+        "count": args.count,
+        "length": args.length,
+        "aspect": args.aspect,
+        "captions": args.captions,
+        "language": None if args.lang in (None, "auto") else args.lang,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -25,6 +38,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         force=args.force,
         use_cache=not args.no_cache,
         request=_request(args),
+        mode_options=_shorts_options(args) if args.mode == "shorts" else None,
     )
     if bars_enabled():
         print(report.table())
@@ -103,4 +117,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     opts.add_argument(
         "--no-cache", action="store_true", help="recompute features instead of using the cache"
     )
+    shorts = p.add_argument_group("--mode shorts (default: egvs shorts' own)")
+    shorts.add_argument("--count", type=positive_int, default=None, help="clips per video")
+    shorts.add_argument("--length", type=_length, default=None, metavar="MIN-MAX")
+    shorts.add_argument("--aspect", choices=ASPECT_CHOICES, default=None)
+    shorts.add_argument("--captions", action=argparse.BooleanOptionalAction, default=None)
+    shorts.add_argument("--lang", default=None, metavar="auto|ko|en|...")
     p.set_defaults(func=cmd_batch)
