@@ -531,3 +531,40 @@ def test_server_cleans_up(tmp_path: Path, videos) -> None:
     assert done.wait(30)
     time.sleep(0.1)
     assert not srv.workspace.root.exists()
+
+
+def test_shorts_tab_makes_playable_clips_and_a_zip(server: Server, browser, videos) -> None:
+    page = _open(browser, server.url)
+    page.get_by_role("tab", name="Shorts").click()
+    page.locator("#shorts-input input[type=file]").set_input_files(str(videos[1]))
+    page.wait_for_selector("#shorts-input video", timeout=RESULT_TIMEOUT_MS)
+    page.fill("#shorts-length textarea, #shorts-length input", "3-6")
+    page.locator("#shorts-captions input[type=checkbox]").uncheck()
+    page.click("#shorts-run")
+    page.wait_for_function(
+        "() => /short\\(s\\)/.test(document.querySelector('#shorts-status').innerText)",
+        timeout=RESULT_TIMEOUT_MS,
+    )
+    assert "error" not in page.locator("#shorts-status").inner_text().lower()
+    rows = page.locator("#shorts-table tbody tr")
+    assert rows.count() >= 1
+    assert page.locator("#shorts-clips video, #shorts-clips img").count() >= 1
+    names = page.locator("#shorts-downloads").inner_text()
+    assert ".zip" in names and ".mp4" in names
+    page.close()
+
+
+def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
+    from zipfile import ZipFile
+
+    from egvs.app.jobs import run_shorts_job
+
+    workspace = Workspace.create(tmp_path)
+    upload = shutil.copy(videos[0], workspace.uploads / "clip.mp4")  # as Gradio stores uploads
+    result = run_shorts_job(workspace, upload, length="3-6", captions=False, count=2)
+    assert result.clips and all(Path(c["path"]).is_file() for c in result.clips)
+    with ZipFile(result.bundle) as bundle:
+        names = bundle.namelist()
+    assert any(n.endswith("shorts.json") for n in names)
+    assert all(any(n.endswith(Path(c["path"]).name) for n in names) for c in result.clips)
+    workspace.cleanup()

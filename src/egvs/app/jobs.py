@@ -3,6 +3,7 @@ the upload checks, and one summarize job over the public API (`egvs.summarize`).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -209,3 +210,65 @@ def run_job(
         seconds=time.perf_counter() - started,
         warnings=list(analysis.warnings),
     )
+
+
+@dataclass
+class ShortsJobResult:
+    """What one Shorts click made: the clips (best first) and a zip of them all."""
+
+    clips: list[dict]  # shorts.json entries, with "path" of the clip's video added
+    bundle: Path
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def downloads(self) -> list[str]:
+        return [str(self.bundle), *(c["path"] for c in self.clips)]
+
+
+def run_shorts_job(
+    workspace: Workspace,
+    path: str | Path | None,
+    *,
+    max_bytes: int = DEFAULT_MAX_UPLOAD,
+    count: int = 5,
+    length: str = "15-60",
+    aspect: str = "9:16",
+    captions: bool = True,
+) -> ShortsJobResult:
+    """Cut shorts from one upload with the public API (`egvs.shorts`) into a new job folder,
+    and zip them (clips, captions, manifest) for one download."""
+    import zipfile
+
+    import egvs
+    from egvs.shortform.make import parse_length
+
+    source = workspace.check_input(path, max_bytes)
+    job = workspace.new_job()
+    folder = job / f"{_stem(source)}-shorts"
+    started = time.perf_counter()
+    made = egvs.shorts(
+        source, folder, count=int(count), length=parse_length(length), aspect=aspect,
+        captions=captions,
+    )  # fmt: skip
+
+    def write_zip(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as bundle:
+            for file in sorted(folder.iterdir()):
+                bundle.write(file, f"{folder.name}/{file.name}")
+
+    atomic_write(folder.with_suffix(".zip"), write_zip)
+    manifest = json.loads(made.manifest.read_text(encoding="utf-8"))
+    clips = [{**c, "path": str(folder / c["files"]["video"])} for c in manifest["clips"]]
+    return ShortsJobResult(
+        clips, folder.with_suffix(".zip"), time.perf_counter() - started, made.warnings
+    )
+
+
+def shorts_rows(clips: list[dict]) -> list[list]:
+    """One row per clip for the page's table: rank, start, end, score, reasons, transcript."""
+    return [
+        [c["rank"], clock(c["start"]), clock(c["end"]), round(c["score"], 2),
+         ", ".join(c["reasons"]), c["transcript"]]
+        for c in clips
+    ]  # fmt: skip

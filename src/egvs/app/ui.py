@@ -23,13 +23,16 @@ from egvs.app.jobs import (
     clock,
     human_size,
     run_job,
+    run_shorts_job,
     segment_rows,
+    shorts_rows,
 )
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from egvs.errors import EgvsError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
+from egvs.shortform.make import ASPECTS
 
 logger = logging.getLogger("egvs")
 
@@ -62,6 +65,13 @@ def _table(result: JobResult | None, language: str) -> pd.DataFrame:
     """The segments table with headers in the page's language (empty without a result)."""
     rows = segment_rows(result.segments) if result is not None else []
     return pd.DataFrame(rows, columns=[text(language, key) for key in _COLUMNS])
+
+
+def _shorts_table(clips: list[dict] | None, language: str) -> pd.DataFrame:
+    """The shorts table with headers in the page's language (empty without a result)."""
+    columns = ["col_n", "col_start", "col_end", "col_score", "col_why", "col_transcript"]
+    rows = shorts_rows(clips) if clips else []
+    return pd.DataFrame(rows, columns=[text(language, key) for key in columns])
 
 
 def _outputs(result: JobResult, source: Path, language: str) -> tuple:
@@ -116,52 +126,92 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                 scale=0,
                 min_width=200,
             )
-        with gr.Row():
-            with gr.Column(scale=1):
-                video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
-                example = gr.Button(t("example"), size="sm", elem_id="example")
-                mode = gr.Radio(
-                    [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
-                    value="ratio",
-                    label=t("length"),
-                    elem_id="mode",
-                )
-                ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
-                seconds = gr.Number(
-                    value=30, minimum=1, label=t("seconds"), visible=False, elem_id="seconds"
-                )
-                with gr.Accordion(t("weights"), open=False) as weights:
-                    w_emotion = gr.Slider(
-                        0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
+        with gr.Tabs():
+            with gr.Tab(t("tab_summary"), elem_id="tab-summary") as tab_summary, gr.Row():
+                with gr.Column(scale=1):
+                    video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
+                    example = gr.Button(t("example"), size="sm", elem_id="example")
+                    mode = gr.Radio(
+                        [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
+                        value="ratio",
+                        label=t("length"),
+                        elem_id="mode",
                     )
-                    w_events = gr.Slider(
-                        0, 1, value=defaults["events"], step=0.05, label=t("w_events")
+                    ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
+                    seconds = gr.Number(
+                        value=30,
+                        minimum=1,
+                        label=t("seconds"),
+                        visible=False,
+                        elem_id="seconds",
                     )
-                    w_visual = gr.Slider(
-                        0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
+                    with gr.Accordion(t("weights"), open=False) as weights:
+                        w_emotion = gr.Slider(
+                            0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
+                        )
+                        w_events = gr.Slider(
+                            0, 1, value=defaults["events"], step=0.05, label=t("w_events")
+                        )
+                        w_visual = gr.Slider(
+                            0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
+                        )
+                    timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
+                    with gr.Row():
+                        run = gr.Button(t("run"), variant="primary", elem_id="summarize")
+                        cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
+                with gr.Column(scale=2):
+                    status = gr.Markdown(t("ready"), elem_id="status")
+                    summary = gr.Video(
+                        label=t("summary"),
+                        interactive=False,
+                        height=400,
+                        elem_id="summary-video",
                     )
-                timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
-                with gr.Row():
-                    run = gr.Button(t("run"), variant="primary", elem_id="summarize")
-                    cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
-            with gr.Column(scale=2):
-                status = gr.Markdown(t("ready"), elem_id="status")
-                summary = gr.Video(
-                    label=t("summary"), interactive=False, height=400, elem_id="summary-video"
-                )
-                plot = gr.Image(label=t("plot"), type="filepath", interactive=False, elem_id="plot")
-                table = gr.Dataframe(
-                    value=_table(None, en),
-                    label=t("segments"),
-                    interactive=False,
-                    elem_id="segments",
-                )
-                files = gr.File(
-                    label=t("downloads"),
-                    file_count="multiple",
-                    interactive=False,
-                    elem_id="downloads",
-                )
+                    plot = gr.Image(
+                        label=t("plot"), type="filepath", interactive=False, elem_id="plot"
+                    )
+                    table = gr.Dataframe(
+                        value=_table(None, en),
+                        label=t("segments"),
+                        interactive=False,
+                        elem_id="segments",
+                    )
+                    files = gr.File(
+                        label=t("downloads"),
+                        file_count="multiple",
+                        interactive=False,
+                        elem_id="downloads",
+                    )
+
+            with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab_shorts, gr.Row():
+                with gr.Column(scale=1):
+                    s_video = gr.Video(
+                        label=t("shorts_input"), sources=["upload"], elem_id="shorts-input"
+                    )
+                    s_count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
+                    s_length = gr.Textbox(
+                        value="15-60", label=t("shorts_length"), elem_id="shorts-length"
+                    )
+                    s_aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
+                    s_captions = gr.Checkbox(
+                        value=True, label=t("shorts_captions"), elem_id="shorts-captions"
+                    )
+                    s_run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
+                with gr.Column(scale=2):
+                    s_status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
+                    s_clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
+                    s_table = gr.Dataframe(
+                        value=_shorts_table(None, en),
+                        label=t("shorts_table"),
+                        interactive=False,
+                        elem_id="shorts-table",
+                    )
+                    s_files = gr.File(
+                        label=t("shorts_downloads"),
+                        file_count="multiple",
+                        interactive=False,
+                        elem_id="shorts-downloads",
+                    )
 
         labelled = [
             (video, "input"),
@@ -177,8 +227,18 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             (plot, "plot"),
             (table, "segments"),
             (files, "downloads"),
+            (tab_summary, "tab_summary"),
+            (tab_shorts, "tab_shorts"),
+            (s_video, "shorts_input"),
+            (s_count, "shorts_count"),
+            (s_length, "shorts_length"),
+            (s_aspect, "shorts_aspect"),
+            (s_captions, "shorts_captions"),
+            (s_clips, "shorts_clips"),
+            (s_table, "shorts_table"),
+            (s_files, "shorts_downloads"),
         ]
-        named = [(example, "example"), (run, "run"), (cancel, "cancel")]
+        named = [(example, "example"), (run, "run"), (cancel, "cancel"), (s_run, "shorts_run")]
 
         def relabel(lang: str) -> list:
             """Every label, button and heading of the page in ``lang`` (the status line goes back
@@ -191,12 +251,23 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                 gr.update(choices=modes),
                 gr.update(value=text(lang, "ready")),
                 _table(None, lang),
+                gr.update(value=text(lang, "shorts_ready")),
+                _shorts_table(None, lang),
             ]
 
         language.change(
             relabel,
             language,
-            [intro, *(c for c, _ in labelled), *(c for c, _ in named), mode, status, table],
+            [
+                intro,
+                *(c for c, _ in labelled),
+                *(c for c, _ in named),
+                mode,
+                status,
+                table,
+                s_status,
+                s_table,
+            ],
             queue=False,
         )
 
@@ -274,6 +345,59 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             return text(lang, "cancelled")
 
         cancel.click(stop, language, status, cancels=[running], queue=False)
+
+        def make_shorts(
+            video: str | None,
+            count: float,
+            length: str,
+            aspect: str,
+            captions: bool,
+            lang: str,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        ) -> tuple:
+            """One click of Make shorts; messages go to its status line, as for Summarize."""
+            desc = text(lang, "shorts_progress")
+            progress(0.0, desc=desc)
+            job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
+            cleared = (None, _shorts_table(None, lang), None)
+            try:
+                with sessions.run(request.session_hash, job):
+                    result = run_shorts_job(
+                        workspace,
+                        video,
+                        max_bytes=config.max_upload,
+                        count=int(count),
+                        length=length,
+                        aspect=aspect,
+                        captions=captions,
+                    )
+            except JobCancelled:
+                return (text(lang, "cancelled"), *cleared)
+            except EgvsError as exc:
+                message = str(exc).replace(video, Path(video).name) if video else str(exc)
+                gr.Warning(message)
+                return (text(lang, "error", message=message), *cleared)
+            except Exception as exc:
+                logger.exception("shorts failed")
+                return (text(lang, "internal", message=f"{type(exc).__name__}: {exc}"), *cleared)
+            finally:
+                release_memory()
+            status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
+            if result.warnings:
+                status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
+            gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
+            return status, gallery, _shorts_table(result.clips, lang), result.downloads
+
+        s_running = s_run.click(
+            make_shorts,
+            [s_video, s_count, s_length, s_aspect, s_captions, language],
+            [s_status, s_clips, s_table, s_files],
+            concurrency_limit=config.jobs,
+            concurrency_id="summarize",  # one queue: shorts and summaries share the machine
+            api_name="shorts",
+        )
+        cancel.click(stop, language, s_status, cancels=[s_running], queue=False)
 
         def closed(request: gr.Request) -> None:
             """A closed tab (its heartbeat connection gone) stops its job: nobody would see it."""
