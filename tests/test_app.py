@@ -129,6 +129,25 @@ def test_cancel_stops_the_job_at_its_next_progress_step() -> None:
     idle.close()
 
 
+def test_cancel_works_when_progress_bars_are_off() -> None:
+    """`egvs demo -q` (or any earlier `-q` in the process) turns bars off: jobs still stop."""
+    from egvs.progress import progress, set_verbosity, verbosity
+
+    before = verbosity()
+    set_verbosity(-1)
+    try:
+        job = Job()
+        with watching(job):
+            bar = progress(total=10, desc="analysing", unit="s")
+            bar.update(1)
+            job.cancel()
+            with pytest.raises(JobCancelled):
+                bar.update(1)
+            bar.close()
+    finally:
+        set_verbosity(before)
+
+
 def test_sessions_cancel_only_their_own_running_job() -> None:
     sessions = Sessions()
     mine, other = Job(), Job()

@@ -102,3 +102,17 @@ def test_edges_land_on_sentence_boundaries_not_inside_words() -> None:
     # No boundary in reach: the edge still leaves the word it falls in.
     start, end = fit_to_words(30.8, 50.0, words[5:8], (15.0, 30.0))
     assert not any(w.start < start < w.end or w.start < end < w.end for w in words)
+
+
+def test_a_clip_that_says_the_same_passage_again_is_a_repeat() -> None:
+    from egvs.shortform.make import repeats
+
+    def said(text: str) -> list[_Word]:
+        return [_Word(i, i + 0.5, w) for i, w in enumerate(text.split())]
+
+    first = said("Hello. This is an example video for your convenience and pleasure.")
+    again = said("and so: hello, this is an example video for your convenience! Bye")
+    other = said("Don't forget a jacket, it is cold outside and the video is long")
+    assert repeats(again, first)
+    assert not repeats(other, first)
+    assert not repeats(said("yes no"), first)  # too few words to tell

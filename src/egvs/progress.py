@@ -54,6 +54,11 @@ def say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
+def verbosity() -> int:
+    """The level `set_verbosity` last set (0 until then)."""
+    return int(_state["verbosity"])
+
+
 def bars_enabled() -> bool:
     return _state["verbosity"] >= 0
 

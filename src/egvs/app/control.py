@@ -63,7 +63,9 @@ class _JobBar(tqdm.auto.tqdm):
     def update(self, n: float | None = 1) -> bool | None:
         shown = super().update(n)
         if self._job is not None:
-            self._job.step(self.desc or "", float(self.n), self.total)
+            # A disabled bar (quiet mode) has no ``desc`` and does not count: the job still gets
+            # the step, so that Cancel works.
+            self._job.step(getattr(self, "desc", "") or "", float(self.n), self.total)
         return shown
 
 

@@ -11,7 +11,7 @@ import threading
 
 from egvs import __version__
 from egvs.errors import EgvsError
-from egvs.progress import logger, say, set_verbosity
+from egvs.progress import logger, say, set_verbosity, verbosity
 
 # Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    caller_verbosity = verbosity()  # restored on the way out: main() may run inside a program
     set_verbosity(-1 if args.quiet else min(args.verbose, 2))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)")
         return 70
     finally:
+        set_verbosity(caller_verbosity)
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
 

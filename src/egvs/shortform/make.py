@@ -34,6 +34,7 @@ ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "16:9
 DEFAULT_LENGTH = (15.0, 60.0)
 CONTEXT_SECONDS = 3.0  # transcribed beyond each edge, so an edge can move to a sentence boundary
 MANIFEST = "shorts.json"
+REPEAT_SHARE = 0.5  # of a clip's word triples said in a better clip: the same passage again
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Short:
     transcript: str = ""
     language: str | None = None
     crop: dict = field(default_factory=dict)
+    words: list = field(default_factory=list)  # egvs.captions.Word, source times
 
     def to_json(self, manifest_folder: Path) -> dict:
         """The manifest's entry; file paths relative to the manifest's folder."""
@@ -190,21 +192,64 @@ def shorts(
     info = analysis.media
     warnings = list(analysis.warnings)
     count, length = options.count, options.length
+    # With captions, spare candidates replace clips whose speech repeats a better clip's.
+    spare = count if options.captions else 0
     clips = choose_clips(
-        analysis.timeline, analysis.importance, info.duration, count=count, length=length
+        analysis.timeline, analysis.importance, info.duration, count=count + spare, length=length
     )
-    if len(clips) < count:
-        warnings.append(
-            f"only {len(clips)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
-        )
-        say(f"egvs: warning: {warnings[-1]}")
     folder.mkdir(exist_ok=True)
     made: list[Short] = []
-    for rank, clip in enumerate(clips, start=1):
-        made.append(_make_one(analysis, clip, rank, folder, options))
+    for clip in clips:
+        if len(made) == count:
+            break
+        words, language = _speech(analysis, clip, options)
+        if any(repeats(words, short.words) for short in made):
+            logger.info(
+                "skipping %.1f-%.1f s: its speech repeats a chosen clip", clip.start, clip.end
+            )
+            continue
+        made.append(_make_one(analysis, clip, len(made) + 1, folder, options, words, language))
+    if len(made) < count:
+        warnings.append(
+            f"only {len(made)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
+        )
+        say(f"egvs: warning: {warnings[-1]}")
     manifest = Path(json_path) if json_path is not None else folder / MANIFEST
     _write_manifest(manifest, analysis, made, options, warnings)
     return Shorts(analysis, folder, made, manifest, warnings)
+
+
+def _speech(analysis, clip: Clip, options: ShortsOptions) -> tuple[list, str | None]:
+    """The clip's words and language (none without captions); moves the clip's edges onto
+    sentence boundaries."""
+    if not options.captions:
+        return [], None
+    from egvs.captions import transcribe
+
+    info = analysis.media
+    spoken = transcribe(
+        info.path,
+        start=max(0.0, clip.start - CONTEXT_SECONDS),
+        end=min(info.duration, clip.end + CONTEXT_SECONDS),
+        language=options.language,
+    )
+    clip.start, clip.end = fit_to_words(clip.start, clip.end, spoken.words, options.length)
+    clip.start, clip.end = max(0.0, clip.start), min(info.duration, clip.end)
+    words = [w for w in spoken.words if w.start >= clip.start and w.end <= clip.end]
+    return words, spoken.language
+
+
+def repeats(words: list, other: list, share: float = REPEAT_SHARE) -> bool:
+    """Whether ``share`` of the word triples of ``words`` are also said in ``other``: the same
+    passage again (a rerun, a looped segment), which a viewer would see as the same short."""
+
+    def triples(ws: list) -> set[tuple[str, ...]]:
+        tokens = [re.sub(r"\W+", "", w.text.lower()) for w in ws]
+        tokens = [t for t in tokens if t]
+        return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
+
+    mine = triples(words)
+    return bool(mine) and len(mine & triples(other)) >= share * len(mine)
 
 
 def _make_one(
@@ -213,25 +258,12 @@ def _make_one(
     rank: int,
     folder: Path,
     options: ShortsOptions,
+    words: list,
+    transcript_language: str | None,
 ) -> Short:
     from egvs.scoring.explain import reasons_for
 
     info = analysis.media
-    words: list = []
-    transcript_language = None
-    if options.captions:
-        from egvs.captions import transcribe
-
-        spoken = transcribe(
-            info.path,
-            start=max(0.0, clip.start - CONTEXT_SECONDS),
-            end=min(info.duration, clip.end + CONTEXT_SECONDS),
-            language=options.language,
-        )
-        transcript_language = spoken.language
-        clip.start, clip.end = fit_to_words(clip.start, clip.end, spoken.words, options.length)
-        clip.start, clip.end = max(0.0, clip.start), min(info.duration, clip.end)
-        words = [w for w in spoken.words if w.start >= clip.start and w.end <= clip.end]
     clip.reasons = reasons_for(Segment(clip.start, clip.end), analysis.timeline)
     text = " ".join(w.text.strip() for w in words).strip()
     stem = f"{rank:02d}-{slug(text or ' '.join(clip.reasons) or 'clip')}"
@@ -257,7 +289,7 @@ def _make_one(
             [Segment(clip.start, clip.end)], info, files["timeline"], metadata={"crop": crop}
         )
     logger.info("short %d: %.1f-%.1f s -> %s", rank, clip.start, clip.end, files["video"])
-    return Short(rank, clip, files, text, transcript_language, crop)
+    return Short(rank, clip, files, text, transcript_language, crop, words)
 
 
 def _picture(
