@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import gradio as gr
 import pandas as pd
@@ -35,6 +38,7 @@ from egvs.selection.budget import DEFAULT_RATIO
 from egvs.shortform.make import ASPECTS
 
 logger = logging.getLogger("egvs")
+T = TypeVar("T")
 
 # System fonts only: the page must not fetch anything from the internet.
 THEME = gr.themes.Default(
@@ -94,6 +98,28 @@ def _outputs(result: JobResult, source: Path, language: str) -> tuple:
         _table(result, language),
         result.downloads,
     )
+
+
+def _attempt(
+    work: Callable[[], T], running: AbstractContextManager, video: str | None, language: str
+) -> tuple[T | None, str]:
+    """``(work(), "")`` run inside ``running`` (the tab's job), or ``(None, message)`` for the
+    status line when it was cancelled or failed. Memory goes back to the system either way."""
+    try:
+        with running:
+            return work(), ""
+    except JobCancelled:
+        return None, text(language, "cancelled")
+    except EgvsError as exc:
+        # The user knows the file by its name, not by the server's upload path.
+        message = str(exc).replace(video, Path(video).name) if video else str(exc)
+        gr.Warning(message)  # a toast to catch the eye; the status line keeps it
+        return None, text(language, "error", message=message)
+    except Exception as exc:
+        logger.exception("job failed")
+        return None, text(language, "internal", message=f"{type(exc).__name__}: {exc}")
+    finally:
+        release_memory()
 
 
 def _message(status: str, language: str) -> tuple:
@@ -301,31 +327,22 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             desc = text(lang, "progress")
             progress(0.0, desc=desc)
             job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
-            try:
-                with sessions.run(request.session_hash, job):
-                    result = run_job(
-                        workspace,
-                        video,
-                        max_bytes=config.max_upload,
-                        ratio=ratio,
-                        duration=float(seconds or 0) if mode == "seconds" else None,
-                        weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
-                        timeline_ext=timeline_ext,
-                    )
-            except JobCancelled:
-                return _message(text(lang, "cancelled"), lang)
-            except EgvsError as exc:
-                # The user knows the file by its name, not by the server's upload path.
-                message = str(exc).replace(video, Path(video).name) if video else str(exc)
-                gr.Warning(message)  # a toast to catch the eye; the status line keeps it
-                return _message(text(lang, "error", message=message), lang)
-            except Exception as exc:
-                logger.exception("summarize failed")
-                return _message(
-                    text(lang, "internal", message=f"{type(exc).__name__}: {exc}"), lang
-                )
-            finally:
-                release_memory()
+            result, failure = _attempt(
+                lambda: run_job(
+                    workspace,
+                    video,
+                    max_bytes=config.max_upload,
+                    ratio=ratio,
+                    duration=float(seconds or 0) if mode == "seconds" else None,
+                    weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                    timeline_ext=timeline_ext,
+                ),
+                sessions.run(request.session_hash, job),
+                video,
+                lang,
+            )
+            if result is None:
+                return _message(failure, lang)
             assert video is not None  # run_job refuses a missing upload
             return _outputs(result, Path(video), lang)
 
@@ -360,29 +377,22 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             desc = text(lang, "shorts_progress")
             progress(0.0, desc=desc)
             job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
-            cleared = (None, _shorts_table(None, lang), None)
-            try:
-                with sessions.run(request.session_hash, job):
-                    result = run_shorts_job(
-                        workspace,
-                        video,
-                        max_bytes=config.max_upload,
-                        count=int(count),
-                        length=length,
-                        aspect=aspect,
-                        captions=captions,
-                    )
-            except JobCancelled:
-                return (text(lang, "cancelled"), *cleared)
-            except EgvsError as exc:
-                message = str(exc).replace(video, Path(video).name) if video else str(exc)
-                gr.Warning(message)
-                return (text(lang, "error", message=message), *cleared)
-            except Exception as exc:
-                logger.exception("shorts failed")
-                return (text(lang, "internal", message=f"{type(exc).__name__}: {exc}"), *cleared)
-            finally:
-                release_memory()
+            result, failure = _attempt(
+                lambda: run_shorts_job(
+                    workspace,
+                    video,
+                    max_bytes=config.max_upload,
+                    count=int(count),
+                    length=length,
+                    aspect=aspect,
+                    captions=captions,
+                ),
+                sessions.run(request.session_hash, job),
+                video,
+                lang,
+            )
+            if result is None:
+                return failure, None, _shorts_table(None, lang), None
             status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
             if result.warnings:
                 status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
