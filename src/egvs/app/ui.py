@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -101,12 +100,21 @@ def _outputs(result: JobResult, source: Path, language: str) -> tuple:
 
 
 def _attempt(
-    work: Callable[[], T], running: AbstractContextManager, video: str | None, language: str
+    work: Callable[[], T],
+    sessions: Sessions,
+    request: gr.Request,
+    progress: gr.Progress,
+    desc: str,
+    video: str | None,
+    language: str,
 ) -> tuple[T | None, str]:
-    """``(work(), "")`` run inside ``running`` (the tab's job), or ``(None, message)`` for the
-    status line when it was cancelled or failed. Memory goes back to the system either way."""
+    """``(work(), "")`` run as the tab's job (its bars drive ``progress`` under ``desc``; Cancel
+    and a closed tab stop it), or ``(None, message)`` for the status line when it was cancelled
+    or failed. Memory goes back to the system either way."""
+    progress(0.0, desc=desc)
+    job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
     try:
-        with running:
+        with sessions.run(request.session_hash, job):
             return work(), ""
     except JobCancelled:
         return None, text(language, "cancelled")
@@ -324,9 +332,6 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
         ) -> tuple:
             """One click of Summarize. Messages, cancelling included, go to the status line."""
-            desc = text(lang, "progress")
-            progress(0.0, desc=desc)
-            job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
             result, failure = _attempt(
                 lambda: run_job(
                     workspace,
@@ -337,7 +342,10 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
                     timeline_ext=timeline_ext,
                 ),
-                sessions.run(request.session_hash, job),
+                sessions,
+                request,
+                progress,
+                text(lang, "progress"),
                 video,
                 lang,
             )
@@ -374,9 +382,6 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
         ) -> tuple:
             """One click of Make shorts; messages go to its status line, as for Summarize."""
-            desc = text(lang, "shorts_progress")
-            progress(0.0, desc=desc)
-            job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
             result, failure = _attempt(
                 lambda: run_shorts_job(
                     workspace,
@@ -387,7 +392,10 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     aspect=aspect,
                     captions=captions,
                 ),
-                sessions.run(request.session_hash, job),
+                sessions,
+                request,
+                progress,
+                text(lang, "shorts_progress"),
                 video,
                 lang,
             )
