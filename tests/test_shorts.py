@@ -184,3 +184,14 @@ def test_summarize_captions_are_burned_into_the_bottom(tmp_path: Path) -> None:
     h = diff.shape[0]
     assert diff[2 * h // 3 :].mean() > 0.005
     assert diff[: h // 2].mean() < 0.001
+
+
+def test_overwrite_replaces_the_earlier_shorts(source: Path, tmp_path: Path) -> None:
+    """Another run into the same folder leaves only its own clips, and files it never made."""
+    out = tmp_path / "again"
+    first = shorts(source, out, count=2, length=(8.0, 14.0), captions=False)
+    (out / "notes.txt").write_text("mine")
+    second = shorts(source, out, count=1, length=(4.0, 6.0), captions=False, overwrite=True)
+    expected = {"shorts.json", "notes.txt"} | {p.name for p in second.clips[0].files.values()}
+    assert {p.name for p in out.iterdir()} == expected
+    assert len(first.clips) == 2

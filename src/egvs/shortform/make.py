@@ -174,7 +174,9 @@ def shorts(
 
     Each clip is ``folder/NN-<slug>.mp4`` (H.264/AAC at the ``aspect``'s size) with ``.srt`` and
     ``.vtt`` captions, and, with ``timeline``, an ``.otio`` holding the crop. ``shorts.json`` (or
-    ``json_path``) lists them. ``request`` (a `SummaryRequest`) replaces ``weights``/``model``. Raises `InputError` (exit 2) for unreadable input or one without a
+    ``json_path``) lists them; with ``overwrite``, the files an earlier manifest there listed are
+    replaced, not left beside the new ones. ``request`` (a `SummaryRequest`) replaces
+    ``weights``/``model``. Raises `InputError` (exit 2) for unreadable input or one without a
     picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for bad options.
     """
     from egvs.api import analyze, check_output
@@ -197,7 +199,9 @@ def shorts(
     clips = choose_clips(
         analysis.timeline, analysis.importance, info.duration, count=count + spare, length=length
     )
+    manifest = Path(json_path) if json_path is not None else folder / MANIFEST
     folder.mkdir(exist_ok=True)
+    _remove_listed(manifest, folder)
     made: list[Short] = []
     for clip in clips:
         if len(made) == count:
@@ -214,9 +218,24 @@ def shorts(
             f"only {len(made)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
         )
         say(f"egvs: warning: {warnings[-1]}")
-    manifest = Path(json_path) if json_path is not None else folder / MANIFEST
     _write_manifest(manifest, analysis, made, options, warnings)
     return Shorts(analysis, folder, made, manifest, warnings)
+
+
+def _remove_listed(manifest: Path, folder: Path) -> None:
+    """Delete the clips an earlier run listed in ``manifest`` (and the manifest): new clips get
+    new names, and old ones left beside them would look like part of this run. Only files inside
+    ``folder`` are touched, whatever the manifest says."""
+    try:
+        earlier = json.loads(manifest.read_text(encoding="utf-8"))["clips"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for clip in earlier:
+        for name in clip.get("files", {}).values():
+            listed = (manifest.parent / name).resolve()
+            if listed.parent == folder.resolve():
+                listed.unlink(missing_ok=True)
+    manifest.unlink(missing_ok=True)
 
 
 def _speech(analysis, clip: Clip, options: ShortsOptions) -> tuple[list, str | None]:
