@@ -28,7 +28,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from egvs.reframe import FaceDetector, crop_path, detect_track, sample_frames, shot_cuts
+from egvs.reframe import FaceDetector, crop_path, detect_track, sample_frames
 from egvs.reframe.track import DETECT_FPS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -49,9 +49,8 @@ def evaluate(path: Path, detector: FaceDetector, args) -> dict:
     began = time.perf_counter()
     track = detect_track(str(path), 0.0, end, fps=args.detect_fps, detector=detector)
     track_s = time.perf_counter() - began
-    cuts = shot_cuts(str(path), 0.0, end)
     began = time.perf_counter()
-    crop = crop_path(track, aspect=args.aspect, fps=args.fps, cuts=cuts)
+    crop = crop_path(track, aspect=args.aspect, fps=args.fps, cuts=track.cuts)
     path_s = time.perf_counter() - began
     motion = np.abs(np.diff(crop.boxes[:, :2], axis=0)).sum(axis=1)
 
@@ -75,7 +74,7 @@ def evaluate(path: Path, detector: FaceDetector, args) -> dict:
         if big in fitting:
             big_checked += 1
             big_hits += fill or inside(big.box, box)
-        if last is not None and not any(last[0] < c <= t for c in cuts):
+        if last is not None and not any(last[0] < c <= t for c in track.cuts):
             moved = np.hypot(*np.subtract(big.centre, last[1])) / big.width
             if moved < STILL:
                 lo, hi = crop.index(last[0]), crop.index(t)
@@ -95,7 +94,7 @@ def evaluate(path: Path, detector: FaceDetector, args) -> dict:
         "all": float(np.median(motion)) if len(motion) else 0.0,
         "p95": float(np.percentile(motion, 95)) if len(motion) else 0.0,
         "fill": float(crop.fill.mean()),
-        "cuts": len(cuts),
+        "cuts": len(track.cuts),
         "keyframes": len(crop.keyframes()),
         "x_rt": (track_s + path_s) / end,
     }

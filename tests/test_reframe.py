@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
+from egvs.media.picture import Yuv420
 from egvs.reframe import (
     CropPath,
     Face,
@@ -20,7 +21,6 @@ from egvs.reframe import (
     crop_size,
     detect_track,
     fill_frame,
-    shot_cuts,
 )
 from egvs.reframe.faces import _FULL, _SHORT, _anchors, weighted_nms
 from egvs.reframe.track import face_patches, mouth_activity
@@ -278,17 +278,18 @@ def test_crop_path_round_trips_through_keyframes():
 def test_apply_crop_and_fill_frame_make_output_pictures():
     rgb = np.zeros((720, 1280, 3), np.uint8)
     rgb[:, 640:] = 200
-    out = apply_crop(rgb, (600, 0, 405, 720), 270, 480)
+    source = Yuv420.from_rgb(rgb)
+    out = apply_crop(source, (600, 0, 405, 720), 270, 480).to_rgb()
     assert out.shape == (480, 270, 3)
     assert out[:, :20].mean() < 10 and out[:, -20:].mean() > 190  # left dark, right bright
-    filled = fill_frame(rgb, 1080, 1920)
+    filled = fill_frame(source, 1080, 1920).to_rgb()
     assert filled.shape == (1920, 1080, 3)
     top = (1920 - round(720 * 1080 / 1280)) // 2
     band = filled[top + 5 : 1920 - top - 5]
     assert band[:, :500].mean() < 10 and band[:, -500:].mean() > 190  # the whole frame, sharp
     assert 0 < filled[: top - 5].mean() < 200  # blurred, darkened background above it
     path = CropPath(0.0, FPS, (1280, 720), np.array([[600, 0, 405, 720]]), np.array([True]))
-    assert path.render(rgb, 0.0, 1080, 1920).shape == (1920, 1080, 3)
+    assert path.render(source, 0.0, 1080, 1920).to_rgb().shape == (1920, 1080, 3)
 
 
 # --- detect_track on a file ---------------------------------------------------------------------
@@ -360,7 +361,7 @@ def test_detect_track_links_a_real_face_moving_across_the_frame(tmp_path, detect
         assert contains(reframed.at(t), faces[0])
 
 
-def test_shot_cuts_finds_the_cut_frame(tmp_path):
+def test_detect_track_finds_the_cut_frame(tmp_path, detector):
     """A hard cut from a blue to an orange scene at frame 40 (1.6 s at 25 fps), read after a seek."""
     frames = [
         np.full((H, W, 3), (30, 60, 200) if k < 40 else (230, 140, 20), np.uint8) for k in range(75)
@@ -369,6 +370,7 @@ def test_shot_cuts_finds_the_cut_frame(tmp_path):
         frame[20:40, (5 * k) % (W - 20) : (5 * k) % (W - 20) + 20] = 255
     path = tmp_path / "cut.mp4"
     write_video(path, frames)
-    assert shot_cuts(str(path), 0.0, 3.0) == pytest.approx([1.6], abs=1e-6)
-    assert shot_cuts(str(path), 1.0, 3.0) == pytest.approx([1.6], abs=1e-6)
-    assert shot_cuts(str(path), 1.8, 3.0) == []
+    cuts = [detect_track(str(path), a, 3.0, detector=detector).cuts for a in (0.0, 1.0, 1.8)]
+    assert cuts[0] == pytest.approx([1.6], abs=1e-6)
+    assert cuts[1] == pytest.approx([1.6], abs=1e-6)  # after a seek
+    assert cuts[2] == []

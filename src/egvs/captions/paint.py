@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from egvs.captions.layout import Cue, caption_cues
 from egvs.fonts import cjk_font_path
+from egvs.media.picture import Yuv420
 
 if TYPE_CHECKING:
     from egvs.captions.transcribe import Word
@@ -37,12 +38,14 @@ def load_font(size: int) -> ImageFont.FreeTypeFont:
 
 
 class CaptionPainter:
-    """Paints cues onto RGB frames of one size; the overlay of recent cues is kept for reuse."""
+    """Paints cues onto frames (YUV planes) of one size; the overlay of recent cues is kept for reuse."""
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
         self.font_size = max(8, round(height * HEIGHT_FRACTION))
-        self._overlays: OrderedDict[tuple[str, ...], tuple[int, int, np.ndarray]] = OrderedDict()
+        self._overlays: OrderedDict[tuple[str, ...], tuple[int, int, Yuv420, np.ndarray]] = (
+            OrderedDict()
+        )
 
     @property
     def max_chars(self) -> int:
@@ -62,8 +65,9 @@ class CaptionPainter:
             widest = max(load_font(size).getlength(line) for line in lines)
         return load_font(size)
 
-    def overlay(self, lines: Sequence[str]) -> tuple[int, int, np.ndarray]:
-        """(x, y, RGBA array) of the caption block for ``lines``, positioned on the frame."""
+    def overlay(self, lines: Sequence[str]) -> tuple[int, int, Yuv420, np.ndarray]:
+        """(x, y, picture, alpha) of the caption block for ``lines``, positioned on the frame:
+        drawn once as RGBA, kept as YUV planes and an alpha plane (even sides)."""
         key = tuple(lines)
         if key in self._overlays:
             self._overlays.move_to_end(key)
@@ -75,6 +79,7 @@ class CaptionPainter:
         ascent, descent = font.getmetrics()
         block_h = step * (len(lines) - 1) + ascent + descent + 2 * stroke
         block_w = min(self.width, int(max(font.getlength(line) for line in lines)) + 2 * stroke + 2)
+        block_w, block_h = -(-block_w // 2) * 2, -(-block_h // 2) * 2
         image = Image.new("RGBA", (block_w, block_h), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         for i, line in enumerate(lines):
@@ -90,42 +95,36 @@ class CaptionPainter:
         x = (self.width - block_w) // 2
         margin = PORTRAIT_BOTTOM_MARGIN if self.height > self.width else BOTTOM_MARGIN
         y = max(self.height - round(self.height * margin) - block_h, 0)
-        result = (x, y, np.asarray(image))
+        rgba = np.asarray(image)
+        result = (x, y, Yuv420.from_rgb(rgba[:, :, :3]), rgba[:, :, 3].astype(np.float32) / 255.0)
         self._overlays[key] = result
         if len(self._overlays) > CACHED_OVERLAYS:
             self._overlays.popitem(last=False)
         return result
 
-    def paint(self, rgb: np.ndarray, cue: Cue | None) -> np.ndarray:
-        """A copy of ``rgb`` (H, W, 3) uint8 with ``cue`` burned in (``None``: unchanged copy)."""
-        out = np.array(rgb, dtype=np.uint8, copy=True)
+    def paint(self, picture: Yuv420, cue: Cue | None) -> Yuv420:
+        """``picture`` (this painter's size) with ``cue`` burned in (``None``: unchanged)."""
         if cue is None or not any(line.strip() for line in cue.lines):
-            return out
-        if out.shape[:2] != (self.height, self.width):
+            return picture
+        if (picture.width, picture.height) != (self.width, self.height):
             raise ValueError(
-                f"frame is {out.shape[1]}x{out.shape[0]}, painter is {self.width}x{self.height}"
+                f"frame is {picture.width}x{picture.height}, painter is {self.width}x{self.height}"
             )
-        x, y, rgba = self.overlay(cue.lines)
-        h, w = min(rgba.shape[0], self.height - y), rgba.shape[1]
-        alpha = rgba[:h, :, 3:4].astype(np.float32) / 255.0
-        region = out[y : y + h, x : x + w].astype(np.float32)
-        out[y : y + h, x : x + w] = (
-            region * (1.0 - alpha) + rgba[:h, :, :3].astype(np.float32) * alpha + 0.5
-        ).astype(np.uint8)
-        return out
+        x, y, overlay, alpha = self.overlay(cue.lines)
+        return picture.blended(overlay, alpha, x, y)
 
 
 def caption_picture(
     words: Sequence[Word], width: int, height: int
-) -> Callable[[np.ndarray, float], np.ndarray]:
+) -> Callable[[Yuv420, float], Yuv420]:
     """A picture function for `egvs.render.video.render_segments`: burns in, on each output frame
     of ``width`` x ``height``, the cue of ``words`` spoken at its source time."""
     painter = CaptionPainter(width, height)
     cues = caption_cues(words, max_chars=painter.max_chars)  # lines that fit this frame
     starts = [cue.start for cue in cues]
 
-    def picture(rgb: np.ndarray, t: float) -> np.ndarray:
+    def picture(frame: Yuv420, t: float) -> Yuv420:
         i = bisect.bisect_right(starts, t) - 1
-        return painter.paint(rgb, cues[i] if i >= 0 and t < cues[i].end else None)
+        return painter.paint(frame, cues[i] if i >= 0 and t < cues[i].end else None)
 
     return picture

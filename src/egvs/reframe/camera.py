@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from egvs.media.picture import Yuv420
 from egvs.reframe.image import apply_crop, fill_frame
 from egvs.reframe.track import FaceTrack
 from egvs.timeline import DEFAULT_STEP
@@ -277,11 +278,11 @@ class CropPath:
         should show it whole (`fill_frame`)."""
         return bool(self.fill.mean() > 0.5)
 
-    def render(self, rgb: np.ndarray, t: float, out_w: int, out_h: int) -> np.ndarray:
-        """The output picture for the source frame ``rgb`` shown at ``t``."""
+    def render(self, picture: Yuv420, t: float, out_w: int, out_h: int) -> Yuv420:
+        """The output picture for the source ``picture`` shown at ``t``."""
         if self.is_fill(t):
-            return fill_frame(rgb, out_w, out_h)
-        return apply_crop(rgb, self.at(t), out_w, out_h)
+            return fill_frame(picture, out_w, out_h)
+        return apply_crop(picture, self.at(t), out_w, out_h)
 
     def keyframes(self, tolerance: float = 0.5) -> list[dict]:
         """The fewest frames whose linear interpolation redraws the path within ``tolerance`` px.

@@ -8,8 +8,8 @@ picture changes when there is no face (``FaceTrack.saliency``, the frame-differe
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import av
 import cv2
@@ -17,6 +17,7 @@ import numpy as np
 
 from egvs.errors import InputError, reason
 from egvs.media.decode import upright
+from egvs.media.picture import Yuv420
 from egvs.media.probe import picture_stream
 from egvs.reframe.faces import Face, FaceDetector
 
@@ -25,7 +26,6 @@ LINK_GAP = 0.8  # s: a person unseen for longer gets a new id
 LINK_DISTANCE = 1.0  # face widths a person may move between two detections and keep the id
 _PATCH = (24, 12)  # width, height of the normalised mouth / eye patches
 _SALIENCY_WIDTH = 160
-EVERY_FRAME = 1000.0  # a sampling rate above any video's: every frame
 CUT_CORRELATION = 0.6  # histogram correlation below this between consecutive frames: a cut
 _MOVED = 20  # grey levels: a pixel whose change is above this moved
 # Fraction of pixels that must move for a saliency centre: fewer is noise, more is a camera move.
@@ -42,16 +42,12 @@ class FaceTrack:
     faces: list[list[Face]]  # per time, best score first
     source_size: tuple[int, int]  # upright width, height
     saliency: np.ndarray  # (n, 2) centre of the picture's change since the previous time, or NaN
+    cuts: list[float] = field(default_factory=list)  # shot cuts in [start, end): first new frames
 
 
-def sample_frames(
-    path: str, start: float, end: float, fps: float, width: int | None = None
-) -> Iterator[tuple[float, np.ndarray]]:
-    """Upright RGB frames of [start, end) at ``fps``: the first frame at or after each sample time.
-
-    Times count from the file's first sample, like every EGVS time. One seek, then a streamed
-    decode: only the sampled frames are converted to pixels (scaled to ``width`` when given).
-    """
+def _decoded(path: str, start: float, end: float) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Every frame of [start, end) with its time (seconds from the file's first sample), after
+    one seek."""
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
@@ -70,44 +66,75 @@ def sample_frames(
                 container.seek(
                     int((start + origin - 0.5) / stream.time_base), stream=stream, backward=True
                 )
-        step = 1.0 / fps
-        k = 0
         for frame in container.decode(stream):
             if frame.time is None:
                 continue
             t = float(frame.time) - origin
             if t >= end:
                 break
-            if t < start + k * step - 1e-3:
-                continue
-            # The display matrix says how a phone video is meant to be seen.
-            rotation = round(frame.rotation / 90) % 4 * 90
-            size = {}
-            if width is not None:
-                size = {"width": width, "height": max(2, round(width * frame.height / frame.width))}
-            yield t, upright(frame.to_ndarray(format="rgb24", **size), rotation)
-            while start + k * step - 1e-3 <= t:
-                k += 1
+            if t >= start - 1e-3:
+                yield t, frame
 
 
-def shot_cuts(path: str, start: float, end: float) -> list[float]:
-    """Times in [start, end) where the picture's hue-saturation histogram changes abruptly.
+def _pixels(frame: av.VideoFrame, width: int | None = None) -> np.ndarray:
+    """The frame as upright RGB, scaled to ``width`` when given (from its YUV planes: a third
+    of swscale's cost for the small copy every frame gets); the display matrix says how a phone
+    video is meant to be seen."""
+    rotation = round(frame.rotation / 90) % 4 * 90
+    if width is None:
+        return upright(frame.to_ndarray(format="rgb24"), rotation)
+    picture = Yuv420.from_frame(frame, rotation)
+    height = max(2, round(width * picture.height / picture.width / 2) * 2)
+    return picture.resize(width, height).to_rgb()
 
-    Checked on every frame (small ones), so the camera re-frames on the cut frame itself.
+
+class _Sampler:
+    """Picks the first frame at or after each of ``start + k / fps``."""
+
+    def __init__(self, start: float, fps: float) -> None:
+        self.start, self.step, self.k = start, 1.0 / fps, 0
+
+    def wants(self, t: float) -> bool:
+        if t < self.start + self.k * self.step - 1e-3:
+            return False
+        while self.start + self.k * self.step - 1e-3 <= t:
+            self.k += 1
+        return True
+
+
+def sample_frames(
+    path: str, start: float, end: float, fps: float, width: int | None = None
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Upright RGB frames of [start, end) at ``fps``: the first frame at or after each sample time.
+
+    Times count from the file's first sample, like every EGVS time. One seek, then a streamed
+    decode: only the sampled frames are converted to pixels (scaled to ``width`` when given).
     """
-    cuts: list[float] = []
-    previous = None
-    for t, rgb in sample_frames(path, start, end, EVERY_FRAME, width=_SALIENCY_WIDTH):
+    sampler = _Sampler(start, fps)
+    for t, frame in _decoded(path, start, end):
+        if sampler.wants(t):
+            yield t, _pixels(frame, width)
+
+
+class _CutFinder:
+    """A cut where a frame's hue-saturation histogram differs abruptly from the previous one's.
+
+    Fed every frame (small ones), so the camera re-frames on the cut frame itself.
+    """
+
+    def __init__(self) -> None:
+        self.previous: np.ndarray | None = None
+
+    def is_cut(self, rgb: np.ndarray) -> bool:
         hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
         cv2.normalize(hist, hist)
-        if (
-            previous is not None
-            and cv2.compareHist(previous, hist, cv2.HISTCMP_CORREL) < CUT_CORRELATION
-        ):
-            cuts.append(t)
-        previous = hist
-    return cuts
+        cut = (
+            self.previous is not None
+            and cv2.compareHist(self.previous, hist, cv2.HISTCMP_CORREL) < CUT_CORRELATION
+        )
+        self.previous = hist
+        return cut
 
 
 def _patch(gray: np.ndarray, centre: tuple[float, float], size: tuple[float, float]) -> np.ndarray:
@@ -207,33 +234,39 @@ def detect_track(
     end: float,
     *,
     fps: float = DETECT_FPS,
-    cuts: Sequence[float] = (),
     detector: FaceDetector | None = None,
 ) -> FaceTrack:
-    """Detect and link faces in [start, end) of ``path`` at ``fps``.
+    """Detect and link faces in [start, end) of ``path`` at ``fps``, and find the shot cuts.
 
-    ``cuts`` (seconds) are shot boundaries: ids, mouth activity and saliency never carry across one.
+    One decode: every frame is checked for a cut (`_CutFinder`, on a small copy), every
+    ``1/fps`` s one is searched for faces. Ids, mouth activity and saliency never carry across
+    a cut.
     """
     detector = detector or FaceDetector()
-    cuts = sorted(cuts)
     linker = _Linker()
-    times, faces, saliency = [], [], []
+    sampler = _Sampler(start, fps)
+    finder = _CutFinder()
+    times, faces, saliency, cuts = [], [], [], []
     size = (0, 0)
     previous: tuple[int, np.ndarray] | None = None  # (shot, small grey frame)
-    for t, rgb in sample_frames(path, start, end, fps):
+    for t, frame in _decoded(path, start, end):
+        if finder.is_cut(_pixels(frame, _SALIENCY_WIDTH)):
+            cuts.append(t)
+        if not sampler.wants(t):
+            continue
+        rgb = _pixels(frame)
         size = (rgb.shape[1], rgb.shape[0])
-        shot = int(np.searchsorted(cuts, t, side="right"))
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         scale = size[0] / _SALIENCY_WIDTH
         small = cv2.resize(
             gray, (_SALIENCY_WIDTH, max(1, round(size[1] / scale))), interpolation=cv2.INTER_AREA
         )
-        if previous is None or previous[0] != shot:
+        if previous is None or previous[0] != len(cuts):
             linker.reset()
             saliency.append((np.nan, np.nan))
         else:
             saliency.append(_saliency(previous[1], small, scale))
-        previous = (shot, small)
+        previous = (len(cuts), small)
         times.append(t)
         faces.append(linker.link(t, detector.detect(rgb), gray))
     if not times:
@@ -245,4 +278,5 @@ def detect_track(
         faces,
         size,
         np.array(saliency, dtype=np.float64).reshape(-1, 2),
+        cuts,
     )

@@ -12,12 +12,9 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from egvs.errors import EgvsError, InputError, OutputError
 from egvs.progress import logger, say
@@ -27,6 +24,8 @@ from egvs.shortform.words import fit_to_words
 
 if TYPE_CHECKING:
     from egvs.analysis import Analysis
+    from egvs.media.picture import Yuv420
+    from egvs.render.video import PictureFn
     from egvs.request import SummaryRequest
 
 SCHEMA = "egvs.shorts/1"
@@ -288,10 +287,15 @@ def _make_one(
     stem = f"{rank:02d}-{slug(text or ' '.join(clip.reasons) or 'clip')}"
     files = {"video": folder / f"{stem}.mp4"}
     picture, crop = _picture(analysis, clip, options.size, words, options.fill)
-    from egvs.render.video import render_segments
+    from egvs.render.video import FAST_PRESET, render_segments
 
     render_segments(
-        info, [Segment(clip.start, clip.end)], files["video"], size=options.size, picture=picture
+        info,
+        [Segment(clip.start, clip.end)],
+        files["video"],
+        size=options.size,
+        picture=picture,
+        preset=FAST_PRESET,
     )
     if options.captions:
         from egvs.captions import caption_cues, write_srt, write_vtt
@@ -313,20 +317,19 @@ def _make_one(
 
 def _picture(
     analysis, clip: Clip, size: tuple[int, int], words: list, fill: bool
-) -> tuple[Callable[[np.ndarray, float], np.ndarray], dict]:
+) -> tuple[PictureFn, dict]:
     """The per-frame transform of one clip (reframe, then captions) and its crop record."""
-    from egvs.reframe import apply_crop, crop_path, detect_track, shot_cuts
+    from egvs.reframe import apply_crop, crop_path, detect_track
 
     info = analysis.media
     out_w, out_h = size
-    cuts = shot_cuts(str(info.path), clip.start, clip.end)
-    track = detect_track(info.path, clip.start, clip.end, cuts=cuts)
+    track = detect_track(info.path, clip.start, clip.end)
     path = crop_path(
         track,
         source_size=(info.width, info.height),
         aspect=(out_w, out_h),
         fps=info.fps,
-        cuts=cuts,
+        cuts=track.cuts,
         voiced=analysis.timeline.signal("voiced"),
         voiced_step=analysis.timeline.grid.step,
     )
@@ -336,11 +339,11 @@ def _picture(
 
         captions = caption_picture(words, out_w, out_h)
 
-    def picture(rgb: np.ndarray, t: float) -> np.ndarray:
+    def picture(source: Yuv420, t: float) -> Yuv420:
         if fill:  # group shots that cannot fit: the whole frame on a blurred background
-            frame = path.render(rgb, t, out_w, out_h)
+            frame = path.render(source, t, out_w, out_h)
         else:
-            frame = apply_crop(rgb, path.at(t), out_w, out_h)
+            frame = apply_crop(source, path.at(t), out_w, out_h)
         return captions(frame, t) if captions is not None else frame
 
     return picture, path.to_json() | {"fill_allowed": fill}
