@@ -103,17 +103,17 @@ class _Sampler:
 
 
 def sample_frames(
-    path: str, start: float, end: float, fps: float, width: int | None = None
+    path: str, start: float, end: float, fps: float
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Upright RGB frames of [start, end) at ``fps``: the first frame at or after each sample time.
 
     Times count from the file's first sample, like every EGVS time. One seek, then a streamed
-    decode: only the sampled frames are converted to pixels (scaled to ``width`` when given).
+    decode: only the sampled frames are converted to pixels.
     """
     sampler = _Sampler(start, fps)
     for t, frame in _decoded(path, start, end):
         if sampler.wants(t):
-            yield t, _pixels(frame, width)
+            yield t, _pixels(frame)
 
 
 class _CutFinder:
