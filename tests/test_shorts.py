@@ -195,3 +195,26 @@ def test_overwrite_replaces_the_earlier_shorts(source: Path, tmp_path: Path) -> 
     expected = {"shorts.json", "notes.txt"} | {p.name for p in second.clips[0].files.values()}
     assert {p.name for p in out.iterdir()} == expected
     assert len(first.clips) == 2
+
+
+def test_a_failed_run_leaves_no_clips_behind(source: Path, tmp_path: Path, monkeypatch) -> None:
+    """Clips made before a failure (here the second clip's rendering) are removed with it."""
+    from egvs.shortform import make
+
+    out = tmp_path / "failed"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    made_one = make._make_one
+    calls = []
+
+    def fail_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return made_one(*args, **kwargs)
+
+    monkeypatch.setattr(make, "_make_one", fail_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        shorts(source, out, count=2, length=(8.0, 14.0), captions=False, timeline=True)
+    assert len(calls) == 2
+    assert {p.name for p in out.iterdir()} == {"notes.txt"}

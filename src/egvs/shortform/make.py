@@ -202,16 +202,24 @@ def shorts(
     folder.mkdir(exist_ok=True)
     _remove_listed(manifest, folder)
     made: list[Short] = []
-    for clip in clips:
-        if len(made) == count:
-            break
-        words, language = _speech(analysis, clip, options)
-        if any(repeats(words, short.words) for short in made):
-            logger.info(
-                "skipping %.1f-%.1f s: its speech repeats a chosen clip", clip.start, clip.end
-            )
-            continue
-        made.append(_make_one(analysis, clip, len(made) + 1, folder, options, words, language))
+    try:
+        for clip in clips:
+            if len(made) == count:
+                break
+            words, language = _speech(analysis, clip, options)
+            if any(repeats(words, short.words) for short in made):
+                logger.info(
+                    "skipping %.1f-%.1f s: its speech repeats a chosen clip", clip.start, clip.end
+                )
+                continue
+            made.append(_make_one(analysis, clip, len(made) + 1, folder, options, words, language))
+    except BaseException:
+        # A failed or interrupted run (Ctrl-C, SIGTERM, a bad frame) leaves no clips without a
+        # manifest: they would look finished, and a rerun would not know to replace them.
+        for short in made:
+            for file in short.files.values():
+                file.unlink(missing_ok=True)
+        raise
     if len(made) < count:
         warnings.append(
             f"only {len(made)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
