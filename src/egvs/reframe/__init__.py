@@ -1,8 +1,9 @@
 """Reframing that follows people: faces over a span, a virtual camera, and the output pixels.
 
-``detect_track`` finds and links faces a few times a second and finds the shot cuts, ``crop_path`` turns them into a
-smooth crop per output frame (or "fill" for group shots), ``CropPath.render`` / ``apply_crop`` /
-``fill_frame`` make the pictures (YUV planes, `egvs.media.picture.Yuv420`).
+``detect_track`` finds and links faces a few times a second and finds the shot cuts,
+``crop_path`` turns them into a smooth crop per output frame (or "fill" for group shots),
+``CropPath.render`` / ``apply_crop`` / ``fill_frame`` make the pictures (YUV planes,
+`egvs.media.picture.Yuv420`).
 """
 
 from egvs.reframe.camera import CropPath, crop_path, crop_size
