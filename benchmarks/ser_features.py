@@ -33,6 +33,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from ser import DEFAULT_LABELS
 
 from egvs.features.prosody import pitch_track
 from egvs.ser.audio import load_audio
@@ -48,8 +49,6 @@ from egvs.ser.train import (
     cross_validate,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser"
-DEFAULT_LABELS = [SHARED / "labels.csv", SHARED / "labels_extra.csv"]
 CORPORA = ("ravdess", "emodb", "emotiontts_ko", "nemo", "ased")
 SUMMARY = ("loudness", "pitch", "brightness", "rate")
 RATE = 16000
