@@ -207,11 +207,10 @@ def write_outputs(
 ) -> None:
     import json
 
-    from egvs.cache import atomic_write
+    from egvs.atomic import write_text
 
     if json_path is not None:
-        text = json.dumps(analysis.to_json(), indent=1)
-        atomic_write(Path(json_path), lambda tmp: tmp.write_text(text))
+        write_text(json_path, json.dumps(analysis.to_json(), indent=1))
     if plot_path is not None:
         from egvs.export.plot import plot_timeline
 

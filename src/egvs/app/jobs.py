@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from egvs.atomic import atomic_write
+from egvs.atomic import atomic_write, write_text
 from egvs.errors import InputError
 from egvs.export.timeline import FORMATS
 from egvs.request import SummaryRequest
@@ -157,7 +157,7 @@ def relink_timeline(timeline: Path, source: Path) -> None:
     """
     text = timeline.read_text(encoding="utf-8")
     text = text.replace(source.as_uri(), quote(source.name))
-    atomic_write(timeline, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(timeline, text)
 
 
 def _stem(path: Path) -> str:

@@ -22,7 +22,7 @@ def _seconds(text: str) -> float:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from egvs.api import check_outputs
-    from egvs.atomic import atomic_write
+    from egvs.atomic import write_text
     from egvs.captions import caption_cues, transcribe, write_srt, write_vtt
 
     outputs = [args.srt, args.vtt, args.json]
@@ -40,7 +40,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         write_vtt(cues, args.vtt)
     if args.json is not None:
         text = json.dumps(transcript.to_json(), ensure_ascii=False, indent=1)
-        atomic_write(args.json, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text(args.json, text)
     if all(o is None for o in outputs):
         print(transcript.text)
     elif not args.quiet:

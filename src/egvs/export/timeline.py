@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 
 import opentimelineio as otio
 
-from egvs.atomic import atomic_write
+from egvs.atomic import write_text
 from egvs.errors import OutputError
 from egvs.segments import Segment
 
@@ -402,5 +402,5 @@ def write_timeline(
         )
     if not path.parent.is_dir():
         raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(path, text)
     return path

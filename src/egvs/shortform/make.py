@@ -364,7 +364,7 @@ def _write_manifest(
     options: ShortsOptions,
     warnings: list[str],
 ) -> None:
-    from egvs.cache import atomic_write
+    from egvs.atomic import write_text
 
     info = analysis.media
     doc = {
@@ -382,4 +382,4 @@ def _write_manifest(
         "warnings": warnings,
     }
     text = json.dumps(doc, indent=1, ensure_ascii=False)
-    atomic_write(manifest, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(manifest, text)
