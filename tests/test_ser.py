@@ -280,3 +280,39 @@ def test_load_audio_without_soundfile_falls_back_to_pyav(tmp_path, monkeypatch) 
     monkeypatch.setitem(__import__("sys").modules, "soundfile", None)  # import now fails
     out = load_audio(tmp_path / "a.wav")
     assert len(out) == 16000 and np.abs(out - tone).max() < 1e-3
+
+
+def test_clip_features_cache_follows_content_not_path_or_mtime(tmp_path, monkeypatch) -> None:
+    """A re-staged corpus (new mtimes) or a copy reuses the cached features; new audio does not."""
+    import os
+    import shutil
+
+    import soundfile as sf
+
+    from egvs.ser.train import clip_features
+
+    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    class CountingFeaturizer:
+        def clip(self, audio):
+            calls.append(len(audio))
+            return np.full(1024, len(calls), np.float32), None
+
+    rng = np.random.default_rng(0)
+    first = tmp_path / "a.flac"
+    sf.write(first, rng.normal(0, 0.1, 16000).astype(np.float32), 16000)
+    item = Item(first, "spk", "toy", "angry", kind="speech")
+    before = clip_features([item], CountingFeaturizer())
+    os.utime(first, ns=(1, 1))
+    copy = tmp_path / "b.flac"
+    shutil.copy(first, copy)
+    again = clip_features(
+        [item, Item(copy, "spk", "toy", "angry", kind="speech")], CountingFeaturizer()
+    )
+    assert len(calls) == 1
+    np.testing.assert_array_equal(again, np.concatenate([before, before]))
+    sf.write(first, rng.normal(0, 0.1, 16000).astype(np.float32), 16000)
+    clip_features([item], CountingFeaturizer())
+    assert len(calls) == 2
+    assert not [p for p in (tmp_path / "cache" / "ser-features").iterdir() if p.name.startswith(".")]

@@ -77,15 +77,19 @@ def write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
+def atomic_write(
+    path: str | Path, write: Callable[[Path], object], remove_stale: bool = True
+) -> None:
     """Call ``write(tmp)`` with a temporary path beside ``path``, then move it onto ``path``.
 
     The folder is created if needed. Leftovers of killed earlier writes of ``path`` are removed
-    first; the temporary file is removed whatever happens.
+    first (``remove_stale=False`` skips that scan, for folders of many small cache entries); the
+    temporary file is removed whatever happens.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
+    if remove_stale:
+        remove_stale_temps(path)
     tmp = temp_path(path)
     try:
         write(tmp)

@@ -1,13 +1,14 @@
 """Training the shipped head (``egvs ser train``): features, speaker-grouped CV, final fit.
 
 Every clip is encoded once and its pooled features are cached under
-``$EGVS_CACHE_DIR/ser-features`` (keyed by file path, size, mtime and backbone), so retraining with
-other settings costs seconds. Folds group by speaker within each dataset, so every CV figure is on
+``$EGVS_CACHE_DIR/ser-features`` (keyed by the file's content and the backbone, so a copied or
+re-staged corpus keeps its features), so retraining with other settings costs seconds. Folds group by speaker within each dataset, so every CV figure is on
 speakers the fold's model never heard. The run is deterministic for a given ``seed``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.atomic import write_text
+from egvs.atomic import atomic_write, write_text
 from egvs.features.audio_blocks import iter_blocks
 from egvs.media.decode import SAMPLE_RATE
 from egvs.progress import logger
@@ -58,9 +59,21 @@ NOISE_BANK_GROUPS = ("urbansound8k_fold3",)
 
 
 def _cache_key(path: Path) -> str:
+    """The clip's content hash with the backbone config (memoised per file version)."""
     st = path.stat()
-    ident = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{json.dumps(backbone.config(), sort_keys=True)}"
-    return hashlib.sha1(ident.encode()).hexdigest()
+    return _content_key(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=None)
+def _content_key(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha1(Path(path).read_bytes())
+    digest.update(json.dumps(backbone.config(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _save(file: Path, array: np.ndarray) -> None:
+    """Cache entries appear whole: a concurrent trainer never loads a half-written one."""
+    atomic_write(file, lambda tmp: np.save(tmp, array), remove_stale=False)
 
 
 def clip_features(
@@ -77,7 +90,7 @@ def clip_features(
             continue
         featurizer = featurizer or Featurizer()
         feats, _ = featurizer.clip(load_audio(item.path))
-        np.save(file, feats)
+        _save(file, feats)
         out.append(feats)
         if i % 100 == 0:
             logger.info("ser features: %d/%d", i + 1, len(items))
@@ -115,7 +128,7 @@ def augmented_features(
             featurizer = featurizer or Featurizer()
             seed = zlib.crc32(f"{key}|{v}".encode())
             rows[i], _ = featurizer.clip(augment(load_audio(item.path), seed, bank))
-            np.save(file, rows[i])
+            _save(file, rows[i])
             if i % 500 == 0:
                 logger.info("ser augmented features (view %d): %d/%d", v, i + 1, len(items))
         out.append(rows)
@@ -155,7 +168,7 @@ def context_features(items: Sequence[Item], featurizer: Featurizer | None = None
         feats = np.concatenate([featurizer.block(b)["ser.features"] for b in blocks])
         rows = np.array([feats[grid.index(c)] for c in centres])
         out[order] = rows
-        np.save(file, out[idx])
+        _save(file, out[idx])
         logger.info("ser context features: speaker %s", speaker)
     return out
 
