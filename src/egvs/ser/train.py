@@ -64,7 +64,7 @@ def _cache_key(path: Path) -> str:
     return _content_key(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _content_key(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha1(Path(path).read_bytes())
     digest.update(json.dumps(backbone.config(), sort_keys=True).encode())
