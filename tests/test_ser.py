@@ -315,4 +315,6 @@ def test_clip_features_cache_follows_content_not_path_or_mtime(tmp_path, monkeyp
     sf.write(first, rng.normal(0, 0.1, 16000).astype(np.float32), 16000)
     clip_features([item], CountingFeaturizer())
     assert len(calls) == 2
-    assert not [p for p in (tmp_path / "cache" / "ser-features").iterdir() if p.name.startswith(".")]
+    assert not [
+        p for p in (tmp_path / "cache" / "ser-features").iterdir() if p.name.startswith(".")
+    ]
