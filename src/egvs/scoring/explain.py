@@ -6,6 +6,7 @@ import numpy as np
 
 from egvs.features.audio_events import MOMENT_EVENTS
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
+from egvs.scoring.fusion import VISUAL_MIN_RANGE
 from egvs.segments import Segment
 from egvs.timeline import Timeline
 
@@ -60,7 +61,10 @@ def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
         values = timeline.signal(signal)
         if values.std() < 1e-6:
             continue
-        q = float(np.mean(values <= values[sl].mean()))  # percentile of the segment in the video
+        level = values[sl].mean()
+        if level < VISUAL_MIN_RANGE.get(signal, -np.inf):
+            continue  # the top of a still video's picture noise is no "fast motion"
+        q = float(np.mean(values <= level))  # percentile of the segment in the video
         if q >= 0.8:
             found.append((q, label))
     if not found:

@@ -31,6 +31,12 @@ from egvs.timeline import Timeline
 
 SMOOTH_SECONDS = 1.5
 LOUDNESS_RANGE_DB = 15.0
+# The smallest within-video range of each visual signal that is stretched to full scale: about
+# what a real change looks like. Optical flow of a moving shot reaches 0.05-2 (a still talking
+# head stays under 0.01); a cut to another scene moves the picture embedding by a cosine distance
+# of 0.3-0.6 against the last 10 s, while a still or slowly drifting shot stays under 0.1. So a
+# static video's visual noise stays low instead of reading as motion or new scenes.
+VISUAL_MIN_RANGE = {"motion": 0.05, "novelty": 0.25}
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ def components(timeline: Timeline) -> dict[str, np.ndarray]:
     loudness = sig("loudness", -90.0)
     loud = np.clip((loudness - np.median(loudness)) / LOUDNESS_RANGE_DB, 0, 1)
     events = np.clip(np.maximum.reduce([moment / 0.6, 0.5 * mood / 0.6, 0.5 * loud]), 0, 1)
-    visual = 0.6 * scale_within(sig("motion"), 0.05) + 0.4 * scale_within(sig("novelty"), 0.05)
+    visual = 0.6 * scale_within(sig("motion"), VISUAL_MIN_RANGE["motion"]) + 0.4 * scale_within(
+        sig("novelty"), VISUAL_MIN_RANGE["novelty"]
+    )
     return {"emotion": emotion, "events": events, "visual": visual}
 
 
