@@ -9,7 +9,7 @@ from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.ser.head import SerHead, Task
 from egvs.ser.labels import CLASSES
-from egvs.ser.model import WhisperEmotionModel, to_track
+from egvs.ser.model import HUMAN_EVENTS, WhisperEmotionModel, tagger_voice, to_track
 from egvs.timeline import TimeGrid, Timeline
 
 
@@ -61,6 +61,31 @@ def test_other_sounds_lose_their_emotional_vote() -> None:
     assert track.arousal[0] > 0.8 and track.arousal[1] == 0.0
     assert track.probs[1, EMOTION_CLASSES.index("neutral")] == 1.0
     assert track.voiced[1] < 0.15
+
+
+def test_a_voice_the_tagger_surely_hears_votes_whatever_the_vad_and_other_say() -> None:
+    p = np.zeros((4, len(CLASSES)))
+    p[:, CLASSES.index("angry")] = 1.0  # steps 0-2: a shout silero-vad misses
+    p[3, CLASSES.index("angry")], p[3, CLASSES.index("other")] = 0.05, 0.95  # a cry heard as other
+    vad = np.array([0.05, 0.05, 0.05, 0.0])
+    heard = tagger_voice_of(speech=[0.95, 0.1, 0.95, 0.0], crying=[0.0, 0.0, 0.0, 0.9])
+    confirm = np.array([1.0, 1.0, 0.0, 1.0])  # step 2 under music that YAMNet does not confirm
+    track = to_track(p, CLASSES, vad, arousal=np.full(4, 0.9), confirm=confirm, heard=heard)
+    assert track.voiced[0] == 1.0 and track.arousal[0] > 0.8
+    assert track.voiced[1] < 0.15 and track.arousal[1] == 0.0  # the tagger barely hears it
+    assert track.arousal[2] == 0.0  # the music veto still applies
+    assert track.voiced[3] > 0.5 and track.arousal[3] > 0.5
+    without = to_track(p, CLASSES, vad, arousal=np.full(4, 0.9), confirm=confirm)
+    assert (without.arousal == 0.0).all()
+
+
+def tagger_voice_of(speech: list[float], crying: list[float]) -> np.ndarray:
+    tl = Timeline(TimeGrid(0.5, len(speech)))
+    for event in HUMAN_EVENTS:
+        tl.add_signal(f"event.{event}", np.zeros(len(speech)))
+    tl.add_signal("event.speech", np.array(speech))
+    tl.add_signal("event.crying", np.array(crying))
+    return tagger_voice(tl)
 
 
 def timeline_with(

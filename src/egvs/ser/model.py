@@ -38,6 +38,7 @@ NON_VOICE_EVENTS = ("music", "animal")  # YAMNet sounds under which a voice need
 NON_VOICE_MASK = 0.2  # ... from this probability
 HUMAN_EVENTS = ("speech", "laughter", "crying", "screaming", "shouting")
 HUMAN_CONFIRM = 0.1  # YAMNet human-sound probability that fully confirms a voice there
+HEARD_VOICE = (0.3, 0.7)  # YAMNet human-voice probability ramp from "no voice" to "surely a voice"
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
 MIN_SPEAKER_SECONDS = 60.0  # less speech than this: the speaker is judged against the whole video
 SPEAKER_SHRINK_SECONDS = 30.0  # pseudo-speech pulling a speaker's baseline towards the video's
@@ -157,6 +158,7 @@ class WhisperEmotionModel:
             valence=out["valence"][:, 2] - out["valence"][:, 0] if "valence" in out else None,
             speakers=speakers,
             confirm=tagger_confirmation(timeline),
+            heard=tagger_voice(timeline),
         )
 
 
@@ -184,6 +186,22 @@ def tagger_confirmation(timeline: Timeline) -> np.ndarray:
     return np.where(other < NON_VOICE_MASK, 1.0, confirmed).astype(np.float32)
 
 
+def tagger_voice(timeline: Timeline) -> np.ndarray:
+    """How surely the sound tagger hears a human voice at each step (0..1), for silero-vad's misses.
+
+    silero-vad misses shouted and strained speech: a held-out actor's angry outburst at -20 dBFS
+    scored 0.0-0.15 while YAMNet heard speech at 0.8-1.0. And the head calls some cries of
+    speakers it never heard ``other`` (P 0.99 on a held-out infant's cry YAMNet calls crying at
+    0.95). Where YAMNet surely hears a human voice, the step counts as voiced whatever the VAD
+    and the head's ``other`` say; the music/animal veto (`tagger_confirmation`) still applies.
+    """
+    if not all(f"event.{e}" in timeline.signals for e in HUMAN_EVENTS):
+        return np.zeros(timeline.n_steps, dtype=np.float32)
+    human = np.max([timeline.signal(f"event.{e}") for e in HUMAN_EVENTS], axis=0)
+    lo, hi = HEARD_VOICE
+    return np.clip((human - lo) / (hi - lo), 0, 1).astype(np.float32)
+
+
 def to_track(
     p: np.ndarray,
     classes: tuple[str, ...],
@@ -193,14 +211,16 @@ def to_track(
     valence: np.ndarray | None = None,
     speakers: np.ndarray | None = None,
     confirm: np.ndarray | None = None,
+    heard: np.ndarray | None = None,
 ) -> EmotionTrack:
     """Map head outputs onto the canonical track; steps without voice fade to a neutral no-vote.
 
     The VAD rejects nonverbal vocalizations, so a step also counts as voiced when it is audible
-    (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream; and a
+    (``level`` in dBFS above `SOUND_FLOOR_DB`) and the head calls it a laugh, cry or scream; a
     step the head calls ``other`` (no emotional voice: music, a dog, an engine, a cough) loses
-    its vote in proportion, as does a step the sound tagger does not confirm (``confirm``, see
-    `tagger_confirmation`). ``arousal``/``valence`` come from the head's own tasks where it has
+    its vote in proportion, unless the sound tagger surely hears a human voice there (``heard``,
+    see `tagger_voice`); and a step the tagger does not confirm under music or animal sounds
+    (``confirm``, see `tagger_confirmation`) loses it too. ``arousal``/``valence`` come from the head's own tasks where it has
     them, otherwise from fixed per-class values.
     """
     col = {c: i for i, c in enumerate(classes)}
@@ -221,6 +241,8 @@ def to_track(
         voiced = np.maximum(voiced, audible * vocal.sum(1))
     if OTHER in col:
         voiced = voiced * (1.0 - p[:, col[OTHER]])
+    if heard is not None:
+        voiced = np.maximum(voiced, heard)
     if confirm is not None:
         voiced = voiced * confirm
     gate = np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)[:, None]
