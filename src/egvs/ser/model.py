@@ -220,8 +220,8 @@ def to_track(
     step the head calls ``other`` (no emotional voice: music, a dog, an engine, a cough) loses
     its vote in proportion, unless the sound tagger surely hears a human voice there (``heard``,
     see `tagger_voice`); and a step the tagger does not confirm under music or animal sounds
-    (``confirm``, see `tagger_confirmation`) loses it too. ``arousal``/``valence`` come from the head's own tasks where it has
-    them, otherwise from fixed per-class values.
+    (``confirm``, see `tagger_confirmation`) loses it too. ``arousal``/``valence`` come from the
+    head's own tasks where it has them, otherwise from fixed per-class values.
     """
     col = {c: i for i, c in enumerate(classes)}
     probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)

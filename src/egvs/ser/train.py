@@ -2,8 +2,9 @@
 
 Every clip is encoded once and its pooled features are cached under
 ``$EGVS_CACHE_DIR/ser-features`` (keyed by the file's content and the backbone, so a copied or
-re-staged corpus keeps its features), so retraining with other settings costs seconds. Folds group by speaker within each dataset, so every CV figure is on
-speakers the fold's model never heard. The run is deterministic for a given ``seed``.
+re-staged corpus keeps its features), so retraining with other settings costs seconds. Folds
+group by speaker within each dataset, so every CV figure is on speakers the fold's model never
+heard. The run is deterministic for a given ``seed``.
 """
 
 from __future__ import annotations
