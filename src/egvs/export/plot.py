@@ -4,6 +4,7 @@ and the selected segments shaded, so a person sees at a glance why the summary i
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,8 +47,16 @@ def plot_timeline(analysis: Analysis, path: Path) -> None:
 
     matplotlib.use("Agg")
     families = [*matplotlib.rcParams["font.family"], _cjk_family()]
-    with matplotlib.rc_context({"font.family": families}):
-        _draw(analysis, path)
+    # The bundled CJK font is Bold only: matplotlib logs "Failed to find font weight normal ...
+    # now using 700" for every text that falls back to it, which is the intended weight.
+    font_log = logging.getLogger("matplotlib.font_manager")
+    level = font_log.level
+    font_log.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context({"font.family": families}):
+            _draw(analysis, path)
+    finally:
+        font_log.setLevel(level)
 
 
 def _draw(analysis: Analysis, path: Path) -> None:
