@@ -176,12 +176,8 @@ def tagger_confirmation(timeline: Timeline) -> np.ndarray:
     if not all(f"event.{e}" in timeline.signals for e in NON_VOICE_EVENTS):
         return np.ones(n, dtype=np.float32)
     span = 3  # YAMNet's ~1 s frames straddle the 0.5 s steps
-    human = maximum_filter1d(
-        np.max([timeline.signal(f"event.{e}") for e in HUMAN_EVENTS], axis=0), span
-    )
-    other = maximum_filter1d(
-        np.max([timeline.signal(f"event.{e}") for e in NON_VOICE_EVENTS], axis=0), span
-    )
+    human = maximum_filter1d(_strongest(timeline, HUMAN_EVENTS), span)
+    other = maximum_filter1d(_strongest(timeline, NON_VOICE_EVENTS), span)
     confirmed = np.clip(human / HUMAN_CONFIRM, 0, 1)
     return np.where(other < NON_VOICE_MASK, 1.0, confirmed).astype(np.float32)
 
@@ -195,11 +191,13 @@ def tagger_voice(timeline: Timeline) -> np.ndarray:
     0.95). Where YAMNet surely hears a human voice, the step counts as voiced whatever the VAD
     and the head's ``other`` say; the music/animal veto (`tagger_confirmation`) still applies.
     """
-    if not all(f"event.{e}" in timeline.signals for e in HUMAN_EVENTS):
-        return np.zeros(timeline.n_steps, dtype=np.float32)
-    human = np.max([timeline.signal(f"event.{e}") for e in HUMAN_EVENTS], axis=0)
     lo, hi = HEARD_VOICE
-    return np.clip((human - lo) / (hi - lo), 0, 1).astype(np.float32)
+    return np.clip((_strongest(timeline, HUMAN_EVENTS) - lo) / (hi - lo), 0, 1).astype(np.float32)
+
+
+def _strongest(timeline: Timeline, events: tuple[str, ...]) -> np.ndarray:
+    """Per step, the highest tagger probability among ``events`` (0 where the tagger did not run)."""
+    return np.max([timeline.signal(f"event.{e}") for e in events], axis=0)
 
 
 def to_track(
