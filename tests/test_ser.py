@@ -146,6 +146,30 @@ def test_normalize_groups_shrinks_single_clip_speakers() -> None:
     np.testing.assert_allclose(gs, 1, atol=1e-5)
 
 
+def test_speakers_are_judged_against_their_calm_clips() -> None:
+    from egvs.ser.train import CALM_BASELINE_SHARE, baseline_weights
+
+    # speaker "a": 2 calm clips and 8 emotional ones; "b": vocal bursts only (no calm clip)
+    labels = ["neutral", "calm"] + ["angry"] * 8 + ["laughing"] * 3
+    items = [
+        Item(Path(f"{i}.flac"), "a" if i < 10 else "b", "d", label)
+        for i, label in enumerate(labels)
+    ]
+    w = baseline_weights(items)
+    assert w[:2].sum() / w[:10].sum() == pytest.approx(CALM_BASELINE_SHARE)
+    np.testing.assert_allclose(w[10:], 1.0)  # no calm clip: every clip counts the same
+    x = np.array([[0.0]] * 2 + [[10.0]] * 8 + [[3.0]] * 3)
+    groups = np.array([it.speaker for it in items])
+    mean, std = x.mean(0), x.std(0)
+    z_calm = normalize_groups(x, groups, mean, std, w)
+    z_all = normalize_groups(x, groups, mean, std)
+    # against all clips the calm ones sit far below the (mostly angry) average; against the calm
+    # baseline a video's calm talk is the centre and the anger stands out
+    assert z_all[0, 0] < -1.0 < z_calm[0, 0] < 0.5
+    assert z_calm[2, 0] > z_all[2, 0] + 0.5
+    np.testing.assert_allclose(z_calm[10:], z_all[10:])
+
+
 def test_pool_windows_matches_pool() -> None:
     rng = np.random.default_rng(2)
     frames = rng.normal(size=(100, 4)).astype(np.float32)

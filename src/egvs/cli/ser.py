@@ -29,7 +29,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     _labels_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (ser_head.npz, cv.json)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the folds and the MLP's initialisation (default 0)",
+    )
     p.add_argument(
         "--l2", type=float, default=None, help="L2 regularisation of the linear head (--hidden 0)"
     )
@@ -37,8 +42,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--hidden",
         type=int,
         default=None,
-        help="size of a shared hidden layer for the head (e.g. 256, trained with PyTorch: "
-        "pip install 'egvs[train]'); default 0: one linear softmax per task (scipy, no torch)",
+        help="size of the head's shared hidden layer (default 256, trained with PyTorch: "
+        "pip install 'egvs[train]'); 0: one linear softmax per task (scipy, no torch)",
     )
     p.add_argument("--folds", type=int, default=None, help="speaker-grouped CV folds (default 8)")
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation, only fit the head")
@@ -62,7 +67,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="evaluate a model on a labelled CSV",
         description="Accuracy, UAR, confusion, arousal UAR, valence UAR, vocalization recall, "
         "false vocalization and false voice rates on non-voice sounds, and calibration error, per "
-        "dataset and overall; features are normalised per speaker.",
+        "dataset and overall; features are normalised per speaker, against a baseline in which "
+        "the speaker's neutral and calm clips weigh 90% (as a video's mostly calm talk does).",
     )
     _labels_options(p)
     p.add_argument(

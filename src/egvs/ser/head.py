@@ -21,27 +21,41 @@ SHRINK = (
 
 
 def baseline(
-    x: np.ndarray, mean: np.ndarray, std: np.ndarray, shrink: float = SHRINK
+    x: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    shrink: float = SHRINK,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A group's mean and std, shrunk towards ``mean``/``std`` by ``shrink`` pseudo-rows."""
+    """A group's mean and std, shrunk towards ``mean``/``std`` by ``shrink`` pseudo-rows.
+
+    ``weights`` (relative, one per row) let some rows count more; the group still counts as
+    ``len(x)`` rows against the shrinkage.
+    """
     n = len(x)
-    gm = (x.sum(0) + shrink * mean) / (n + shrink)
-    gv = (((x - gm) ** 2).sum(0) + shrink * std**2) / (n + shrink)
+    w = np.ones(n) if weights is None else np.asarray(weights, float) * n / np.sum(weights)
+    gm = ((w[:, None] * x).sum(0) + shrink * mean) / (n + shrink)
+    gv = ((w[:, None] * (x - gm) ** 2).sum(0) + shrink * std**2) / (n + shrink)
     return gm, np.sqrt(gv + 1e-6)
 
 
 def normalize_groups(
-    x: np.ndarray, groups: np.ndarray, mean: np.ndarray, std: np.ndarray
+    x: np.ndarray,
+    groups: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Z-score each group (speaker, or video) against its own baseline, shrunk towards the global one.
 
     A group with many clips is normalised by its own mean/std (emotion judged against the speaker's
     usual voice); a group with one clip mostly by the global statistics, so it is not zeroed out.
+    ``weights`` (one per row) weigh the rows within each group's baseline.
     """
     out = np.empty_like(x, dtype=np.float32)
     for g in np.unique(groups):
         idx = groups == g
-        gm, gs = baseline(x[idx], mean, std)
+        gm, gs = baseline(x[idx], mean, std, weights=None if weights is None else weights[idx])
         out[idx] = (x[idx] - gm) / gs
     return out
 
