@@ -586,6 +586,7 @@ def train_head(
     clips: Sequence[Clip],
     head_data: str,
     hidden: int,
+    seed: int = 0,
 ) -> tuple[Path, dict]:
     """A head trained (``egvs.ser.train.train``, no CV) without any held-out speaker or clip.
 
@@ -610,6 +611,8 @@ def train_head(
             {
                 "held_out": sorted(speakers),
                 "hidden": hidden,
+                # seed 0 is left out of the key, so heads cached before --seed existed still count
+                **({"seed": seed} if seed else {}),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
                 "code": [hashlib.sha1((code / f).read_bytes()).hexdigest() for f in TRAINING_CODE],
@@ -627,7 +630,7 @@ def train_head(
         print(
             f"moments: training the held-out head on {len(train_items)} clips ({', '.join(sources)})"
         )
-        train(train_items, head_dir, cv=False, hidden=hidden)
+        train(train_items, head_dir, cv=False, hidden=hidden, seed=seed)
         (head_dir / "held_out.json").write_text(json.dumps({**info, **hold.describe()}, indent=2))
     return head_dir, info
 
@@ -858,6 +861,12 @@ def main() -> None:
         help=f"the head's hidden layer (default {DEFAULT_HIDDEN}; 0 = the linear head)",
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the head's training seed (the MLP's initialisation and dropout; default 0)",
+    )
+    parser.add_argument(
         "--analyze-args",
         default="",
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
@@ -880,7 +889,7 @@ def main() -> None:
         print(f"  {dataset} vocalizations ({len(speakers)}): {', '.join(sorted(speakers))}")
     print(f"  urbansound8k fold {hold.noise_fold}: {len(hold.noise)} clips (noise beds)")
     head_dir, head = train_head(
-        args.work, args.labels, extra, hold, clips, args.head_data, args.hidden
+        args.work, args.labels, extra, hold, clips, args.head_data, args.hidden, args.seed
     )
     print(
         f"held-out head: {head['dir']} trained on {head['train_clips']} clips of "
