@@ -1,4 +1,4 @@
-"""The head's optional multi-task MLP (``egvs ser train --hidden 256``), trained with PyTorch.
+"""The head's multi-task MLP (``egvs ser train``, ``--hidden 256`` by default), trained with PyTorch.
 
 Inference is numpy (`egvs.ser.head.SerHead.trunk`); torch is only needed to train it.
 
@@ -6,8 +6,8 @@ One hidden ReLU layer shared by the emotion, arousal and valence tasks, each wit
 output; every row carries the targets it has (a valence-only clip trains the trunk and the
 valence output). Dropout on the input and the hidden layer, AdamW, a fixed number of epochs, one
 thread and a fixed seed, so a run is reproducible. Measured against the linear head
-(docs/speech_emotion.md): better on clips of held-out speakers and corpora, worse on the moments
-benchmark's continuous videos, so the shipped head is linear.
+(``--hidden 0``, docs/speech_emotion.md): better on clips of held-out speakers and corpora and on
+the moments benchmark's videos, so the shipped head is this one.
 """
 
 from __future__ import annotations
