@@ -147,7 +147,7 @@ def test_normalize_groups_shrinks_single_clip_speakers() -> None:
 
 
 def test_speakers_are_judged_against_their_calm_clips() -> None:
-    from egvs.ser.train import CALM_BASELINE_SHARE, baseline_weights
+    from egvs.ser.train import CALM_BASELINE_SHARE, baseline_weights, norm_groups
 
     # speaker "a": 2 calm clips and 8 emotional ones; "b": vocal bursts only (no calm clip)
     labels = ["neutral", "calm"] + ["angry"] * 8 + ["laughing"] * 3
@@ -155,11 +155,11 @@ def test_speakers_are_judged_against_their_calm_clips() -> None:
         Item(Path(f"{i}.flac"), "a" if i < 10 else "b", "d", label)
         for i, label in enumerate(labels)
     ]
-    w = baseline_weights(items)
+    groups = norm_groups(items)
+    w = baseline_weights(items, groups)
     assert w[:2].sum() / w[:10].sum() == pytest.approx(CALM_BASELINE_SHARE)
     np.testing.assert_allclose(w[10:], 1.0)  # no calm clip: every clip counts the same
     x = np.array([[0.0]] * 2 + [[10.0]] * 8 + [[3.0]] * 3)
-    groups = np.array([it.speaker for it in items])
     mean, std = x.mean(0), x.std(0)
     z_calm = normalize_groups(x, groups, mean, std, w)
     z_all = normalize_groups(x, groups, mean, std)

@@ -210,13 +210,12 @@ def norm_groups(items: Sequence[Item]) -> np.ndarray:
     return np.array([it.speaker if it.has_voice else f"{it.dataset}:{it.path}" for it in items])
 
 
-def baseline_weights(items: Sequence[Item]) -> np.ndarray:
-    """Per clip, its weight in its speaker's baseline: calm clips share `CALM_BASELINE_SHARE`.
+def baseline_weights(items: Sequence[Item], groups: np.ndarray) -> np.ndarray:
+    """Per clip, its weight in its group's baseline (``groups``: `norm_groups` of ``items``).
 
-    A speaker without both calm and other clips (vocal bursts, a neutral-only corpus) keeps
-    equal weights.
+    Calm clips share `CALM_BASELINE_SHARE` of it; a speaker without both calm and other clips
+    (vocal bursts, a neutral-only corpus) keeps equal weights.
     """
-    groups = norm_groups(items)
     calm = np.array([it.label in CALM_LABELS for it in items])
     weights = np.ones(len(items))
     for g in np.unique(groups):
@@ -272,7 +271,8 @@ def fit_head(
     its own, mostly calm, voiced steps.
     """
     mean, std = x.mean(0), x.std(0) + 1e-6
-    groups, in_baseline = norm_groups(items), baseline_weights(items)
+    groups = norm_groups(items)
+    in_baseline = baseline_weights(items, groups)
     views = [x] + ([x_context] if x_context is not None else []) + list(x_augmented)
     z = np.concatenate([normalize_groups(v, groups, mean, std, in_baseline) for v in views])
     n = len(items)
@@ -312,7 +312,8 @@ def head_outputs(
     head: SerHead, x: np.ndarray, items: Sequence[Item], logits: bool = False
 ) -> dict[str, np.ndarray]:
     """Each task's probabilities (or raw logits) with clips normalised as in training."""
-    z = normalize_groups(x, norm_groups(items), head.mean, head.std, baseline_weights(items))
+    groups = norm_groups(items)
+    z = normalize_groups(x, groups, head.mean, head.std, baseline_weights(items, groups))
     out = head.outputs(z, logits)
     if head.classes != CLASSES:  # a head trained on another label set: its classes in place
         full = np.full((len(z), len(CLASSES)), -np.inf if logits else 0.0)
