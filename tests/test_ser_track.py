@@ -9,7 +9,13 @@ from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.ser.head import SerHead, Task
 from egvs.ser.labels import CLASSES
-from egvs.ser.model import HUMAN_EVENTS, WhisperEmotionModel, tagger_voice, to_track
+from egvs.ser.model import (
+    HUMAN_EVENTS,
+    WhisperEmotionModel,
+    tagger_crying,
+    tagger_voice,
+    to_track,
+)
 from egvs.timeline import TimeGrid, Timeline
 
 
@@ -77,6 +83,26 @@ def test_a_voice_the_tagger_surely_hears_votes_whatever_the_vad_and_other_say() 
     assert track.voiced[3] > 0.5 and track.arousal[3] > 0.5
     without = to_track(p, CLASSES, vad, arousal=np.full(4, 0.9), confirm=confirm)
     assert (without.arousal == 0.0).all()
+
+
+def test_a_cry_neither_the_vad_nor_the_tagger_hears_is_another_sound() -> None:
+    # the head calls four loud steps a cry: an explosion (0), cries YAMNet hears within a step
+    # (1, 3) and a sobbing voice the VAD hears (2)
+    p = np.zeros((4, len(CLASSES)))
+    p[:, CLASSES.index("crying")] = 0.95
+    p[:, CLASSES.index("other")] = 0.05
+    vad = np.array([0.0, 0.0, 0.9, 0.0])
+    level = np.full(4, -15.0)
+    tl = Timeline(TimeGrid(0.5, 4))
+    tl.add_signal("event.crying", np.array([0.0, 0.0, 0.6, 0.0]))
+    cry_heard = tagger_crying(tl)
+    assert cry_heard.tolist() == [0.0, 1.0, 1.0, 1.0]
+    track = to_track(p, CLASSES, vad, level, cry_heard=cry_heard)
+    crying = VOCALIZATIONS.index("crying")
+    assert track.vocalizations[0, crying] == 0.0 and track.voiced[0] < 0.15
+    assert (track.vocalizations[1:, crying] > 0.9).all()
+    ungated = to_track(p, CLASSES, vad, level)
+    assert ungated.vocalizations[0, crying] > 0.9  # the same step without the tagger's check
 
 
 def tagger_voice_of(speech: list[float], crying: list[float]) -> np.ndarray:
