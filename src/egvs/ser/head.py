@@ -1,7 +1,8 @@
 """The classifier head: speaker-normalised pooled features -> class probabilities (plain numpy).
 
-Multinomial logistic regression, L2-regularised, fitted with scipy's L-BFGS. It is small (a few
-hundred kB as .npz), needs no torch to run, and is fully determined by its data and ``l2``.
+Softmax tasks over one shared hidden layer (the shipped MLP, trained by `egvs.ser.mlp`) or over
+the features themselves (L2-regularised multinomial logistic regression, fitted here with
+scipy's L-BFGS). Either runs in numpy without torch and saves as one small .npz.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ and a speaker embedding; ``predict()`` then finds the video's speakers (speaker 
 embeddings), normalises each speaker with at least `MIN_SPEAKER_SECONDS` of speech against that
 speaker's own voiced baseline (as each speaker was in training: a naturally loud voice is not
 "aroused") and everyone else against the video's, applies the head, and lets YAMNet veto voices
-it does not hear under music or animal sounds.
+it does not hear under music or animal sounds, and cries the VAD does not hear either.
 """
 
 from __future__ import annotations
