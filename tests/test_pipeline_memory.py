@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from egvs.pipeline import NOVELTY_CHUNK, StageClock, _Spool, _Worker, compact, novelty
-from egvs.timeline import TimeGrid, Timeline
+from egvs.timeline import TimeGrid, Timeline, UnknownSignalError
 
 
 def test_compact_halves_only_wide_float_matrices() -> None:
@@ -36,6 +36,17 @@ def test_timeline_keeps_float16_sources_and_makes_the_rest_float32() -> None:
     tl.add_source("audio", np.ones((4, 6), np.float64))
     assert tl.sources["visual"].dtype == np.float16
     assert tl.sources["audio"].dtype == np.float32
+
+
+def test_a_misspelt_signal_raises_and_names_the_known_ones() -> None:
+    tl = Timeline(TimeGrid(0.5, 4))
+    tl.add_signal("motion", np.ones(4))
+    with pytest.raises(
+        UnknownSignalError, match=r"unknown signal 'motoin'; the timeline has: motion"
+    ):
+        tl.signal("motoin")
+    assert tl.has_signal("motion") and not tl.has_signal("motoin")
+    assert tl.signal("speaker", default=-1.0).tolist() == [-1.0] * 4  # a stand-in asked for
 
 
 def _novelty_whole(visual: np.ndarray, step: float, window: float = 10.0) -> np.ndarray:

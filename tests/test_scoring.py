@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from timelines import silent_timeline
 
 from egvs.scoring.explain import reasons_for
 from egvs.scoring.fusion import components
@@ -11,10 +12,18 @@ from egvs.timeline import TimeGrid, Timeline
 
 
 def visual_timeline(motion: np.ndarray, novelty: np.ndarray) -> Timeline:
-    timeline = Timeline(TimeGrid.for_duration(len(motion) * 0.5))
+    timeline = silent_timeline(TimeGrid.for_duration(len(motion) * 0.5))
     timeline.add_signal("motion", motion)
     timeline.add_signal("novelty", novelty)
     return timeline
+
+
+def test_the_pipelines_timeline_of_nothing_has_every_signal_fusion_reads() -> None:
+    """No picture, no sound: every component and reason reads its signals (none is missing)."""
+    nothing = silent_timeline(TimeGrid(0.5, 40))
+    for name, values in components(nothing).items():
+        assert values.tolist() == [0.0] * 40, name
+    assert reasons_for(Segment(0.0, 5.0), nothing) == ["above-average importance"]
 
 
 def test_a_still_videos_picture_noise_is_not_stretched_into_motion_or_new_scenes() -> None:

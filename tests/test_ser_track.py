@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from timelines import silent_timeline
 
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.scoring.explain import reasons_for
@@ -12,6 +13,7 @@ from egvs.ser.labels import CLASSES
 from egvs.ser.model import (
     HUMAN_EVENTS,
     WhisperEmotionModel,
+    tagger_confirmation,
     tagger_crying,
     tagger_voice,
     to_track,
@@ -85,6 +87,13 @@ def test_a_voice_the_tagger_surely_hears_votes_whatever_the_vad_and_other_say() 
     assert (without.arousal == 0.0).all()
 
 
+def test_without_the_tagger_it_hears_no_voice_and_vetoes_none() -> None:
+    """`egvs.ser.analyze_audio` runs a model on audio alone: its timeline has no `event.*`."""
+    alone = Timeline(TimeGrid(0.5, 4))
+    assert tagger_voice(alone).tolist() == [0.0] * 4
+    assert tagger_confirmation(alone).tolist() == [1.0] * 4
+
+
 def test_a_cry_neither_the_vad_nor_the_tagger_hears_is_another_sound() -> None:
     # the head calls four loud steps a cry: an explosion (0), cries YAMNet hears within a step
     # (1, 3) and a sobbing voice the VAD hears (2)
@@ -118,7 +127,7 @@ def timeline_with(
     angry: np.ndarray, happy: np.ndarray, vocal: np.ndarray | None = None
 ) -> Timeline:
     n = len(angry)
-    tl = Timeline(TimeGrid(0.5, n))
+    tl = silent_timeline(TimeGrid(0.5, n))
     probs = np.zeros((n, len(EMOTION_CLASSES)))
     probs[:, EMOTION_CLASSES.index("angry")] = angry
     probs[:, EMOTION_CLASSES.index("happy")] = happy

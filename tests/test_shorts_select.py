@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from timelines import silent_timeline
 
 from egvs.shortform.select import choose_clips
 from egvs.shortform.words import fit_to_words
@@ -22,7 +23,7 @@ def _timeline(duration: float, peaks: list[float], seed: int = 0) -> tuple[Timel
     importance = 0.1 + 0.02 * rng.random(grid.n_steps)
     for p in peaks:
         importance += 0.8 * np.exp(-0.5 * ((t - p) / 3.0) ** 2)
-    timeline = Timeline(grid)
+    timeline = silent_timeline(grid)
     visual = rng.normal(size=(grid.n_steps // 40 + 1, 64))
     timeline.add_source("visual", np.repeat(visual, 40, axis=0)[: grid.n_steps])
     timeline.add_signal("voiced", np.ones(grid.n_steps))

@@ -1,6 +1,7 @@
 """KTS on synthetic feature sequences with known change points, and audio-aware refinement."""
 
 import numpy as np
+from timelines import silent_timeline
 
 from egvs.segments import Segment
 from egvs.shots import kts_segments, refine_shots, snap_edges
@@ -60,7 +61,7 @@ def test_pauses_and_snapping():
 
 def test_refine_splits_long_shot_where_audio_changes_and_cuts_in_pause():
     grid = TimeGrid.for_duration(20.0)
-    tl = Timeline(grid)
+    tl = silent_timeline(grid)
     loud = np.full(grid.n_steps, -40.0)
     loud[24:] = -10.0  # the sound changes at 12 s
     tl.add_signal("loudness", loud)

@@ -74,6 +74,18 @@ def fit_length(values: np.ndarray, n: int) -> np.ndarray:
     return np.pad(values, pad, mode="edge")
 
 
+class UnknownSignalError(KeyError):
+    """A signal the timeline does not hold: names it and the ones it does."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = known
+
+    def __str__(self) -> str:
+        return f"unknown signal {self.name!r}; the timeline has: {', '.join(self.known) or 'none'}"
+
+
 @dataclass
 class Timeline:
     """Every aligned signal of one media file.
@@ -108,10 +120,17 @@ class Timeline:
             matrix = matrix[:, None]
         self.sources[name] = fit_length(matrix, self.n_steps)
 
-    def signal(self, name: str, default: float = 0.0) -> np.ndarray:
-        """A signal by name, or a constant series when the media lacks it (e.g. no audio)."""
+    def has_signal(self, name: str) -> bool:
+        return name in self.signals
+
+    def signal(self, name: str, default: float | None = None) -> np.ndarray:
+        """A signal by name, or ``default`` as a constant series when it is given and the timeline
+        lacks the signal (a stage that did not run). Without ``default`` a missing name raises
+        `UnknownSignalError`, so a misspelt name cannot pass for a silent all-zero signal."""
         if name in self.signals:
             return self.signals[name]
+        if default is None:
+            raise UnknownSignalError(name, sorted(self.signals))
         return np.full(self.n_steps, default, dtype=np.float32)
 
     def save(self, path: Path) -> None:

@@ -215,7 +215,7 @@ def tagger_crying(timeline: Timeline) -> np.ndarray:
 
 def _strongest(timeline: Timeline, events: tuple[str, ...]) -> np.ndarray:
     """Per step, the highest tagger probability among ``events`` (0 where the tagger did not run)."""
-    return np.max([timeline.signal(f"event.{e}") for e in events], axis=0)
+    return np.max([timeline.signal(f"event.{e}", default=0.0) for e in events], axis=0)
 
 
 def _vote(voiced: np.ndarray) -> np.ndarray:
