@@ -23,7 +23,7 @@ from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.selection import Budget, improve_selection, select_segments
 from egvs.shots import kts_segments, refine_shots, snap_edges
-from egvs.timeline import TimeGrid, Timeline
+from egvs.timeline import DEFAULT_STEP, TimeGrid, Timeline
 
 if TYPE_CHECKING:
     from egvs.render.video import PictureFn
@@ -32,7 +32,7 @@ logger = logging.getLogger("egvs")
 
 __all__ = ["SCHEMA", "Analysis", "Summary", "SummaryRequest", "analyze", "extract", "summarize"]
 MIN_SEGMENT = 1.0  # seconds; shorter selected segments only when the budget forces it
-MIN_SUMMARY_SECONDS = 0.5  # one timeline step: a shorter summary holds nothing
+MIN_SUMMARY_SECONDS = DEFAULT_STEP  # one timeline step: a shorter summary holds nothing
 MAX_SHOT = 8.0  # seconds: longer shots are cut (on the sound) so the knapsack can fill the budget
 MAX_VISUAL_SHOT = 60.0  # KTS's longest picture shot
 

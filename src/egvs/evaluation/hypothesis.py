@@ -20,6 +20,7 @@ import numpy as np
 
 from egvs.datasets.splits import natural_key
 from egvs.errors import InputError, require
+from egvs.timeline import DEFAULT_STEP
 
 AFFECTIVE_EVENTS = ("laughter", "applause", "cheering", "screaming", "shouting", "crying")
 EVENT_THRESHOLD = 0.5
@@ -157,7 +158,9 @@ def load_activity(h5_path: Path) -> list[VideoActivity]:
     return videos
 
 
-def plot_video(video: VideoActivity, row: HypothesisRow, out: Path, step: float = 0.5) -> Path:
+def plot_video(
+    video: VideoActivity, row: HypothesisRow, out: Path, step: float = DEFAULT_STEP
+) -> Path:
     """Human score curve with its mean line, arousal, and the active steps shaded."""
     import matplotlib
 

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from egvs.selection import knapsack
+from egvs.timeline import DEFAULT_STEP
 
 SUMMARY_RATIO = 0.15
 UNIFORM_SHOT_SECONDS = 2.0
@@ -27,7 +28,7 @@ def upsample(step_scores: np.ndarray, picks: np.ndarray, n_frames: int) -> np.nd
     return step_scores[np.clip(index, 0, len(picks) - 1)]
 
 
-def step_picks(n_frames: int, fps: float, step: float = 0.5) -> np.ndarray:
+def step_picks(n_frames: int, fps: float, step: float = DEFAULT_STEP) -> np.ndarray:
     """First source frame of each ``step``-second timeline step (step i covers [i*step, (i+1)*step))."""
     n_steps = max(1, math.ceil(round(n_frames / fps / step, 6)))
     picks = np.floor(np.arange(n_steps) * step * fps + 1e-9).astype(np.int64)

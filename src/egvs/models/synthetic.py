@@ -20,7 +20,7 @@ import numpy as np
 from egvs.datasets.base import AnnotatedVideo
 from egvs.evaluation.builder import LAYOUT, write_video
 from egvs.media.probe import MediaInfo
-from egvs.timeline import TimeGrid, Timeline
+from egvs.timeline import DEFAULT_STEP, TimeGrid, Timeline
 
 EMOTION_DIM = 14  # 8 class probabilities, arousal, valence, 3 vocalizations, voiced
 AROUSAL, LAUGHTER = 8, 10  # columns of the emotion source the importance is made from
@@ -76,7 +76,7 @@ def write_synthetic_h5(
 def _timeline(
     n_steps: int, dims: Mapping[str, int], direction: np.ndarray, rng: np.random.Generator
 ) -> Timeline:
-    timeline = Timeline(TimeGrid(0.5, n_steps))
+    timeline = Timeline(TimeGrid(DEFAULT_STEP, n_steps))
     emotion = _emotion(n_steps, rng)
     for name, dim in dims.items():
         timeline.add_source(name, rng.standard_normal((n_steps, dim)))
