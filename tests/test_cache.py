@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -9,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egvs.cache import FeatureCache
+from egvs.cache import FeatureCache, cache_dir
+from egvs.errors import SetupError
+from egvs.model_files import CACHED, PACKAGED, cached, packaged
+from egvs.ser import backbone
 
 
 def test_a_truncated_entry_is_a_miss(tmp_path: Path) -> None:
@@ -57,3 +61,20 @@ def test_a_full_cache_warns_once_and_goes_on(tmp_path: Path, monkeypatch, caplog
         cache.store("b", {}, {"x": np.zeros(2)})
     assert len(caplog.records) == 1 and "No space left" in caplog.records[0].message
     assert cache.load("a", {}) is None
+
+
+def test_every_model_location_follows_the_one_cache_root(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path))
+    assert cache_dir() == tmp_path
+    assert backbone.cache_dir is cache_dir  # the speech-emotion backbone has no root of its own
+    for name in CACHED:
+        assert cached(name).is_relative_to(tmp_path / "models"), name
+
+
+def test_packaged_models_are_found_and_a_missing_one_says_how_to_install(monkeypatch) -> None:
+    for name in PACKAGED:
+        assert packaged(name).exists(), name
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    with pytest.raises(SetupError, match=r"pip install --no-deps silero-vad==6\.2\.3") as info:
+        packaged("silero-vad")
+    assert info.value.exit_code == 4

@@ -19,7 +19,7 @@ import egvs
 
 PACKAGE = Path(egvs.__file__).parent
 LAYERS: list[set[str]] = [
-    {"errors", "progress", "atomic", "cache", "segments", "timeline", "fonts"},
+    {"errors", "progress", "atomic", "cache", "model_files", "segments", "timeline", "fonts"},
     {"media"},
     {"features"},
     {"ser"},  # the trained speech-emotion model behind features.emotion's interface

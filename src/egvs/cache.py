@@ -25,10 +25,12 @@ logger = logging.getLogger("egvs")
 
 
 def cache_dir() -> Path:
+    """EGVS's cache root, the one place it is decided: ``$EGVS_CACHE_DIR``, else ``~/.cache/egvs``."""
     return Path(os.environ.get("EGVS_CACHE_DIR") or Path.home() / ".cache" / "egvs")
 
 
 def model_dir() -> Path:
+    """The folder of the models EGVS builds once (`egvs.model_files.CACHED` says which)."""
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -21,17 +21,16 @@ import av
 import ctranslate2
 import numpy as np
 
-from egvs.cache import model_dir
 from egvs.errors import EgvsError, InputError, SetupError, reason
 from egvs.media.decode import SAMPLE_RATE
 from egvs.media.probe import probe
+from egvs.model_files import cached
 from egvs.progress import progress
 from egvs.ser import backbone
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-MODEL_NAME = "whisper-base-ct2"
 ENCODER_LAYERS = 6  # Whisper-base's encoder depth: trimming "from layer 6 on" keeps it whole
 BEAM_SIZE = 5
 FIX = "install the transcription packages: pip install faster-whisper 'ctranslate2==4.8.5'"
@@ -79,8 +78,8 @@ def model_path() -> Path:
     rather than copied, so the 145 MB model is stored once. A file lock keeps two processes from
     moving the same files.
     """
-    out = model_dir() / MODEL_NAME
-    with (model_dir() / f".{MODEL_NAME}.lock").open("w") as lock:
+    out = cached("whisper-base")
+    with out.with_name(f".{out.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "model.bin").exists():
             full = backbone.model_dir(keep_layers=ENCODER_LAYERS)

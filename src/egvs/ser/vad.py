@@ -7,28 +7,20 @@ per frame. Only the ONNX file is used; silero-vad's torch code is never imported
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from egvs.errors import SetupError
+from egvs.model_files import packaged
 
 FRAME = 512  # samples per VAD frame at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous frame the model sees
 FRAME_SECONDS = FRAME / 16000
-MODEL_FILE = "silero_vad_16k_sequence.onnx"
 
 
 def model_path() -> Path:
-    # Locate the package without importing it: its __init__ imports torch (seconds, and memory).
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None or not spec.submodule_search_locations:
-        raise SetupError("silero-vad is not installed: pip install --no-deps silero-vad==6.2.3")
-    path = Path(spec.submodule_search_locations[0]) / "data" / MODEL_FILE
-    if not path.exists():
-        raise SetupError(f"silero-vad has no {MODEL_FILE}: pip install --no-deps silero-vad==6.2.3")
-    return path
+    # Found without importing the package: its __init__ imports torch (seconds, and memory).
+    return packaged("silero-vad")
 
 
 class SileroVad:
