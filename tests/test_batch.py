@@ -219,3 +219,10 @@ def test_shorts_mode_makes_clips_per_video_and_resumes(folder: Path, tmp_path: P
     assert [r["status"] for r in report(out)] == ["ok", "skipped", "ok"]
     with pytest.raises(egvs.errors.EgvsError, match="aspect"):
         egvs.batch([folder / "a"], output_dir=out, mode="shorts", mode_options={"aspect": "2:1"})
+
+
+def test_manifest_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    """Excel saves "CSV UTF-8" with a byte-order mark before the header's first name."""
+    (tmp_path / "talk.mp4").write_bytes(b"")
+    (tmp_path / "list.csv").write_bytes("\ufeffpath,title\ntalk.mp4,one\n".encode())
+    assert batch_tasks.read_manifest(tmp_path / "list.csv") == [(tmp_path / "talk.mp4").absolute()]
