@@ -226,3 +226,14 @@ def test_manifest_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
     (tmp_path / "talk.mp4").write_bytes(b"")
     (tmp_path / "list.csv").write_bytes("\ufeffpath,title\ntalk.mp4,one\n".encode())
     assert batch_tasks.read_manifest(tmp_path / "list.csv") == [(tmp_path / "talk.mp4").absolute()]
+
+
+def test_read_only_output_folder_is_an_output_error(
+    capsys, folder: Path, read_only_dir: Path
+) -> None:
+    """Exit 3 naming the report, before any video runs (it was an internal error, exit 70)."""
+    code = main(["batch", str(folder / "a"), "-o", str(read_only_dir), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert f"egvs: error: cannot write the batch report {read_only_dir / 'batch.jsonl'}" in err
+    assert list(read_only_dir.iterdir()) == []

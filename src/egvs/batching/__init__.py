@@ -180,7 +180,13 @@ def _run(
         )
         bar.update(1)
 
-    with open(report_path, "a", buffering=1) as report:
+    try:  # before any video runs: a read-only folder is the user's to fix, not a crash
+        report = open(report_path, "a", buffering=1)  # noqa: SIM115 (the with below closes it)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the batch report {report_path}: {exc.strerror or exc}"
+        ) from None
+    with report:
         todo = []
         for task in tasks:
             done = None if force else _done(task, "skipped")
