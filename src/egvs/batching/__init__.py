@@ -127,6 +127,9 @@ def batch(
         raise EgvsError(f"mode {mode} takes no options ({', '.join(k for k, _ in settings)})")
     if isinstance(inputs, str | Path):
         inputs = [inputs]
+    inputs = list(inputs)
+    if not inputs and manifest is None:
+        raise EgvsError("give INPUT videos or folders, or --manifest FILE.csv")
     out = Path(output_dir).absolute()  # workers (Ray's above all) may run in another folder
     found = find_inputs(inputs, out)
     if manifest is not None:
