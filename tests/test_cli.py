@@ -395,3 +395,27 @@ def test_transcribe_span_that_ends_before_it_starts_is_a_usage_error(
 def test_batch_without_any_input_is_a_usage_error(capsys, tmp_path: Path) -> None:
     out = tmp_path / "out"
     expect_error(capsys, ["batch", "-o", out], "INPUT", [out], code=1)
+
+
+def test_a_head_in_egvs_ser_head_that_cannot_load_exits_4(
+    capsys, video: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The user named this head: no silent fall back to the prosody model (it exited 0)."""
+    head = tmp_path / "ser_head.npz"
+    head.write_bytes(b"not a head")
+    monkeypatch.setenv("EGVS_SER_HEAD", str(head))
+    out = tmp_path / "a.json"
+    expect_error(capsys, ["analyze", video, "--json", out, "--no-cache"], str(head), [out], code=4)
+
+
+def test_without_the_optional_model_packages_the_prosody_model_is_used(monkeypatch) -> None:
+    import egvs.ser
+    from egvs.api import default_emotion_model
+    from egvs.errors import SetupError
+
+    def missing() -> None:
+        raise SetupError("ctranslate2 is not installed")
+
+    monkeypatch.delenv("EGVS_SER_HEAD", raising=False)
+    monkeypatch.setattr(egvs.ser, "default_model", missing)
+    assert default_emotion_model().name == "prosody+yamnet"

@@ -12,7 +12,7 @@ import numpy as np
 
 from egvs.analysis import SCHEMA, Analysis, Summary
 from egvs.cache import FeatureCache, file_digest
-from egvs.errors import EgvsError, OutputError
+from egvs.errors import EgvsError, OutputError, SetupError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
 from egvs.pipeline import build_timeline, extract_features
@@ -38,18 +38,29 @@ MAX_VISUAL_SHOT = 60.0  # KTS's longest picture shot
 
 
 def default_emotion_model() -> SpeechEmotionModel:
-    """The trained speech-emotion model when installed, else the prosody + YAMNet model."""
+    """The trained speech-emotion model; the prosody + YAMNet model only when the trained
+    model's optional packages are missing.
+
+    A head the user named in ``$EGVS_SER_HEAD`` must load: otherwise `SetupError` (exit 4) with
+    its path, never a silent switch to another model.
+    """
+    named = os.environ.get("EGVS_SER_HEAD")
     try:
         from egvs.ser import default_model
-    except ImportError:  # the optional model's code cannot load: use the fallback
-        pass
-    else:
-        try:
-            return default_model()
-        except Exception as exc:  # a broken optional model must not stop a summary
-            logger.warning(
-                "trained speech-emotion model unavailable (%s); using prosody + YAMNet", exc
-            )
+
+        return default_model()
+    except (ImportError, SetupError) as exc:  # a package of the optional model is missing
+        if named and named not in str(exc):
+            raise SetupError(f"cannot use the speech-emotion head {named}: {exc}") from exc
+        if named:
+            raise
+        logger.warning("trained speech-emotion model unavailable (%s); using prosody + YAMNet", exc)
+    except Exception as exc:
+        if named:
+            raise SetupError(
+                f"cannot load the speech-emotion head {named} ($EGVS_SER_HEAD): {exc}"
+            ) from exc
+        raise
     from egvs.features.emotion_prosody import ProsodyEmotionModel
 
     return ProsodyEmotionModel()
