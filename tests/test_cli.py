@@ -419,3 +419,30 @@ def test_without_the_optional_model_packages_the_prosody_model_is_used(monkeypat
     monkeypatch.delenv("EGVS_SER_HEAD", raising=False)
     monkeypatch.setattr(egvs.ser, "default_model", missing)
     assert default_emotion_model().name == "prosody+yamnet"
+
+
+def test_sigterm_while_a_package_is_half_imported_stops_cleanly(tmp_path: Path) -> None:
+    """SIGTERM during ``import ctranslate2`` arrived while asyncio was half imported; the way out
+    imported tqdm (which imports asyncio) and died with a NameError traceback, exit 1. Nothing on
+    the way out may import anything."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "half_import.py"
+    script.write_text(
+        "import importlib.abc, os, signal, sys\n"
+        "from egvs.cli import main as cli, summarize\n"
+        "class TermInside(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'asyncio.base_events':\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "def load_a_package(_args):\n"
+        "    sys.meta_path.insert(0, TermInside())\n"
+        "    import asyncio  # noqa: F401\n"
+        "summarize.cmd_example = load_a_package\n"
+        "sys.exit(cli.main(['example', 'never.mp4']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert (done.returncode, done.stderr) == (143, "egvs: terminated\n")
