@@ -446,3 +446,10 @@ def test_sigterm_while_a_package_is_half_imported_stops_cleanly(tmp_path: Path) 
         [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert (done.returncode, done.stderr) == (143, "egvs: terminated\n")
+
+
+def test_summarize_captions_of_a_video_without_sound_are_skipped(capsys, tmp_path: Path) -> None:
+    silent = make_video(tmp_path / "silent.mp4", 6.0, audio=False)
+    out = tmp_path / "o.mp4"
+    code, _out, err = run(capsys, "summarize", silent, "-o", out, "--captions", "--duration", "2")
+    assert code == 0 and "no sound: no captions" in err and out.exists()

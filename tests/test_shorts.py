@@ -245,3 +245,17 @@ def test_a_file_named_like_a_clip_is_not_replaced(
     err = capsys.readouterr().err
     assert name in err and "--overwrite" in err
     assert (out / name).read_text() == "mine" and not manifest.exists()
+
+
+def test_a_video_without_sound_gets_shorts_without_captions(tmp_path: Path, capsys) -> None:
+    """Captions are on by default; with no sound there is no voice to caption (it was exit 2
+    after the whole analysis)."""
+    silent = make_video(
+        tmp_path / "silent.mp4", 10.0, [(0, 4, "calm"), (4, 8, "lively")], audio=False
+    )
+    out = tmp_path / "out"
+    assert main(["shorts", str(silent), "-o", str(out), "--count", "1", "--length", "3-6"]) == 0
+    assert "no sound" in capsys.readouterr().err
+    doc = json.loads((out / "shorts.json").read_text())
+    (clip,) = doc["clips"]
+    assert set(clip["files"]) == {"video"} and any("no sound" in w for w in doc["warnings"])

@@ -281,7 +281,13 @@ def summarize(
     analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, request=request)
     from egvs.render.video import render_segments
 
-    picture = _captions(analysis, language) if captions and analysis.media.has_video else None
+    media = analysis.media
+    if captions and media.has_video and not media.has_audio:
+        analysis.warnings.append("the video has no sound: no captions")
+        logger.warning(analysis.warnings[-1])
+    picture = (
+        _captions(analysis, language) if captions and media.has_video and media.has_audio else None
+    )
     rendered = render_segments(analysis.media, analysis.segments, Path(output), picture=picture)
     write_outputs(analysis, json_path, plot_path)
     if timeline_path is not None:

@@ -8,6 +8,7 @@ clip reframed by a virtual camera that follows faces (`egvs.reframe`), captions 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -199,12 +200,18 @@ def shorts(
     _check_folder(folder, overwrite)
     if json_path is not None:
         api.check_output(json_path, path, overwrite)
-    if not probe(path).has_video:  # before the analysis, which would work on sound alone
+    media = probe(path)
+    if not media.has_video:  # before the analysis, which would work on sound alone
         raise InputError(f"{path} has no picture; shorts need a video")
+    notes = []
+    if options.captions and not media.has_audio:
+        notes.append("the video has no sound: no captions")
+        logger.warning(notes[-1])
+        options = dataclasses.replace(options, captions=False)
     scoring = {"request": request} if request is not None else {"weights": weights, "model": model}
     analysis = api.analyze(path, use_cache=use_cache, emotion_model=emotion_model, **scoring)
     info = analysis.media
-    warnings = list(analysis.warnings)
+    warnings = list(analysis.warnings) + notes
     count, length = options.count, options.length
     # With captions, spare candidates replace clips whose speech repeats a better clip's.
     spare = count if options.captions else 0
