@@ -453,3 +453,14 @@ def test_summarize_captions_of_a_video_without_sound_are_skipped(capsys, tmp_pat
     out = tmp_path / "o.mp4"
     code, _out, err = run(capsys, "summarize", silent, "-o", out, "--captions", "--duration", "2")
     assert code == 0 and "no sound: no captions" in err and out.exists()
+
+
+def test_summarize_bad_caption_language_fails_before_the_analysis(
+    capsys, video: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import egvs.api
+
+    monkeypatch.setattr(egvs.api, "analyze", lambda *a, **k: pytest.fail("analysed first"))
+    out = tmp_path / "o.mp4"
+    args = ["summarize", video, "-o", out, "--captions", "--lang", "xx"]
+    expect_error(capsys, args, "unknown language 'xx'", [out], code=1)

@@ -247,6 +247,16 @@ def test_a_file_named_like_a_clip_is_not_replaced(
     assert (out / name).read_text() == "mine" and not manifest.exists()
 
 
+def test_bad_language_and_read_only_folder_fail_before_the_analysis(
+    source: Path, tmp_path: Path, capsys, no_analysis, read_only_dir: Path
+) -> None:
+    assert main(["shorts", "-q", str(source), "-o", str(tmp_path / "o"), "--lang", "xx"]) == 1
+    assert "unknown language 'xx'" in capsys.readouterr().err
+    for out in (read_only_dir, read_only_dir / "new"):
+        assert main(["shorts", "-q", str(source), "-o", str(out)]) == 3
+        assert f"{read_only_dir} is not writable" in capsys.readouterr().err
+
+
 def test_a_video_without_sound_gets_shorts_without_captions(tmp_path: Path, capsys) -> None:
     """Captions are on by default; with no sound there is no voice to caption (it was exit 2
     after the whole analysis)."""

@@ -274,6 +274,10 @@ def summarize(
     from egvs.render.video import container_for
 
     container_for(Path(output))  # an output format EGVS cannot write fails before any work
+    if captions:
+        from egvs.captions.transcribe import check_language
+
+        check_language(language)
     if timeline_path is not None:
         from egvs.export.timeline import timeline_format
 

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,14 +145,19 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def _check_folder(folder: Path, overwrite: bool) -> None:
-    """Before any work: without ``overwrite`` the folder holds nothing a run could write: no
-    manifest and no file named like a clip (the clips' names come from their speech, known only
-    later)."""
+    """Before any work: the folder (or its parent) can be written, and without ``overwrite`` it
+    holds nothing a run could write: no manifest and no file named like a clip (the clips'
+    names come from their speech, known only later)."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"output {folder} is a file; shorts need a folder")
     parent = folder.parent if str(folder.parent) else Path(".")
     if not folder.exists() and not parent.is_dir():
         raise OutputError(f"output folder {parent} does not exist")
+    target = folder if folder.exists() else parent
+    try:  # a real file, not os.access: root passes that on a read-only folder
+        tempfile.TemporaryFile(dir=target).close()
+    except OSError:
+        raise OutputError(f"output folder {target} is not writable") from None
     if overwrite or not folder.exists():
         return
     if (folder / MANIFEST).exists():
@@ -196,6 +202,10 @@ def shorts(
     from egvs.media.probe import probe
 
     options = ShortsOptions(count, length, aspect, captions, language, fill, timeline)
+    if options.captions:
+        from egvs.captions.transcribe import check_language
+
+        check_language(options.language)
     folder = Path(folder)
     _check_folder(folder, overwrite)
     if json_path is not None:
