@@ -464,3 +464,14 @@ def test_summarize_bad_caption_language_fails_before_the_analysis(
     out = tmp_path / "o.mp4"
     args = ["summarize", video, "-o", out, "--captions", "--lang", "xx"]
     expect_error(capsys, args, "unknown language 'xx'", [out], code=1)
+
+
+def test_an_output_that_is_a_folder_does_not_suggest_overwrite(capsys, tmp_path: Path) -> None:
+    """--overwrite cannot replace a folder, so the message must not suggest it."""
+    folder = tmp_path / "captions"
+    folder.mkdir()
+    expect_error(
+        capsys, ["transcribe", tmp_path / "in.mp4", "--srt", folder], "is a folder", [], code=3
+    )
+    code, _out, err = run(capsys, "transcribe", tmp_path / "in.mp4", "--srt", folder)
+    assert code == 3 and "--overwrite" not in err

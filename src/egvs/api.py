@@ -186,10 +186,10 @@ def check_output(output: str | Path, input_path: str | Path | None, overwrite: b
         and (out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src)))
     ):
         raise OutputError(f"output {out} is the input file; choose another path")
+    if out.is_dir():  # before the --overwrite hint, which cannot help here
+        raise OutputError(f"output {out} is a folder; give a file name")
     if out.exists() and not overwrite:
         raise OutputError(f"output {out} exists; pass --overwrite to replace it")
-    if out.exists() and out.is_dir():
-        raise OutputError(f"output {out} is a folder")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"output folder {parent} does not exist")
