@@ -38,3 +38,33 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("EGVS_CACHE_DIR", None)
     else:
         os.environ["EGVS_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A folder this process cannot write to: mode 555, or for root (who may write anywhere)
+    the immutable attribute; skips when neither holds here."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    immutable = os.geteuid() == 0
+    if immutable:
+        if shutil.which("chattr") is None:
+            pytest.skip("root needs chattr to make a folder read-only")
+        subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        pass
+    else:
+        (folder / "probe").unlink()
+        pytest.skip("cannot make a read-only folder on this file system")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o755)

@@ -219,3 +219,21 @@ def test_shorts_mode_makes_clips_per_video_and_resumes(folder: Path, tmp_path: P
     assert [r["status"] for r in report(out)] == ["ok", "skipped", "ok"]
     with pytest.raises(egvs.errors.EgvsError, match="aspect"):
         egvs.batch([folder / "a"], output_dir=out, mode="shorts", mode_options={"aspect": "2:1"})
+
+
+def test_manifest_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    """Excel saves "CSV UTF-8" with a byte-order mark before the header's first name."""
+    (tmp_path / "talk.mp4").write_bytes(b"")
+    (tmp_path / "list.csv").write_bytes("\ufeffpath,title\ntalk.mp4,one\n".encode())
+    assert batch_tasks.read_manifest(tmp_path / "list.csv") == [(tmp_path / "talk.mp4").absolute()]
+
+
+def test_read_only_output_folder_is_an_output_error(
+    capsys, folder: Path, read_only_dir: Path
+) -> None:
+    """Exit 3 naming the report, before any video runs (it was an internal error, exit 70)."""
+    code = main(["batch", str(folder / "a"), "-o", str(read_only_dir), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert f"egvs: error: cannot write the batch report {read_only_dir / 'batch.jsonl'}" in err
+    assert list(read_only_dir.iterdir()) == []

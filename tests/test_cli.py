@@ -72,9 +72,10 @@ def test_summarize_and_analyze_work(capsys, video: Path, tmp_path: Path) -> None
     assert digest(video) == before  # the input is never modified
 
 
-def expect_error(capsys, args, fragment: str, outputs: list[Path]) -> None:
-    code, out, err = run(capsys, *args)
-    assert code != 0
+def expect_error(capsys, args, fragment: str, outputs: list[Path], *, code: int) -> None:
+    """The documented exit ``code``, one error line holding ``fragment``, no ``outputs`` left."""
+    got, out, err = run(capsys, *args)
+    assert got == code, err
     lines = [line for line in err.strip().splitlines() if line.startswith("egvs: error:")]
     assert len(lines) == 1 and fragment in lines[0], err
     for path in outputs:
@@ -83,21 +84,23 @@ def expect_error(capsys, args, fragment: str, outputs: list[Path]) -> None:
 
 def test_missing_file(capsys, tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
-    expect_error(capsys, ["summarize", tmp_path / "nope.mp4", "-o", out], "not found", [out])
+    expect_error(
+        capsys, ["summarize", tmp_path / "nope.mp4", "-o", out], "not found", [out], code=2
+    )
 
 
 def test_not_media(capsys, tmp_path: Path) -> None:
     src = tmp_path / "notes.mp4"
     src.write_text("this is not a video\n" * 100)
     out = tmp_path / "o.mp4"
-    expect_error(capsys, ["summarize", src, "-o", out], "not a readable media file", [out])
+    expect_error(capsys, ["summarize", src, "-o", out], "not a readable media file", [out], code=2)
 
 
 def test_zero_length(capsys, tmp_path: Path) -> None:
     src = tmp_path / "empty.mp4"
     src.touch()
     out = tmp_path / "o.mp4"
-    expect_error(capsys, ["summarize", src, "-o", out], "empty", [out])
+    expect_error(capsys, ["summarize", src, "-o", out], "empty", [out], code=2)
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.97])
@@ -127,13 +130,15 @@ def test_corrupt_middle(capsys, tmp_path: Path) -> None:
 def test_existing_output_needs_overwrite(capsys, video: Path, tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     out.write_bytes(b"keep me")
-    expect_error(capsys, ["summarize", video, "-o", out], "--overwrite", [])
+    expect_error(capsys, ["summarize", video, "-o", out], "--overwrite", [], code=3)
     assert out.read_bytes() == b"keep me"
 
 
 def test_output_equal_to_input(capsys, video: Path) -> None:
     before = digest(video)
-    expect_error(capsys, ["summarize", video, "-o", video, "--overwrite"], "is the input", [])
+    expect_error(
+        capsys, ["summarize", video, "-o", video, "--overwrite"], "is the input", [], code=3
+    )
     assert digest(video) == before
 
 
@@ -148,24 +153,28 @@ def test_output_equal_to_input(capsys, video: Path) -> None:
 def test_one_path_for_two_outputs(capsys, video: Path, tmp_path: Path, command, twice) -> None:
     a, b = tmp_path / "a.mp4", tmp_path / "b.otio"
     args = [arg.format(a=a, b=b) for arg in twice]
-    expect_error(capsys, [*command, video, *args], "two outputs", [a, b])
+    expect_error(capsys, [*command, video, *args], "two outputs", [a, b], code=3)
 
 
 def test_unwritable_output(capsys, video: Path, tmp_path: Path) -> None:
     out = tmp_path / "missing-folder" / "o.mp4"
-    expect_error(capsys, ["summarize", video, "-o", out], "does not exist", [out])
+    expect_error(capsys, ["summarize", video, "-o", out], "does not exist", [out], code=3)
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         expect_error(
-            capsys, ["summarize", video, "-o", locked / "o.mp4"], "not writable", [locked / "o.mp4"]
+            capsys,
+            ["summarize", video, "-o", locked / "o.mp4"],
+            "not writable",
+            [locked / "o.mp4"],
+            code=3,
         )
 
 
 def test_too_short(capsys, tmp_path: Path) -> None:
     src = make_video(tmp_path / "short.mp4", 1.5)
     out = tmp_path / "o.mp4"
-    expect_error(capsys, ["summarize", src, "-o", out], "at least 2 s", [out])
+    expect_error(capsys, ["summarize", src, "-o", out], "at least 2 s", [out], code=2)
 
 
 def test_budget_longer_than_video_gives_whole_video_with_warning(
@@ -267,7 +276,9 @@ def test_an_unreadable_input_is_bad_input(capsys, video: Path, tmp_path: Path, m
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(probe_module, "_check_iso_boxes", denied)
-    expect_error(capsys, ["summarize", video, "-o", tmp_path / "o.mp4"], "permission denied", [])
+    expect_error(
+        capsys, ["summarize", video, "-o", tmp_path / "o.mp4"], "permission denied", [], code=2
+    )
     assert run(capsys, "summarize", video, "-o", tmp_path / "o.mp4")[0] == 2
 
 
@@ -366,5 +377,101 @@ def test_the_output_extension_picks_the_container(capsys, video: Path, tmp_path:
     with av.open(str(out)) as result:
         assert "matroska" in result.format.name and result.streams.video
     for name in ("s.webm", "s.avi", "s"):
-        expect_error(capsys, ["summarize", video, "-o", tmp_path / name], "cannot write a", [])
+        expect_error(
+            capsys, ["summarize", video, "-o", tmp_path / name], "cannot write a", [], code=3
+        )
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("start, end", [("5", "2"), ("3", "3")])
+def test_transcribe_span_that_ends_before_it_starts_is_a_usage_error(
+    capsys, tmp_path: Path, start: str, end: str
+) -> None:
+    """Exit 1 before the input is opened (a missing input would say 'not found', exit 2)."""
+    args = ["transcribe", tmp_path / "missing.mp4", "--start", start, "--end", end]
+    expect_error(capsys, args, "--end", [], code=1)
+
+
+def test_batch_without_any_input_is_a_usage_error(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    expect_error(capsys, ["batch", "-o", out], "INPUT", [out], code=1)
+
+
+def test_a_head_in_egvs_ser_head_that_cannot_load_exits_4(
+    capsys, video: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The user named this head: no silent fall back to the prosody model (it exited 0)."""
+    head = tmp_path / "ser_head.npz"
+    head.write_bytes(b"not a head")
+    monkeypatch.setenv("EGVS_SER_HEAD", str(head))
+    out = tmp_path / "a.json"
+    expect_error(capsys, ["analyze", video, "--json", out, "--no-cache"], str(head), [out], code=4)
+
+
+def test_without_the_optional_model_packages_the_prosody_model_is_used(monkeypatch) -> None:
+    import egvs.ser
+    from egvs.api import default_emotion_model
+    from egvs.errors import SetupError
+
+    def missing() -> None:
+        raise SetupError("ctranslate2 is not installed")
+
+    monkeypatch.delenv("EGVS_SER_HEAD", raising=False)
+    monkeypatch.setattr(egvs.ser, "default_model", missing)
+    assert default_emotion_model().name == "prosody+yamnet"
+
+
+def test_sigterm_while_a_package_is_half_imported_stops_cleanly(tmp_path: Path) -> None:
+    """SIGTERM during ``import ctranslate2`` arrived while asyncio was half imported; the way out
+    imported tqdm (which imports asyncio) and died with a NameError traceback, exit 1. Nothing on
+    the way out may import anything."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "half_import.py"
+    script.write_text(
+        "import importlib.abc, os, signal, sys\n"
+        "from egvs.cli import main as cli, summarize\n"
+        "class TermInside(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'asyncio.base_events':\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "def load_a_package(_args):\n"
+        "    sys.meta_path.insert(0, TermInside())\n"
+        "    import asyncio  # noqa: F401\n"
+        "summarize.cmd_example = load_a_package\n"
+        "sys.exit(cli.main(['example', 'never.mp4']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert (done.returncode, done.stderr) == (143, "egvs: terminated\n")
+
+
+def test_summarize_captions_of_a_video_without_sound_are_skipped(capsys, tmp_path: Path) -> None:
+    silent = make_video(tmp_path / "silent.mp4", 6.0, audio=False)
+    out = tmp_path / "o.mp4"
+    code, _out, err = run(capsys, "summarize", silent, "-o", out, "--captions", "--duration", "2")
+    assert code == 0 and "no sound: no captions" in err and out.exists()
+
+
+def test_summarize_bad_caption_language_fails_before_the_analysis(
+    capsys, video: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import egvs.api
+
+    monkeypatch.setattr(egvs.api, "analyze", lambda *a, **k: pytest.fail("analysed first"))
+    out = tmp_path / "o.mp4"
+    args = ["summarize", video, "-o", out, "--captions", "--lang", "xx"]
+    expect_error(capsys, args, "unknown language 'xx'", [out], code=1)
+
+
+def test_an_output_that_is_a_folder_does_not_suggest_overwrite(capsys, tmp_path: Path) -> None:
+    """--overwrite cannot replace a folder, so the message must not suggest it."""
+    folder = tmp_path / "captions"
+    folder.mkdir()
+    expect_error(
+        capsys, ["transcribe", tmp_path / "in.mp4", "--srt", folder], "is a folder", [], code=3
+    )
+    code, _out, err = run(capsys, "transcribe", tmp_path / "in.mp4", "--srt", folder)
+    assert code == 3 and "--overwrite" not in err

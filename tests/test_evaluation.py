@@ -232,6 +232,8 @@ def test_cli_eval_human_and_scores(tmp_path, capsys) -> None:
     )
     np.savez(tmp_path / "none.npz", other=np.zeros(3))
     assert main([*args, "--scores", str(tmp_path / "none.npz")]) == 2  # InputError
+    oracle = ["--scores", str(tmp_path / "oracle.npz")]
+    assert main([*args[:-2], "--folds", "99", *oracle]) == 1  # more folds than videos: usage
 
 
 def test_hypothesis_counts_and_exact_circular_shift_test() -> None:

@@ -338,3 +338,50 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         atomic_write(out, fail)
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"] and out.read_text() == "old"
+
+
+def _flv_with_late_video(path: Path, delay_frames: int = 2, seconds: float = 3.0) -> Path:
+    """An FLV whose picture starts ``delay_frames`` after its sound, as CREMA-D's do (27 ms):
+    FFmpeg refuses a seek before the first video packet there (EPERM)."""
+    rate, fps = 44100, 30
+    with av.open(str(path), "w", format="flv") as out:
+        video = out.add_stream("flv", rate=fps)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        audio = out.add_stream("aac", rate=rate)
+        audio.layout = "mono"
+        t = np.arange(int(seconds * rate)) / rate
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for i in range(0, len(tone) - 1024, 1024):
+            frame = av.AudioFrame.from_ndarray(
+                tone[None, i : i + 1024], format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts = rate, i
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+        for i in range(int(seconds * fps) - delay_frames):
+            image = np.full((120, 160, 3), (i * 7) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i + delay_frames
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_an_flv_whose_picture_starts_late_renders_from_its_start(tmp_path: Path) -> None:
+    """Summaries starting at 0 s failed with 'rendering failed ... Operation not permitted'."""
+    src = _flv_with_late_video(tmp_path / "late.flv")
+    info = probe(src)
+    assert info.has_video and info.has_audio
+    out = tmp_path / "o.mp4"
+    render_segments(info, [Segment(0.0, 1.0), Segment(1.5, 2.5)], out)
+    durations = stream_durations(out)
+    assert durations["video"] == pytest.approx(2.0, abs=0.05)
+    assert durations["audio"] == pytest.approx(2.0, abs=0.05)
+
+
+def test_the_crema_d_flv_renders_from_its_start(tmp_path: Path) -> None:
+    """VP6F and MP3 plus a data stream, the picture 27 ms after the sound."""
+    src = shared_path("videos", "crema_d", "1001_DFA_ANG_XX.flv")
+    out = tmp_path / "o.mp4"
+    render_segments(probe(src), [Segment(0.0, 0.5)], out)
+    assert stream_durations(out)["video"] == pytest.approx(0.5, abs=0.05)

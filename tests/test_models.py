@@ -205,9 +205,9 @@ def test_inference_path_never_imports_torch(tmp_path) -> None:
 
 def test_cli_option_errors_are_one_line_messages(tiny_h5, tmp_path, capsys) -> None:
     base = ["train", "--data", str(tiny_h5), "--out", str(tmp_path / "m"), "-q"]
-    assert main([*base, "--sources", "visual", "--folds", "1"]) == 2
-    assert main([*base, "--sources", "visual", "--hidden", "10", "--heads", "4"]) == 2
-    assert main([*base, "--sources", "visual,gaze"]) == 2
+    assert main([*base, "--sources", "visual", "--folds", "1"]) == 1  # bad options: usage
+    assert main([*base, "--sources", "visual", "--hidden", "10", "--heads", "4"]) == 1
+    assert main([*base, "--sources", "visual,gaze"]) == 2  # the dataset lacks it: bad input
     err = capsys.readouterr().err
     assert (
         "--folds must be in [2, 8]" in err

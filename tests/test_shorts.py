@@ -218,3 +218,54 @@ def test_a_failed_run_leaves_no_clips_behind(source: Path, tmp_path: Path, monke
         shorts(source, out, count=2, length=(8.0, 14.0), captions=False, timeline=True)
     assert len(calls) == 2
     assert {p.name for p in out.iterdir()} == {"notes.txt"}
+
+
+@pytest.fixture
+def no_analysis(monkeypatch) -> None:
+    """Fails a test whose run gets as far as the analysis: its checks must come first."""
+    import egvs.api
+
+    def analyze(*_args, **_kwargs):
+        raise AssertionError("the run analysed the video before checking its options and outputs")
+
+    monkeypatch.setattr(egvs.api, "analyze", analyze)
+
+
+@pytest.mark.parametrize("name", ["01-crying-voice-0-46.mp4", "12-x.srt", "03-hello.vtt"])
+def test_a_file_named_like_a_clip_is_not_replaced(
+    source: Path, tmp_path: Path, capsys, no_analysis, name: str
+) -> None:
+    """Without a shorts.json (another tool's file, or a run with --json elsewhere): exit 3
+    before any work, the file untouched (it was replaced, exit 0)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_text("mine")
+    manifest = tmp_path / "list.json"
+    assert main(["shorts", "-q", str(source), "-o", str(out), "--json", str(manifest)]) == 3
+    err = capsys.readouterr().err
+    assert name in err and "--overwrite" in err
+    assert (out / name).read_text() == "mine" and not manifest.exists()
+
+
+def test_bad_language_and_read_only_folder_fail_before_the_analysis(
+    source: Path, tmp_path: Path, capsys, no_analysis, read_only_dir: Path
+) -> None:
+    assert main(["shorts", "-q", str(source), "-o", str(tmp_path / "o"), "--lang", "xx"]) == 1
+    assert "unknown language 'xx'" in capsys.readouterr().err
+    for out in (read_only_dir, read_only_dir / "new"):
+        assert main(["shorts", "-q", str(source), "-o", str(out)]) == 3
+        assert f"{read_only_dir} is not writable" in capsys.readouterr().err
+
+
+def test_a_video_without_sound_gets_shorts_without_captions(tmp_path: Path, capsys) -> None:
+    """Captions are on by default; with no sound there is no voice to caption (it was exit 2
+    after the whole analysis)."""
+    silent = make_video(
+        tmp_path / "silent.mp4", 10.0, [(0, 4, "calm"), (4, 8, "lively")], audio=False
+    )
+    out = tmp_path / "out"
+    assert main(["shorts", str(silent), "-o", str(out), "--count", "1", "--length", "3-6"]) == 0
+    assert "no sound" in capsys.readouterr().err
+    doc = json.loads((out / "shorts.json").read_text())
+    (clip,) = doc["clips"]
+    assert set(clip["files"]) == {"video"} and any("no sound" in w for w in doc["warnings"])

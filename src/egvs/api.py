@@ -12,7 +12,7 @@ import numpy as np
 
 from egvs.analysis import SCHEMA, Analysis, Summary
 from egvs.cache import FeatureCache, file_digest
-from egvs.errors import EgvsError, OutputError
+from egvs.errors import EgvsError, OutputError, SetupError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
 from egvs.pipeline import build_timeline, extract_features
@@ -38,18 +38,29 @@ MAX_VISUAL_SHOT = 60.0  # KTS's longest picture shot
 
 
 def default_emotion_model() -> SpeechEmotionModel:
-    """The trained speech-emotion model when installed, else the prosody + YAMNet model."""
+    """The trained speech-emotion model; the prosody + YAMNet model only when the trained
+    model's optional packages are missing.
+
+    A head the user named in ``$EGVS_SER_HEAD`` must load: otherwise `SetupError` (exit 4) with
+    its path, never a silent switch to another model.
+    """
+    named = os.environ.get("EGVS_SER_HEAD")
     try:
         from egvs.ser import default_model
-    except ImportError:  # the optional model's code cannot load: use the fallback
-        pass
-    else:
-        try:
-            return default_model()
-        except Exception as exc:  # a broken optional model must not stop a summary
-            logger.warning(
-                "trained speech-emotion model unavailable (%s); using prosody + YAMNet", exc
-            )
+
+        return default_model()
+    except (ImportError, SetupError) as exc:  # a package of the optional model is missing
+        if named and named not in str(exc):
+            raise SetupError(f"cannot use the speech-emotion head {named}: {exc}") from exc
+        if named:
+            raise
+        logger.warning("trained speech-emotion model unavailable (%s); using prosody + YAMNet", exc)
+    except Exception as exc:
+        if named:
+            raise SetupError(
+                f"cannot load the speech-emotion head {named} ($EGVS_SER_HEAD): {exc}"
+            ) from exc
+        raise
     from egvs.features.emotion_prosody import ProsodyEmotionModel
 
     return ProsodyEmotionModel()
@@ -175,10 +186,10 @@ def check_output(output: str | Path, input_path: str | Path | None, overwrite: b
         and (out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src)))
     ):
         raise OutputError(f"output {out} is the input file; choose another path")
+    if out.is_dir():  # before the --overwrite hint, which cannot help here
+        raise OutputError(f"output {out} is a folder; give a file name")
     if out.exists() and not overwrite:
         raise OutputError(f"output {out} exists; pass --overwrite to replace it")
-    if out.exists() and out.is_dir():
-        raise OutputError(f"output {out} is a folder")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"output folder {parent} does not exist")
@@ -263,6 +274,10 @@ def summarize(
     from egvs.render.video import container_for
 
     container_for(Path(output))  # an output format EGVS cannot write fails before any work
+    if captions:
+        from egvs.captions.transcribe import check_language
+
+        check_language(language)
     if timeline_path is not None:
         from egvs.export.timeline import timeline_format
 
@@ -270,7 +285,13 @@ def summarize(
     analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, request=request)
     from egvs.render.video import render_segments
 
-    picture = _captions(analysis, language) if captions and analysis.media.has_video else None
+    media = analysis.media
+    if captions and media.has_video and not media.has_audio:
+        analysis.warnings.append("the video has no sound: no captions")
+        logger.warning(analysis.warnings[-1])
+    picture = (
+        _captions(analysis, language) if captions and media.has_video and media.has_audio else None
+    )
     rendered = render_segments(analysis.media, analysis.segments, Path(output), picture=picture)
     write_outputs(analysis, json_path, plot_path)
     if timeline_path is not None:

@@ -48,10 +48,20 @@ def set_verbosity(level: int) -> None:
 
 
 def say(line: str) -> None:
-    """One line on stderr, below any progress bar (errors and warnings of the CLI)."""
-    from tqdm.auto import tqdm
+    """One line on stderr, below any progress bar (errors and warnings of the CLI).
 
-    tqdm.write(line, file=sys.stderr)
+    Imports nothing: it runs on the way out of a SIGTERM or Ctrl-C that may have struck in the
+    middle of an import (tqdm imports asyncio). Without tqdm loaded no bar can be on screen.
+    """
+    tqdm = getattr(sys.modules.get("tqdm.auto"), "tqdm", None)
+    if tqdm is not None:
+        try:
+            tqdm.write(line, file=sys.stderr)
+            return
+        except Exception:  # tqdm itself half imported when the signal struck
+            pass
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def verbosity() -> int:

@@ -127,6 +127,9 @@ def batch(
         raise EgvsError(f"mode {mode} takes no options ({', '.join(k for k, _ in settings)})")
     if isinstance(inputs, str | Path):
         inputs = [inputs]
+    inputs = list(inputs)
+    if not inputs and manifest is None:
+        raise EgvsError("give INPUT videos or folders, or --manifest FILE.csv")
     out = Path(output_dir).absolute()  # workers (Ray's above all) may run in another folder
     found = find_inputs(inputs, out)
     if manifest is not None:
@@ -180,7 +183,13 @@ def _run(
         )
         bar.update(1)
 
-    with open(report_path, "a", buffering=1) as report:
+    try:  # before any video runs: a read-only folder is the user's to fix, not a crash
+        report = open(report_path, "a", buffering=1)  # noqa: SIM115 (the with below closes it)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the batch report {report_path}: {exc.strerror or exc}"
+        ) from None
+    with report:
         todo = []
         for task in tasks:
             done = None if force else _done(task, "skipped")

@@ -213,16 +213,19 @@ def find_inputs(inputs: Iterable[str | Path], output_dir: Path) -> list[tuple[Pa
 
 
 def read_manifest(path: Path) -> list[Path]:
-    """The ``path`` column of a CSV manifest; relative paths are relative to the manifest."""
+    """The ``path`` column of a CSV manifest; relative paths are relative to the manifest. A
+    UTF-8 byte-order mark (what Excel writes) is skipped."""
     import csv
 
     from egvs.errors import EgvsError, InputError
 
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except OSError as exc:
         raise InputError(f"cannot read the manifest {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"manifest {path} is not UTF-8 text") from None
     if not rows or "path" not in rows[0]:
         raise EgvsError(f"manifest {path} needs a header row with a 'path' column")
     return [(path.parent / row["path"]).absolute() for row in rows if row["path"]]

@@ -143,6 +143,19 @@ def load_span(path: str | Path, start: float, end: float) -> np.ndarray:
     return out
 
 
+def check_language(language: str | None) -> None:
+    """`EgvsError` (exit 1) for a language code Whisper does not know (None: detected), without
+    loading the model, so a run can check its options before any work."""
+    if language is None:
+        return
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES  # the multilingual models' codes
+    except ImportError:
+        return  # transcribing raises the missing package's SetupError
+    if language not in _LANGUAGE_CODES:
+        raise EgvsError(f"unknown language {language!r}; use a Whisper code such as en, ko, ja")
+
+
 def transcribe(
     path: str | Path, *, start: float = 0.0, end: float | None = None, language: str | None = None
 ) -> Transcript:
@@ -151,13 +164,12 @@ def transcribe(
     Beam search (5), word timestamps and Silero VAD (faster-whisper's bundled ONNX) run on the CPU
     with int8 weights; word times are returned in source seconds, clipped to the span.
     """
+    check_language(language)
     duration = probe(path).duration
     end = duration if end is None else min(end, duration)
     if not 0 <= start < end:
         raise InputError(f"nothing to transcribe between {start:g} s and {end:g} s of {path}")
     model = load_model()
-    if language is not None and language not in model.supported_languages:
-        raise EgvsError(f"unknown language {language!r}; use a Whisper code such as en, ko, ja")
     audio = load_span(path, start, end)
     ctranslate2.set_random_seed(0)  # temperature fallback samples: same input, same words
     segments, info = model.transcribe(

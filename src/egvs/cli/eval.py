@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from egvs.atomic import write_text
 from egvs.datasets import RECIPES
-from egvs.errors import InputError, require
+from egvs.errors import EgvsError, InputError, require
 from egvs.evaluation.protocol import METRICS, RANDOM_TRIALS
 from egvs.progress import logger
 
@@ -166,7 +166,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
         try:
             splits = kfold_splits(keys, args.folds, args.seed)
         except ValueError as exc:
-            raise InputError(f"--folds: {exc}") from exc
+            raise EgvsError(f"--folds: {exc}") from exc
         split_name = f"disjoint {args.folds}-fold (seed {args.seed}), every video tested once"
     rows = {"method": evaluate_videos(frames, videos), **_run_baselines(videos, args)}
     per_split: dict[str, list[dict]] = {name: [] for name in rows}

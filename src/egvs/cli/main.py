@@ -49,8 +49,13 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, ``timeout``, a service manager): stop like Ctrl-C, cleaning up."""
 
 
+_stopping = {"now": False}  # main() is printing its last line: a second SIGTERM waits
+
+
 def _raise_terminated(_signum: int, _frame: object) -> None:
-    raise _Terminated
+    """Imports and allocates nothing: it may run at any bytecode, inside an import too."""
+    if not _stopping["now"]:
+        raise _Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         say(f"egvs: error: {exc}")
         return exc.exit_code
     except _Terminated:  # partial outputs are removed on the way out (atomic writes)
-        say("egvs: terminated")
+        _stopping["now"] = True
+        say("egvs: terminated")  # imports nothing: the signal may have struck inside an import
         return 143
     except KeyboardInterrupt:
+        _stopping["now"] = True
         say("egvs: interrupted")
         return 130
     except Exception as exc:  # unexpected: one line by default, the traceback with -v
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         set_verbosity(caller_verbosity)
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+        _stopping["now"] = False
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from egvs.atomic import write_text
 from egvs.cli.eval import positive_int
 from egvs.datasets.splits import kfold_splits, load_splits
-from egvs.errors import InputError, SetupError
+from egvs.errors import EgvsError, InputError, SetupError
 from egvs.scoring.model_config import FUSIONS, parse_sources
 
 
@@ -48,15 +48,15 @@ def _setup(args: argparse.Namespace):
                 f"{args.splits} names videos not in {args.data}: {', '.join(unknown[:5])}"
             )
     elif not 2 <= args.folds <= len(keys):
-        raise InputError(
+        raise EgvsError(
             f"--folds must be in [2, {len(keys)}] for the {len(keys)} videos of {args.data}"
         )
     else:
         splits = kfold_splits(keys, args.folds, args.seed)
     if args.hidden % args.heads:
-        raise InputError(f"--hidden ({args.hidden}) must be a multiple of --heads ({args.heads})")
+        raise EgvsError(f"--hidden ({args.hidden}) must be a multiple of --heads ({args.heads})")
     if not 0 <= args.val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+        raise EgvsError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     settings = TrainSettings(
         epochs=args.epochs,
         lr=args.lr,

@@ -24,7 +24,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from egvs.api import check_outputs
     from egvs.atomic import write_text
     from egvs.captions import caption_cues, transcribe, write_srt, write_vtt
+    from egvs.errors import EgvsError
 
+    if args.end is not None and args.end <= args.start:  # a usage error, before any file opens
+        raise EgvsError(f"--end ({args.end:g} s) must be after --start ({args.start:g} s)")
     outputs = [args.srt, args.vtt, args.json]
     check_outputs(outputs, args.input, args.overwrite)
     transcript = transcribe(

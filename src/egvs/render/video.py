@@ -229,10 +229,13 @@ def _frames_from(
     frames before ``start`` are the caller's to drop.
     """
     lead = streams[0]
+    # Not before the lead's first packet: FLV refuses such a seek (EPERM) when the picture
+    # starts after the sound (CREMA-D's by 27 ms).
+    first = max(0, lead.start_time or 0)
     back = 0.05
     while True:
         target = start - back
-        inp.seek(max(0, int(target / lead.time_base)), stream=lead, backward=True)
+        inp.seek(max(first, int(target / lead.time_base)), stream=lead, backward=True)
         frames = _decoded(inp, streams)
         head = []
         for stream, frame in frames:

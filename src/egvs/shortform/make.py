@@ -8,9 +8,11 @@ clip reframed by a virtual camera that follows faces (`egvs.reframe`), captions 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,8 @@ ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "16:9
 DEFAULT_LENGTH = (15.0, 60.0)
 CONTEXT_SECONDS = 3.0  # transcribed beyond each edge, so an edge can move to a sentence boundary
 MANIFEST = "shorts.json"
+# What a run writes beside the manifest: NN-<slug>.mp4 and its .srt, .vtt and .otio.
+CLIP_FILE = re.compile(r"\d{2,}-.*\.(mp4|srt|vtt|otio)")
 REPEAT_SHARE = 0.5  # of a clip's word triples said in a better clip: the same passage again
 
 
@@ -141,13 +145,29 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def _check_folder(folder: Path, overwrite: bool) -> None:
+    """Before any work: the folder (or its parent) can be written, and without ``overwrite`` it
+    holds nothing a run could write: no manifest and no file named like a clip (the clips'
+    names come from their speech, known only later)."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"output {folder} is a file; shorts need a folder")
     parent = folder.parent if str(folder.parent) else Path(".")
     if not folder.exists() and not parent.is_dir():
         raise OutputError(f"output folder {parent} does not exist")
-    if (folder / MANIFEST).exists() and not overwrite:
+    target = folder if folder.exists() else parent
+    try:  # a real file, not os.access: root passes that on a read-only folder
+        tempfile.TemporaryFile(dir=target).close()
+    except OSError:
+        raise OutputError(f"output folder {target} is not writable") from None
+    if overwrite or not folder.exists():
+        return
+    if (folder / MANIFEST).exists():
         raise OutputError(f"{folder} already holds shorts; pass --overwrite to replace them")
+    named_like_clips = sorted(p.name for p in folder.iterdir() if CLIP_FILE.fullmatch(p.name))
+    if named_like_clips:
+        raise OutputError(
+            f"{folder} holds {named_like_clips[0]}, named like a clip a run writes; "
+            "pass --overwrite to replace such files, or choose another folder"
+        )
 
 
 def shorts(
@@ -178,20 +198,30 @@ def shorts(
     ``weights``/``model``. Raises `InputError` (exit 2) for unreadable input or one without a
     picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for bad options.
     """
-    from egvs.api import analyze, check_output
+    from egvs import api
     from egvs.media.probe import probe
 
     options = ShortsOptions(count, length, aspect, captions, language, fill, timeline)
+    if options.captions:
+        from egvs.captions.transcribe import check_language
+
+        check_language(options.language)
     folder = Path(folder)
     _check_folder(folder, overwrite)
     if json_path is not None:
-        check_output(json_path, path, overwrite)
-    if not probe(path).has_video:  # before the analysis, which would work on sound alone
+        api.check_output(json_path, path, overwrite)
+    media = probe(path)
+    if not media.has_video:  # before the analysis, which would work on sound alone
         raise InputError(f"{path} has no picture; shorts need a video")
+    notes = []
+    if options.captions and not media.has_audio:
+        notes.append("the video has no sound: no captions")
+        logger.warning(notes[-1])
+        options = dataclasses.replace(options, captions=False)
     scoring = {"request": request} if request is not None else {"weights": weights, "model": model}
-    analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, **scoring)
+    analysis = api.analyze(path, use_cache=use_cache, emotion_model=emotion_model, **scoring)
     info = analysis.media
-    warnings = list(analysis.warnings)
+    warnings = list(analysis.warnings) + notes
     count, length = options.count, options.length
     # With captions, spare candidates replace clips whose speech repeats a better clip's.
     spare = count if options.captions else 0
