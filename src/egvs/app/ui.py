@@ -139,288 +139,310 @@ def _message(status: str, language: str) -> tuple:
     return status, None, None, _table(None, language), None
 
 
-def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
-    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
-    holds the running job of each tab (for Cancel and closed tabs)."""
-    sessions = sessions if sessions is not None else Sessions()
+Labelled = list[tuple[gr.components.Component | gr.Blocks, str]]
+
+
+def _follow_language(language: gr.Radio, labelled: Labelled, named: Labelled) -> None:
+    """Relabel ``labelled`` components (their label) and ``named`` ones (their value: buttons)
+    when the page's language changes."""
+
+    def relabel(lang: str) -> list:
+        return [
+            *(gr.update(label=text(lang, key)) for _, key in labelled),
+            *(gr.update(value=text(lang, key)) for _, key in named),
+        ]
+
+    components = [c for c, _ in labelled] + [c for c, _ in named]
+    language.change(relabel, language, components, queue=False)
+
+
+def _header(config: AppConfig) -> gr.Radio:
+    """The introduction and the language selector (set from the browser's Accept-Language)."""
+    en = DEFAULT_LANGUAGE
+    with gr.Row():
+        intro = gr.Markdown(text(en, "intro", limit=human_size(config.max_upload)))
+        language = gr.Radio(
+            [(name, code) for code, name in LANGUAGES.items()],
+            value=en,
+            label=text(en, "language"),
+            elem_id="language",
+            scale=0,
+            min_width=200,
+        )
+    language.change(
+        lambda lang: text(lang, "intro", limit=human_size(config.max_upload)),
+        language,
+        intro,
+        queue=False,
+    )
+    return language
+
+
+def _summary_tab(
+    workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
+) -> gr.Button:
+    """The Summary tab: upload, budget, weights and format in; video, plot, table, downloads out.
+    Returns its Cancel button."""
     defaults = asdict(FusionWeights())
     en = DEFAULT_LANGUAGE
 
     def t(key: str) -> str:
         return text(en, key)
 
-    with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
-        with gr.Row():
-            intro = gr.Markdown(text(en, "intro", limit=human_size(config.max_upload)))
-            language = gr.Radio(
-                [(name, code) for code, name in LANGUAGES.items()],
-                value=en,
-                label=t("language"),
-                elem_id="language",
-                scale=0,
-                min_width=200,
+    with gr.Tab(t("tab_summary"), elem_id="tab-summary") as tab, gr.Row():
+        with gr.Column(scale=1):
+            video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
+            example = gr.Button(t("example"), size="sm", elem_id="example")
+            mode = gr.Radio(
+                [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
+                value="ratio",
+                label=t("length"),
+                elem_id="mode",
             )
-        with gr.Tabs():
-            with gr.Tab(t("tab_summary"), elem_id="tab-summary") as tab_summary, gr.Row():
-                with gr.Column(scale=1):
-                    video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
-                    example = gr.Button(t("example"), size="sm", elem_id="example")
-                    mode = gr.Radio(
-                        [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
-                        value="ratio",
-                        label=t("length"),
-                        elem_id="mode",
-                    )
-                    ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
-                    seconds = gr.Number(
-                        value=30,
-                        minimum=1,
-                        label=t("seconds"),
-                        visible=False,
-                        elem_id="seconds",
-                    )
-                    with gr.Accordion(t("weights"), open=False) as weights:
-                        w_emotion = gr.Slider(
-                            0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
-                        )
-                        w_events = gr.Slider(
-                            0, 1, value=defaults["events"], step=0.05, label=t("w_events")
-                        )
-                        w_visual = gr.Slider(
-                            0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
-                        )
-                    timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
-                    with gr.Row():
-                        run = gr.Button(t("run"), variant="primary", elem_id="summarize")
-                        cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
-                with gr.Column(scale=2):
-                    status = gr.Markdown(t("ready"), elem_id="status")
-                    summary = gr.Video(
-                        label=t("summary"),
-                        interactive=False,
-                        height=400,
-                        elem_id="summary-video",
-                    )
-                    plot = gr.Image(
-                        label=t("plot"), type="filepath", interactive=False, elem_id="plot"
-                    )
-                    table = gr.Dataframe(
-                        value=_table(None, en),
-                        label=t("segments"),
-                        interactive=False,
-                        elem_id="segments",
-                    )
-                    files = gr.File(
-                        label=t("downloads"),
-                        file_count="multiple",
-                        interactive=False,
-                        elem_id="downloads",
-                    )
+            ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
+            seconds = gr.Number(
+                value=30, minimum=1, label=t("seconds"), visible=False, elem_id="seconds"
+            )
+            with gr.Accordion(t("weights"), open=False) as weights:
+                w_emotion = gr.Slider(
+                    0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
+                )
+                w_events = gr.Slider(0, 1, value=defaults["events"], step=0.05, label=t("w_events"))
+                w_visual = gr.Slider(0, 1, value=defaults["visual"], step=0.05, label=t("w_visual"))
+            timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
+            with gr.Row():
+                run = gr.Button(t("run"), variant="primary", elem_id="summarize")
+                cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
+        with gr.Column(scale=2):
+            status = gr.Markdown(t("ready"), elem_id="status")
+            summary = gr.Video(
+                label=t("summary"), interactive=False, height=400, elem_id="summary-video"
+            )
+            plot = gr.Image(label=t("plot"), type="filepath", interactive=False, elem_id="plot")
+            table = gr.Dataframe(
+                value=_table(None, en), label=t("segments"), interactive=False, elem_id="segments"
+            )
+            files = gr.File(
+                label=t("downloads"), file_count="multiple", interactive=False, elem_id="downloads"
+            )
 
-            with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab_shorts, gr.Row():
-                with gr.Column(scale=1):
-                    s_video = gr.Video(
-                        label=t("shorts_input"), sources=["upload"], elem_id="shorts-input"
-                    )
-                    s_count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
-                    s_length = gr.Textbox(
-                        value="15-60", label=t("shorts_length"), elem_id="shorts-length"
-                    )
-                    s_aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
-                    s_captions = gr.Checkbox(
-                        value=True, label=t("shorts_captions"), elem_id="shorts-captions"
-                    )
-                    s_run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
-                with gr.Column(scale=2):
-                    s_status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
-                    s_clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
-                    s_table = gr.Dataframe(
-                        value=_shorts_table(None, en),
-                        label=t("shorts_table"),
-                        interactive=False,
-                        elem_id="shorts-table",
-                    )
-                    s_files = gr.File(
-                        label=t("shorts_downloads"),
-                        file_count="multiple",
-                        interactive=False,
-                        elem_id="shorts-downloads",
-                    )
+    labelled: Labelled = [
+        (tab, "tab_summary"),
+        (video, "input"),
+        (mode, "length"),
+        (ratio, "ratio"),
+        (seconds, "seconds"),
+        (weights, "weights"),
+        (w_emotion, "w_emotion"),
+        (w_events, "w_events"),
+        (w_visual, "w_visual"),
+        (timeline_ext, "format"),
+        (summary, "summary"),
+        (plot, "plot"),
+        (table, "segments"),
+        (files, "downloads"),
+    ]
+    _follow_language(language, labelled, [(example, "example"), (run, "run"), (cancel, "cancel")])
 
-        labelled = [
-            (video, "input"),
-            (mode, "length"),
-            (ratio, "ratio"),
-            (seconds, "seconds"),
-            (weights, "weights"),
-            (w_emotion, "w_emotion"),
-            (w_events, "w_events"),
-            (w_visual, "w_visual"),
-            (timeline_ext, "format"),
-            (summary, "summary"),
-            (plot, "plot"),
-            (table, "segments"),
-            (files, "downloads"),
-            (tab_summary, "tab_summary"),
-            (tab_shorts, "tab_shorts"),
-            (s_video, "shorts_input"),
-            (s_count, "shorts_count"),
-            (s_length, "shorts_length"),
-            (s_aspect, "shorts_aspect"),
-            (s_captions, "shorts_captions"),
-            (s_clips, "shorts_clips"),
-            (s_table, "shorts_table"),
-            (s_files, "shorts_downloads"),
-        ]
-        named = [(example, "example"), (run, "run"), (cancel, "cancel"), (s_run, "shorts_run")]
+    def relabel(lang: str) -> tuple:
+        """The length choices, and the hint and empty table: a language is chosen before a run."""
+        modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
+        return gr.update(choices=modes), text(lang, "ready"), _table(None, lang)
 
-        def relabel(lang: str) -> list:
-            """Every label, button and heading of the page in ``lang`` (the status line goes back
-            to the hint: a language is chosen before a run)."""
-            modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
-            return [
-                gr.update(value=text(lang, "intro", limit=human_size(config.max_upload))),
-                *(gr.update(label=text(lang, key)) for _, key in labelled),
-                *(gr.update(value=text(lang, key)) for _, key in named),
-                gr.update(choices=modes),
-                gr.update(value=text(lang, "ready")),
-                _table(None, lang),
-                gr.update(value=text(lang, "shorts_ready")),
-                _shorts_table(None, lang),
-            ]
+    language.change(relabel, language, [mode, status, table], queue=False)
+    mode.change(
+        lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
+        mode,
+        [ratio, seconds],
+        queue=False,
+    )
+    example.click(lambda: str(workspace.example()), None, video, concurrency_id="example")
 
-        language.change(
-            relabel,
-            language,
-            [
-                intro,
-                *(c for c, _ in labelled),
-                *(c for c, _ in named),
-                mode,
-                status,
-                table,
-                s_status,
-                s_table,
-            ],
-            queue=False,
+    def summarize(
+        video: str | None,
+        mode: str,
+        ratio: float,
+        seconds: float | None,
+        w_emotion: float,
+        w_events: float,
+        w_visual: float,
+        timeline_ext: str,
+        lang: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple:
+        """One click of Summarize. Messages, cancelling included, go to the status line."""
+        result, failure = _attempt(
+            lambda: run_job(
+                workspace,
+                video,
+                max_bytes=config.max_upload,
+                ratio=ratio,
+                duration=float(seconds or 0) if mode == "seconds" else None,
+                weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                timeline_ext=timeline_ext,
+            ),
+            sessions,
+            request,
+            progress,
+            text(lang, "progress"),
+            video,
+            lang,
         )
+        if result is None:
+            return _message(failure, lang)
+        assert video is not None  # run_job refuses a missing upload
+        return _outputs(result, Path(video), lang)
+
+    running = run.click(
+        summarize,
+        [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
+        [status, summary, plot, table, files],
+        concurrency_limit=config.jobs,
+        concurrency_id="summarize",
+        api_name="summarize",
+    )
+    cancel.click(_stopper(sessions), language, status, cancels=[running], queue=False)
+    return cancel
+
+
+def _shorts_tab(
+    workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
+) -> tuple[gr.events.Dependency, gr.Markdown]:
+    """The Shorts tab: upload, count, length, shape and captions in; clips, table, zip out.
+    Returns the Make shorts event and the tab's status line (the Summary tab's Cancel stops it)."""
+    en = DEFAULT_LANGUAGE
+
+    def t(key: str) -> str:
+        return text(en, key)
+
+    with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab, gr.Row():
+        with gr.Column(scale=1):
+            video = gr.Video(label=t("shorts_input"), sources=["upload"], elem_id="shorts-input")
+            count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
+            length = gr.Textbox(value="15-60", label=t("shorts_length"), elem_id="shorts-length")
+            aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
+            captions = gr.Checkbox(
+                value=True, label=t("shorts_captions"), elem_id="shorts-captions"
+            )
+            run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
+        with gr.Column(scale=2):
+            status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
+            clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
+            table = gr.Dataframe(
+                value=_shorts_table(None, en),
+                label=t("shorts_table"),
+                interactive=False,
+                elem_id="shorts-table",
+            )
+            files = gr.File(
+                label=t("shorts_downloads"),
+                file_count="multiple",
+                interactive=False,
+                elem_id="shorts-downloads",
+            )
+
+    labelled: Labelled = [
+        (tab, "tab_shorts"),
+        (video, "shorts_input"),
+        (count, "shorts_count"),
+        (length, "shorts_length"),
+        (aspect, "shorts_aspect"),
+        (captions, "shorts_captions"),
+        (clips, "shorts_clips"),
+        (table, "shorts_table"),
+        (files, "shorts_downloads"),
+    ]
+    _follow_language(language, labelled, [(run, "shorts_run")])
+    language.change(
+        lambda lang: (text(lang, "shorts_ready"), _shorts_table(None, lang)),
+        language,
+        [status, table],
+        queue=False,
+    )
+
+    def make_shorts(
+        video: str | None,
+        count: float,
+        length: str,
+        aspect: str,
+        captions: bool,
+        lang: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple:
+        """One click of Make shorts; messages go to its status line, as for Summarize."""
+        result, failure = _attempt(
+            lambda: run_shorts_job(
+                workspace,
+                video,
+                max_bytes=config.max_upload,
+                count=int(count),
+                length=length,
+                aspect=aspect,
+                captions=captions,
+            ),
+            sessions,
+            request,
+            progress,
+            text(lang, "shorts_progress"),
+            video,
+            lang,
+        )
+        if result is None:
+            return failure, None, _shorts_table(None, lang), None
+        status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
+        if result.warnings:
+            status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
+        gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
+        return status, gallery, _shorts_table(result.clips, lang), result.downloads
+
+    running = run.click(
+        make_shorts,
+        [video, count, length, aspect, captions, language],
+        [status, clips, table, files],
+        concurrency_limit=config.jobs,
+        concurrency_id="summarize",  # one queue: shorts and summaries share the machine
+        api_name="shorts",
+    )
+    return running, status
+
+
+def _stopper(sessions: Sessions) -> Callable[[str, gr.Request], str]:
+    """A Cancel button's handler (Gradio passes ``request`` by the annotation of a plain
+    function, not of a partial)."""
+
+    def stop(lang: str, request: gr.Request) -> str:
+        """Cancel: a queued job leaves the queue (Gradio's `cancels`), a running one stops at its
+        next progress step."""
+        sessions.cancel(request.session_hash)
+        return text(lang, "cancelled")
+
+    return stop
+
+
+def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
+    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
+    holds the running job of each tab (for Cancel and closed tabs)."""
+    sessions = sessions if sessions is not None else Sessions()
+    with gr.Blocks(
+        title=text(DEFAULT_LANGUAGE, "title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP
+    ) as demo:
+        language = _header(config)
+        with gr.Tabs():
+            cancel = _summary_tab(workspace, config, sessions, language)
+            shorts, shorts_status = _shorts_tab(workspace, config, sessions, language)
+        cancel.click(_stopper(sessions), language, shorts_status, cancels=[shorts], queue=False)
 
         def detect(request: gr.Request) -> str:
             """The browser's preferred language (Accept-Language), when the page speaks it."""
             return language_of(request.headers.get("accept-language"))
 
-        demo.load(detect, None, language, queue=False)
-        mode.change(
-            lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
-            mode,
-            [ratio, seconds],
-            queue=False,
-        )
-        example.click(lambda: str(workspace.example()), None, video, concurrency_id="example")
-
-        def summarize(
-            video: str | None,
-            mode: str,
-            ratio: float,
-            seconds: float | None,
-            w_emotion: float,
-            w_events: float,
-            w_visual: float,
-            timeline_ext: str,
-            lang: str,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-        ) -> tuple:
-            """One click of Summarize. Messages, cancelling included, go to the status line."""
-            result, failure = _attempt(
-                lambda: run_job(
-                    workspace,
-                    video,
-                    max_bytes=config.max_upload,
-                    ratio=ratio,
-                    duration=float(seconds or 0) if mode == "seconds" else None,
-                    weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
-                    timeline_ext=timeline_ext,
-                ),
-                sessions,
-                request,
-                progress,
-                text(lang, "progress"),
-                video,
-                lang,
-            )
-            if result is None:
-                return _message(failure, lang)
-            assert video is not None  # run_job refuses a missing upload
-            return _outputs(result, Path(video), lang)
-
-        running = run.click(
-            summarize,
-            [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
-            [status, summary, plot, table, files],
-            concurrency_limit=config.jobs,
-            concurrency_id="summarize",
-            api_name="summarize",
-        )
-
-        def stop(lang: str, request: gr.Request) -> str:
-            """Cancel: a queued job leaves the queue (Gradio's `cancels`), a running one stops at
-            its next progress step."""
-            sessions.cancel(request.session_hash)
-            return text(lang, "cancelled")
-
-        cancel.click(stop, language, status, cancels=[running], queue=False)
-
-        def make_shorts(
-            video: str | None,
-            count: float,
-            length: str,
-            aspect: str,
-            captions: bool,
-            lang: str,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-        ) -> tuple:
-            """One click of Make shorts; messages go to its status line, as for Summarize."""
-            result, failure = _attempt(
-                lambda: run_shorts_job(
-                    workspace,
-                    video,
-                    max_bytes=config.max_upload,
-                    count=int(count),
-                    length=length,
-                    aspect=aspect,
-                    captions=captions,
-                ),
-                sessions,
-                request,
-                progress,
-                text(lang, "shorts_progress"),
-                video,
-                lang,
-            )
-            if result is None:
-                return failure, None, _shorts_table(None, lang), None
-            status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
-            if result.warnings:
-                status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
-            gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
-            return status, gallery, _shorts_table(result.clips, lang), result.downloads
-
-        s_running = s_run.click(
-            make_shorts,
-            [s_video, s_count, s_length, s_aspect, s_captions, language],
-            [s_status, s_clips, s_table, s_files],
-            concurrency_limit=config.jobs,
-            concurrency_id="summarize",  # one queue: shorts and summaries share the machine
-            api_name="shorts",
-        )
-        cancel.click(stop, language, s_status, cancels=[s_running], queue=False)
-
         def closed(request: gr.Request) -> None:
             """A closed tab (its heartbeat connection gone) stops its job: nobody would see it."""
             sessions.cancel(request.session_hash)
 
+        demo.load(detect, None, language, queue=False)
         demo.unload(closed)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=1)
     return demo
