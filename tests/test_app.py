@@ -24,6 +24,7 @@ from browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_re
 from egvs.app.control import Job, JobCancelled, Sessions, watching
 from egvs.app.jobs import DEFAULT_MAX_UPLOAD, Workspace, clock, parse_size, run_job, segment_rows
 from egvs.app.text import LANGUAGES, TEXT, language_of, text
+from egvs.cache import cache_dir, file_digest
 from egvs.errors import EgvsError, InputError
 from egvs.example import make_video
 from egvs.export.timeline import FORMATS
@@ -146,6 +147,144 @@ def test_sessions_cancel_only_their_own_running_job() -> None:
         assert mine.cancelled.is_set() and not other.cancelled.is_set()
     assert len(sessions) == 0
     assert not sessions.cancel("tab-a")
+
+
+def _run_in_thread(sessions: Sessions, session: str, job: Job, work) -> dict:
+    """Run ``work()`` as ``job`` in a new thread; the dict gets its start, end and outcome."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            with sessions.run(session, job):
+                out["start"] = time.monotonic()
+                work()
+            out["outcome"] = "done"
+        except JobCancelled:
+            out["outcome"] = "cancelled"
+        out["end"] = time.monotonic()
+        time.sleep(0.8)  # an interruption leaking out of the job would land here
+        out["after"] = "clean"
+
+    out["thread"] = threading.Thread(target=target, daemon=True)
+    out["thread"].start()
+    return out
+
+
+def test_cancel_stops_work_that_makes_no_progress_steps() -> None:
+    """A short's clip renders between two progress steps, and face tracking has none: the job is
+    interrupted in its own thread, and only there."""
+
+    def busy() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sum(range(1000))
+
+    sessions = Sessions()
+    job = Job()
+    run = _run_in_thread(sessions, "tab", job, busy)
+    _wait_until(lambda: "start" in run, 10)
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(10)
+    assert run["outcome"] == "cancelled" and run["end"] - cancelled < 2.0
+    assert run["after"] == "clean"
+    assert len(sessions) == 0
+
+
+def test_next_job_waits_until_the_cancelled_one_has_stopped() -> None:
+    """Gradio frees its slot at once on Cancel; the next job must still not run beside the
+    cancelled one, which needs a moment to stop (here a native call of 1.5 s)."""
+    sessions = Sessions()
+    first, second = Job(), Job()
+    run1 = _run_in_thread(sessions, "tab-a", first, lambda: time.sleep(1.5))
+    _wait_until(lambda: "start" in run1, 10)
+    first.cancel()
+    run2 = _run_in_thread(sessions, "tab-b", second, lambda: None)
+    run1["thread"].join(10)
+    run2["thread"].join(10)
+    assert run2["outcome"] == "done" and run2["start"] >= run1["end"]
+
+
+def test_cancel_stops_a_render_within_its_clip(tmp_path: Path) -> None:
+    """Rendering reports progress only when a clip is done; Cancel must not wait for that."""
+    from egvs.media.probe import probe
+    from egvs.render.video import FAST_PRESET, render_segments
+
+    source = make_video(tmp_path / "long.mp4", 60.0, size=(160, 90), fps=25)
+    info = probe(source)
+    drawing = threading.Event()
+
+    def picture(frame, t):  # as slow as reframing and captions on a busy machine: 30 s a clip
+        drawing.set()
+        time.sleep(0.02)
+        return frame
+
+    job = Job()
+    run = _run_in_thread(
+        Sessions(),
+        "tab",
+        job,
+        lambda: render_segments(
+            info,
+            [Segment(0.0, 60.0)],
+            tmp_path / "clip.mp4",
+            picture=picture,
+            preset=FAST_PRESET,
+        ),
+    )
+    assert drawing.wait(60)
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(60)
+    assert run["outcome"] == "cancelled"
+    assert run["end"] - cancelled < 2.0, "the clip rendered on after Cancel"
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.parametrize("stage", ["analysing", "transcribing", "tracking", "rendering"])
+def test_shorts_job_stops_within_2s_in_every_stage(
+    stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel a shorts job once it is in ``stage`` (a bar's first step, or the call that starts a
+    stage without one): it ends within 2 s, with no clip left."""
+    import egvs.reframe
+    import egvs.render.video
+    from egvs.app.jobs import run_shorts_job
+
+    workspace = Workspace.create(tmp_path)
+    upload = make_video(workspace.uploads / "talk.mp4", 40.0, size=(320, 180), seed=7)
+    if stage == "analysing":  # the other stages may reuse the features
+        shutil.rmtree(cache_dir() / "features" / file_digest(upload), ignore_errors=True)
+    reached = threading.Event()
+    hooks = {
+        "tracking": (egvs.reframe, "detect_track"),
+        "rendering": (egvs.render.video, "render_segments"),
+    }
+    if stage in hooks:
+        module, name = hooks[stage]
+        original = getattr(module, name)
+
+        def hooked(*args, **kwargs):
+            reached.set()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, hooked)
+    job = Job(report=lambda desc, _done, _total: desc == stage and reached.set())
+    run = _run_in_thread(
+        Sessions(),
+        "tab",
+        job,
+        lambda: run_shorts_job(workspace, upload, count=2, length="5-20"),
+    )
+    assert reached.wait(300), f"the job never reached {stage}"
+    time.sleep(0.2)  # well inside the stage
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(60)
+    assert run.get("outcome") == "cancelled", run
+    assert run["end"] - cancelled < 2.0, f"{stage}: stopped {run['end'] - cancelled:.1f} s late"
+    assert not list((workspace.root / "jobs").glob("*/*/*.mp4"))
+    workspace.cleanup()
 
 
 def test_both_languages_have_every_text() -> None:
@@ -559,6 +698,31 @@ def test_shorts_tab_makes_playable_clips_and_a_zip(server: Server, browser, vide
     assert page.locator("#shorts-clips video, #shorts-clips img").count() >= 1
     names = page.locator("#shorts-downloads").inner_text()
     assert ".zip" in names and ".mp4" in names
+    page.close()
+
+
+def test_shorts_tab_has_its_own_cancel(server: Server, browser, long_video) -> None:
+    page = _open(browser, server.url)
+    page.get_by_role("tab", name="Shorts").click()
+    page.locator("#shorts-input input[type=file]").set_input_files(str(long_video))
+    page.wait_for_selector("#shorts-input video", timeout=RESULT_TIMEOUT_MS)
+    page.click("#shorts-run")
+    _wait_until(lambda: len(server.sessions) == 1)
+    cancels: list[float] = []
+    cancel = server.sessions.cancel
+    server.sessions.cancel = lambda *a: (cancels.append(time.monotonic()), cancel(*a))[1]
+    try:
+        page.click("#shorts-cancel")
+        _wait_until(lambda: len(server.sessions) == 0, 10)
+    finally:
+        del server.sessions.cancel
+    assert time.monotonic() - cancels[0] < 2.0, "the job ran on after Cancel"
+    page.wait_for_function(
+        "() => document.querySelector('#shorts-status')?.innerText.includes('Cancelled.')",
+        timeout=10_000,
+    )
+    assert "Make shorts" in page.locator("#shorts-status").inner_text()
+    assert "Cancelled" not in page.locator("#status").inner_text()  # the other tab is untouched
     page.close()
 
 

@@ -107,17 +107,18 @@ def _attempt(
     desc: str,
     video: str | None,
     language: str,
+    tab: str,
 ) -> tuple[T | None, str]:
-    """``(work(), "")`` run as the tab's job (its bars drive ``progress`` under ``desc``; Cancel
-    and a closed tab stop it), or ``(None, message)`` for the status line when it was cancelled
-    or failed. Memory goes back to the system either way."""
+    """``(work(), "")`` run as the job of the page's ``tab`` (its bars drive ``progress`` under
+    ``desc``; Cancel and a closed tab stop it), or ``(None, message)`` for the status line when it
+    was cancelled or failed. Memory goes back to the system either way."""
     progress(0.0, desc=desc)
     job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
     try:
-        with sessions.run(request.session_hash, job):
+        with sessions.run(request.session_hash, job, tab):
             return work(), ""
     except JobCancelled:
-        return None, text(language, "cancelled")
+        return None, _cancelled(language, tab)
     except EgvsError as exc:
         # The user knows the file by its name, not by the server's upload path.
         message = str(exc).replace(video, Path(video).name) if video else str(exc)
@@ -180,9 +181,8 @@ def _header(config: AppConfig) -> gr.Radio:
 
 def _summary_tab(
     workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
-) -> gr.Button:
-    """The Summary tab: upload, budget, weights and format in; video, plot, table, downloads out.
-    Returns its Cancel button."""
+) -> None:
+    """The Summary tab: upload, budget, weights and format in; video, plot, table, downloads out."""
     defaults = asdict(FusionWeights())
     en = DEFAULT_LANGUAGE
 
@@ -288,6 +288,7 @@ def _summary_tab(
             text(lang, "progress"),
             video,
             lang,
+            "summary",
         )
         if result is None:
             return _message(failure, lang)
@@ -302,15 +303,13 @@ def _summary_tab(
         concurrency_id="summarize",
         api_name="summarize",
     )
-    cancel.click(_stopper(sessions), language, status, cancels=[running], queue=False)
-    return cancel
+    cancel.click(_stopper(sessions, "summary"), language, status, cancels=[running], queue=False)
 
 
 def _shorts_tab(
     workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
-) -> tuple[gr.events.Dependency, gr.Markdown]:
-    """The Shorts tab: upload, count, length, shape and captions in; clips, table, zip out.
-    Returns the Make shorts event and the tab's status line (the Summary tab's Cancel stops it)."""
+) -> None:
+    """The Shorts tab: upload, count, length, shape and captions in; clips, table, zip out."""
     en = DEFAULT_LANGUAGE
 
     def t(key: str) -> str:
@@ -325,7 +324,9 @@ def _shorts_tab(
             captions = gr.Checkbox(
                 value=True, label=t("shorts_captions"), elem_id="shorts-captions"
             )
-            run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
+            with gr.Row():
+                run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
+                cancel = gr.Button(t("cancel"), variant="stop", elem_id="shorts-cancel")
         with gr.Column(scale=2):
             status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
             clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
@@ -353,7 +354,7 @@ def _shorts_tab(
         (table, "shorts_table"),
         (files, "shorts_downloads"),
     ]
-    _follow_language(language, labelled, [(run, "shorts_run")])
+    _follow_language(language, labelled, [(run, "shorts_run"), (cancel, "cancel")])
     language.change(
         lambda lang: (text(lang, "shorts_ready"), _shorts_table(None, lang)),
         language,
@@ -388,6 +389,7 @@ def _shorts_tab(
             text(lang, "shorts_progress"),
             video,
             lang,
+            "shorts",
         )
         if result is None:
             return failure, None, _shorts_table(None, lang), None
@@ -405,18 +407,23 @@ def _shorts_tab(
         concurrency_id="summarize",  # one queue: shorts and summaries share the machine
         api_name="shorts",
     )
-    return running, status
+    cancel.click(_stopper(sessions, "shorts"), language, status, cancels=[running], queue=False)
 
 
-def _stopper(sessions: Sessions) -> Callable[[str, gr.Request], str]:
-    """A Cancel button's handler (Gradio passes ``request`` by the annotation of a plain
-    function, not of a partial)."""
+def _cancelled(language: str, tab: str) -> str:
+    """The status line of a cancelled job: how to start the tab's job again."""
+    return text(language, "cancelled" if tab == "summary" else "shorts_cancelled")
+
+
+def _stopper(sessions: Sessions, tab: str) -> Callable[[str, gr.Request], str]:
+    """The handler of ``tab``'s Cancel button (Gradio passes ``request`` by the annotation of a
+    plain function, not of a partial)."""
 
     def stop(lang: str, request: gr.Request) -> str:
-        """Cancel: a queued job leaves the queue (Gradio's `cancels`), a running one stops at its
-        next progress step."""
-        sessions.cancel(request.session_hash)
-        return text(lang, "cancelled")
+        """Cancel: a queued job leaves the queue (Gradio's `cancels`); a running one stops within
+        a second (`egvs.app.control`), and the next job waits until it has."""
+        sessions.cancel(request.session_hash, tab)
+        return _cancelled(lang, tab)
 
     return stop
 
@@ -424,15 +431,14 @@ def _stopper(sessions: Sessions) -> Callable[[str, gr.Request], str]:
 def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
     """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
     holds the running job of each tab (for Cancel and closed tabs)."""
-    sessions = sessions if sessions is not None else Sessions()
+    sessions = sessions if sessions is not None else Sessions(config.jobs)
     with gr.Blocks(
         title=text(DEFAULT_LANGUAGE, "title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP
     ) as demo:
         language = _header(config)
         with gr.Tabs():
-            cancel = _summary_tab(workspace, config, sessions, language)
-            shorts, shorts_status = _shorts_tab(workspace, config, sessions, language)
-        cancel.click(_stopper(sessions), language, shorts_status, cancels=[shorts], queue=False)
+            _summary_tab(workspace, config, sessions, language)
+            _shorts_tab(workspace, config, sessions, language)
 
         def detect(request: gr.Request) -> str:
             """The browser's preferred language (Accept-Language), when the page speaks it."""
