@@ -112,6 +112,30 @@ def test_timelines_point_at_the_upload_name_not_the_server_copy(tmp_path: Path) 
     assert {c.media_reference.target_url for c in clips} == {"%ED%9C%B4%EA%B0%80%20%26%20clip.mp4"}
 
 
+@pytest.mark.parametrize(
+    ("upload_name", "download_stem"),
+    [
+        ("한국어 영상.mp4", "한국어 영상"),
+        ("e\u0301te\u0301 à Paris.mov", "été à Paris"),  # macOS sends NFD; stored as NFC
+        ('what: "this" is?.mp4', "what- -this- is"),  # what Windows forbids is replaced
+        ("CON.mp4", "video"),
+    ],
+)
+def test_download_names_keep_the_upload_name(
+    tmp_path: Path, upload_name: str, download_stem: str
+) -> None:
+    ws = Workspace.create(tmp_path)
+    upload = ws.uploads / "3f2a9c" / upload_name
+    upload.parent.mkdir()
+    make_video(upload, 3.0, size=(160, 90))
+    result = run_job(ws, upload, timeline_ext=".edl")
+    names = [Path(p).name for p in result.downloads]
+    assert names == [
+        f"{download_stem}-{end}" for end in ("summary.mp4", "analysis.json", "summary.edl")
+    ]
+    assert Path(result.plot).name == f"{download_stem}-timeline.png"
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_cancel_stops_the_job_at_its_next_progress_step(quiet: bool) -> None:
     """Also with bars off (`egvs demo -q`, or an earlier `-q` in the process): a quiet bar does
@@ -435,7 +459,7 @@ def test_upload_summarize_and_download(
     with page.expect_download() as info:
         links.nth(0).click()
     mp4 = Path(info.value.path()).read_bytes()
-    assert mp4[4:8] == b"ftyp" and info.value.suggested_filename == "holiday-clip-0-summary.mp4"
+    assert mp4[4:8] == b"ftyp" and info.value.suggested_filename == "holiday clip 0-summary.mp4"
     analysis = json.loads(page.request.get(links.nth(1).get_attribute("href")).body())
     assert analysis["schema"] == "egvs.analysis/1"
     assert analysis["summary"]["segments"]

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,9 +161,21 @@ def relink_timeline(timeline: Path, source: Path) -> None:
     write_text(timeline, text)
 
 
+# What Windows, macOS or Linux forbid in a file name: the path separators, Windows' reserved
+# characters and control characters. Everything else (any script, spaces, accents) is kept.
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
+_STEM_BYTES = 150  # of UTF-8: room for "-summary.fcpxml" within the usual 255-byte limit
+
+
 def _stem(path: Path) -> str:
-    """A safe file-name stem from the uploaded name (it becomes the download names)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:60] or "video"
+    """The uploaded name's stem, fit to be a file name anywhere (it becomes the download names):
+    ``한국어 영상.mp4`` stays ``한국어 영상``; only what a file system forbids is replaced."""
+    stem = _FORBIDDEN.sub("-", unicodedata.normalize("NFC", path.stem)).strip(" .-")
+    while len(stem.encode("utf-8")) > _STEM_BYTES:
+        stem = stem[:-1]
+    stem = stem.rstrip(" .")
+    return stem if stem and not _RESERVED.fullmatch(stem) else "video"
 
 
 def run_job(
