@@ -110,6 +110,10 @@ def test_timelines_point_at_the_upload_name_not_the_server_copy(tmp_path: Path) 
         assert str(tmp_path) not in timeline and "file:" not in timeline, ext
     clips = otio.adapters.read_from_file(str(timelines[".otio"])).find_clips()
     assert {c.media_reference.target_url for c in clips} == {"%ED%9C%B4%EA%B0%80%20%26%20clip.mp4"}
+    # The analysis JSON records the upload's own name, not where the server keeps it.
+    analysis = run_job(ws, upload).analysis_json.read_text(encoding="utf-8")
+    assert json.loads(analysis)["input"]["path"] == "휴가 & clip.mp4"
+    assert str(ws.root) not in analysis and "gradio" not in analysis
 
 
 @pytest.mark.parametrize(
@@ -761,6 +765,9 @@ def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
     assert result.clips and all(Path(c["path"]).is_file() for c in result.clips)
     with ZipFile(result.bundle) as bundle:
         names = bundle.namelist()
+        manifest = bundle.read(next(n for n in names if n.endswith("shorts.json"))).decode()
+    assert json.loads(manifest)["input"]["path"] == "clip.mp4"  # not the server's path
+    assert str(workspace.root) not in manifest
     assert any(n.endswith("shorts.json") for n in names)
     assert all(any(n.endswith(Path(c["path"]).name) for n in names) for c in result.clips)
     workspace.cleanup()

@@ -168,6 +168,17 @@ _RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
 _STEM_BYTES = 150  # of UTF-8: room for "-summary.fcpxml" within the usual 255-byte limit
 
 
+def record_upload_name(document: Path, source: Path) -> None:
+    """Put the upload's own name where a JSON document (analysis, shorts.json) records its input.
+
+    The server's path of the upload (``/tmp/egvs-demo-…/gradio/<hash>/file.mp4``) says nothing
+    to the user and tells anyone they share the file with how the server is laid out.
+    """
+    doc = json.loads(document.read_text(encoding="utf-8"))
+    doc["input"]["path"] = source.name
+    write_text(document, json.dumps(doc, indent=1, ensure_ascii=False))
+
+
 def _stem(path: Path) -> str:
     """The uploaded name's stem, fit to be a file name anywhere (it becomes the download names):
     ``한국어 영상.mp4`` stays ``한국어 영상``; only what a file system forbids is replaced."""
@@ -211,6 +222,7 @@ def run_job(
         timeline_path=job / f"{stem}-summary{timeline_ext}",
     )
     relink_timeline(job / f"{stem}-summary{timeline_ext}", source)
+    record_upload_name(job / f"{stem}-analysis.json", source)
     analysis = summary.analysis
     return JobResult(
         video=summary.output,
@@ -264,6 +276,7 @@ def run_shorts_job(
         source, folder, count=int(count), length=parse_length(length), aspect=aspect,
         captions=captions,
     )  # fmt: skip
+    record_upload_name(made.manifest, source)
 
     def write_zip(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w") as bundle:
