@@ -538,6 +538,27 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
         small.close()
 
 
+def test_zero_target_seconds_is_refused_in_the_status_line(server: Server, browser, videos) -> None:
+    """0 is checked with the other options: one message that stays, no "Error" on every output,
+    and not blamed on the file."""
+    page = _open(browser, server.url)
+    upload(page, videos[0])
+    page.locator("#mode").get_by_text("Target length in seconds").click()
+    page.locator("#seconds input").fill("0")
+    click_summarize(page)
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('budget seconds')",
+        timeout=RESULT_TIMEOUT_MS,
+    )
+    status = page.locator("#status").inner_text()
+    assert "Check the options: budget seconds must be > 0" in status
+    assert "this file" not in status
+    page.locator(".toast-body").first.wait_for(state="detached", timeout=60_000)
+    assert "budget seconds" in page.locator("#status").inner_text()
+    assert page.get_by_text("Error", exact=True).count() == 0
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4-minute clip: its analysis takes long enough to be stopped in the middle."""

@@ -30,7 +30,7 @@ from egvs.app.jobs import (
     shorts_rows,
 )
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
-from egvs.errors import EgvsError
+from egvs.errors import EgvsError, InputError, OutputError, SetupError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
@@ -123,7 +123,7 @@ def _attempt(
         # The user knows the file by its name, not by the server's upload path.
         message = str(exc).replace(video, Path(video).name) if video else str(exc)
         gr.Warning(message)  # a toast to catch the eye; the status line keeps it
-        return None, text(language, "error", message=message)
+        return None, text(language, _error_kind(exc, tab), message=message)
     except Exception as exc:
         logger.exception("job failed")
         return None, text(language, "internal", message=f"{type(exc).__name__}: {exc}")
@@ -200,9 +200,9 @@ def _summary_tab(
                 elem_id="mode",
             )
             ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
-            seconds = gr.Number(
-                value=30, minimum=1, label=t("seconds"), visible=False, elem_id="seconds"
-            )
+            # No `minimum`: Gradio would refuse 0 before the job, with an "Error" badge on every
+            # output; the job checks it with the other options and says why in the status line.
+            seconds = gr.Number(value=30, label=t("seconds"), visible=False, elem_id="seconds")
             with gr.Accordion(t("weights"), open=False) as weights:
                 w_emotion = gr.Slider(
                     0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
@@ -408,6 +408,15 @@ def _shorts_tab(
         api_name="shorts",
     )
     cancel.click(_stopper(sessions, "shorts"), language, status, cancels=[running], queue=False)
+
+
+def _error_kind(exc: EgvsError, tab: str) -> str:
+    """The text key of an error's status line: only a file's fault says "this file"."""
+    if isinstance(exc, InputError):
+        return "error" if tab == "summary" else "shorts_error"
+    if isinstance(exc, (OutputError, SetupError)):
+        return "cannot_run"
+    return "options"  # a bad length, all weights zero...
 
 
 def _cancelled(language: str, tab: str) -> str:
