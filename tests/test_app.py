@@ -792,3 +792,23 @@ def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
     assert any(n.endswith("shorts.json") for n in names)
     assert all(any(n.endswith(Path(c["path"]).name) for n in names) for c in result.clips)
     workspace.cleanup()
+
+
+def test_a_video_shorter_than_the_clip_length_says_what_was_made(tmp_path: Path) -> None:
+    """A 6 s video with length 15-60: the page says the clip is 6 s and why, rather than only
+    "only 1 clip of 15-60 s fit" beside a 6 s clip."""
+    from egvs.app.jobs import run_shorts_job
+    from egvs.app.ui import _shorts_status
+
+    workspace = Workspace.create(tmp_path)
+    upload = make_video(workspace.uploads / "short.mp4", 6.0, size=(160, 90))
+    result = run_shorts_job(workspace, upload, length="15-60", captions=False, count=1)
+    assert [c["rank"] for c in result.shorter_than_asked] == [1]
+    status = _shorts_status(result, "en")
+    clip = result.clips[0]["duration"]
+    assert (
+        f"The video is only 6.0 s long, shorter than the 15 s asked for: clip #1 is {clip:.1f} s"
+        in status
+    )
+    assert "영상 길이가 6.0초로" in _shorts_status(result, "ko")
+    workspace.cleanup()

@@ -245,10 +245,18 @@ class ShortsJobResult:
     bundle: Path
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    input_duration: float = 0.0
+    min_length: float = 0.0  # the shortest clip asked for
 
     @property
     def downloads(self) -> list[str]:
         return [str(self.bundle), *(c["path"] for c in self.clips)]
+
+    @property
+    def shorter_than_asked(self) -> list[dict]:
+        """Clips shorter than the length asked for: the video itself is shorter, and a clip of
+        all of it is what could be made."""
+        return [c for c in self.clips if c["duration"] < self.min_length - 0.05]
 
 
 def run_shorts_job(
@@ -287,7 +295,12 @@ def run_shorts_job(
     manifest = json.loads(made.manifest.read_text(encoding="utf-8"))
     clips = [{**c, "path": str(folder / c["files"]["video"])} for c in manifest["clips"]]
     return ShortsJobResult(
-        clips, folder.with_suffix(".zip"), time.perf_counter() - started, made.warnings
+        clips,
+        folder.with_suffix(".zip"),
+        time.perf_counter() - started,
+        made.warnings,
+        input_duration=float(manifest["input"]["duration"]),
+        min_length=float(manifest["options"]["length"][0]),
     )
 
 

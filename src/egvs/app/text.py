@@ -68,6 +68,10 @@ TEXT: dict[str, dict[str, str]] = {
         "shorts_ready": "Upload a video and press **Make shorts**.",
         "shorts_progress": "Analysing, transcribing, reframing, rendering",
         "shorts_done": "**{n} short(s)**, best first · done in {seconds:.1f} s",
+        "shorts_shorter": (
+            "The video is only {duration:.1f} s long, shorter than the {low:g} s asked for: "
+            "clip #{rank} is {clip:.1f} s."
+        ),
         "shorts_clips": "Shorts (best first)",
         "shorts_table": "Why each clip",
         "shorts_downloads": "Downloads (all clips as a zip, and each clip)",
@@ -134,6 +138,10 @@ TEXT: dict[str, dict[str, str]] = {
         "shorts_ready": "영상을 올리고 **쇼츠 만들기**를 누르세요.",
         "shorts_progress": "분석, 받아쓰기, 화면 맞춤, 렌더링 중",
         "shorts_done": "**쇼츠 {n}개** (점수순) · {seconds:.1f}초 걸림",
+        "shorts_shorter": (
+            "영상 길이가 {duration:.1f}초로, 요청한 최소 {low:g}초보다 짧습니다. "
+            "#{rank} 클립은 {clip:.1f}초입니다."
+        ),
         "shorts_clips": "쇼츠 (점수순)",
         "shorts_table": "클립별 이유",
         "shorts_downloads": "다운로드 (전체 zip과 클립별 파일)",

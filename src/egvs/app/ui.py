@@ -21,6 +21,7 @@ from egvs.app.control import Job, JobCancelled, Sessions, release_memory
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
     JobResult,
+    ShortsJobResult,
     Workspace,
     clock,
     human_size,
@@ -393,9 +394,7 @@ def _shorts_tab(
         )
         if result is None:
             return failure, None, _shorts_table(None, lang), None
-        status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
-        if result.warnings:
-            status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
+        status = _shorts_status(result, lang)
         gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
         return status, gallery, _shorts_table(result.clips, lang), result.downloads
 
@@ -408,6 +407,25 @@ def _shorts_tab(
         api_name="shorts",
     )
     cancel.click(_stopper(sessions, "shorts"), language, status, cancels=[running], queue=False)
+
+
+def _shorts_status(result: ShortsJobResult, language: str) -> str:
+    """What a Shorts click made, in words: the clips, any clip shorter than asked and why, and
+    the library's warnings."""
+    lines = [text(language, "shorts_done", n=len(result.clips), seconds=result.seconds)]
+    lines += [
+        text(
+            language,
+            "shorts_shorter",
+            rank=clip["rank"],
+            clip=clip["duration"],
+            low=result.min_length,
+            duration=result.input_duration,
+        )
+        for clip in result.shorter_than_asked
+    ]
+    lines += [f"⚠ {w}" for w in result.warnings]
+    return "\n\n".join(lines)
 
 
 def _error_kind(exc: EgvsError, tab: str) -> str:
