@@ -747,6 +747,12 @@ def test_shorts_tab_makes_playable_clips_and_a_zip(server: Server, browser, vide
     assert page.locator("#shorts-clips video, #shorts-clips img").count() >= 1
     names = page.locator("#shorts-downloads").inner_text()
     assert ".zip" in names and ".mp4" in names
+    # Each thumbnail shows the whole frame, not a square cut out of it.
+    fits = page.eval_on_selector_all(
+        "#shorts-clips video, #shorts-clips img",
+        "els => els.map(e => getComputedStyle(e).objectFit)",
+    )
+    assert fits and set(fits) == {"contain"}, fits
     page.close()
 
 

@@ -330,7 +330,10 @@ def _shorts_tab(
                 cancel = gr.Button(t("cancel"), variant="stop", elem_id="shorts-cancel")
         with gr.Column(scale=2):
             status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
-            clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
+            # "contain": the whole frame of each clip, not a square cut from its middle.
+            clips = gr.Gallery(
+                label=t("shorts_clips"), columns=3, object_fit="contain", elem_id="shorts-clips"
+            )
             table = gr.Dataframe(
                 value=_shorts_table(None, en),
                 label=t("shorts_table"),
