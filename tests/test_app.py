@@ -273,8 +273,9 @@ def test_cancel_stops_a_render_within_its_clip(tmp_path: Path) -> None:
 def test_shorts_job_stops_within_2s_in_every_stage(
     stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Cancel a shorts job once it is in ``stage`` (a bar's first step, or the call that starts a
-    stage without one): it ends within 2 s, with no clip left."""
+    """Cancel a shorts job once it is in ``stage`` (the analysis bar's first step, or the call
+    that starts the stage): it ends within 2 s, with no clip left."""
+    import egvs.captions
     import egvs.reframe
     import egvs.render.video
     from egvs.app.jobs import run_shorts_job
@@ -285,6 +286,7 @@ def test_shorts_job_stops_within_2s_in_every_stage(
         shutil.rmtree(cache_dir() / "features" / file_digest(upload), ignore_errors=True)
     reached = threading.Event()
     hooks = {
+        "transcribing": (egvs.captions, "transcribe"),  # no bar step without speech
         "tracking": (egvs.reframe, "detect_track"),
         "rendering": (egvs.render.video, "render_segments"),
     }
@@ -297,7 +299,7 @@ def test_shorts_job_stops_within_2s_in_every_stage(
             return original(*args, **kwargs)
 
         monkeypatch.setattr(module, name, hooked)
-    job = Job(report=lambda desc, _done, _total: desc == stage and reached.set())
+    job = Job(report=lambda desc, _done, _total: desc == stage == "analysing" and reached.set())
     run = _run_in_thread(
         Sessions(),
         "tab",
