@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -160,10 +161,58 @@ def test_cancel_stops_the_job_at_its_next_progress_step(quiet: bool) -> None:
             bar.close()
     finally:
         set_verbosity(before)
-    assert steps == [0.0 if quiet else 1.0]
+    assert steps == [1.0]  # counted also when quiet: the page's progress line needs it
     idle = progress(total=10)  # a bar outside any job neither reports nor stops
     idle.update(1)
     idle.close()
+
+
+def test_one_progress_line_names_each_stage_of_a_shorts_job() -> None:
+    """The library's bars (and what follows each) make one line: the stage in words and one
+    fraction of the whole job that never goes back, rather than a bar per stage that resets and
+    sits at 100% while faces are found."""
+    from egvs.app.control import Stages
+    from egvs.progress import progress
+
+    shown: list[tuple[float, str]] = []
+    stages = Stages(lambda f, s: shown.append((f, s)), partial(text, "en"), clips=2, captions=True)
+    job = Job(report=stages.step, finished=stages.finished)
+    with watching(job):
+        for desc, total in [
+            ("analysing", 10),
+            ("transcribing", 4),
+            ("rendering", 3),
+            ("transcribing", 4),
+            ("rendering", 3),
+        ]:
+            bar = progress(total=total, desc=desc, unit="s")
+            bar.update(total / 2)
+            bar.update(total / 2)
+            bar.close()
+    fractions = [f for f, _ in shown]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0
+    assert [s for _, s in shown] == [
+        "Analysing the video (decoding, emotion, sound events, picture)",
+        "Analysing the video (decoding, emotion, sound events, picture)",
+        "Clip 1 of 2: transcribing",  # the analysis is done; the first clip is next
+        "Clip 1 of 2: transcribing",
+        "Clip 1 of 2: transcribing",
+        "Clip 1 of 2: following faces to frame it",  # no bar while faces are found
+        "Clip 1 of 2: rendering",
+        "Clip 1 of 2: rendering",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: following faces to frame it",
+        "Clip 2 of 2: rendering",
+        "Clip 2 of 2: rendering",
+        "Writing shorts.json and the zip",
+    ]
+    summary: list[str] = []
+    stages = Stages(lambda _f, s: summary.append(s), partial(text, "ko"))
+    stages.finished("analysing")
+    stages.finished("rendering")
+    assert summary == [text("ko", "stage_rendering"), text("ko", "stage_finishing")]
 
 
 def test_sessions_cancel_only_their_own_running_job() -> None:

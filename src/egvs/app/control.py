@@ -40,9 +40,12 @@ GRACE = 0.5  # seconds a cancelled job has to stop at a progress step before it 
 class Job:
     """One running job: its cancel flag, where its progress goes, and the thread doing its work."""
 
-    def __init__(self, report: Report | None = None) -> None:
+    def __init__(
+        self, report: Report | None = None, finished: Callable[[str], None] | None = None
+    ) -> None:
         self.cancelled = threading.Event()
         self.report = report
+        self._on_finished = finished
         self._lock = threading.Lock()
         self._thread: int | None = None  # ident of the thread inside the job, while it is
         self._interrupt: threading.Timer | None = None
@@ -66,6 +69,11 @@ class Job:
             raise JobCancelled
         if self.report is not None:
             self.report(desc, done, total)
+
+    def finished(self, desc: str) -> None:
+        """A stage's bar closed (a progress line can name what comes next)."""
+        if self._on_finished is not None and not self.cancelled.is_set():
+            self._on_finished(desc)
 
     def enter(self) -> None:
         """The calling thread starts the job's work: the thread `cancel` interrupts."""
@@ -108,15 +116,87 @@ class _JobBar(tqdm.auto.tqdm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         self._job = _current.get()
+        self._stage = str(kwargs.get("desc") or "")  # a disabled bar keeps no ``desc``
+        self._finished = False
         super().__init__(*args, **kwargs)
 
     def update(self, n: float | None = 1) -> bool | None:
         shown = super().update(n)
+        if self.disable:
+            # A disabled bar (quiet mode) does not count; counting here keeps ``n`` true for the
+            # library (it updates by ``t - bar.n``) and for the page's progress line.
+            self.n += n or 0
         if self._job is not None:
-            # A disabled bar (quiet mode) has no ``desc`` and does not count: the job still gets
-            # the step, so that Cancel works.
-            self._job.step(getattr(self, "desc", "") or "", float(self.n), self.total)
+            self._job.step(self._stage, float(self.n), self.total)
         return shown
+
+    def close(self) -> None:
+        super().close()
+        if self._job is not None and not self._finished:
+            self._finished = True
+            self._job.finished(self._stage)
+
+
+class Stages:
+    """The page's one progress line for a job: which stage it is in, in words, and how much of
+    the whole job is done, made from the library's bars (analysing, transcribing, rendering) and
+    from what follows each bar (finding faces has no bar; nor has writing the plot).
+
+    Without ``clips`` a summary: analysing, then rendering. With ``clips`` (how many shorts were
+    asked for) the analysis, then for each clip transcribing (with ``captions``), framing and
+    rendering. ``words(key, **values)`` gives the page's words for a stage.
+    """
+
+    ANALYSIS_SHARE = {False: 0.85, True: 0.4}  # of the whole job: summary, shorts
+
+    def __init__(
+        self,
+        show: Callable[[float, str], None],
+        words: Callable[..., str],
+        clips: int = 0,
+        captions: bool = False,
+    ) -> None:
+        self.show, self.words, self.clips, self.captions = show, words, clips, captions
+        self.analysis = self.ANALYSIS_SHARE[clips > 0]
+        self.rendered = 0  # shorts rendered so far
+
+    def step(self, stage: str, done: float, total: float | None) -> None:
+        part = min(1.0, done / total) if total else 0.0
+        if stage == "analysing":
+            self.show(self.analysis * part, self.words("stage_analysing"))
+        elif not self.clips:
+            if stage == "rendering":
+                self.show(
+                    self.analysis + (0.98 - self.analysis) * part, self.words("stage_rendering")
+                )
+        elif stage == "transcribing":
+            self._clip(0.4 * part, "stage_transcribing")
+        elif stage == "rendering":
+            self._clip(0.5 + 0.45 * part, "stage_rendering_clip")
+
+    def finished(self, stage: str) -> None:
+        """A bar closed: name what comes next."""
+        if not self.clips:
+            if stage == "analysing":
+                self.show(self.analysis, self.words("stage_rendering"))
+            elif stage == "rendering":
+                self.show(0.98, self.words("stage_finishing"))
+            return
+        if stage == "transcribing":
+            self._clip(0.4, "stage_framing")
+        elif stage == "rendering":
+            self.rendered += 1
+        if stage in ("analysing", "rendering"):
+            if self.rendered < self.clips:
+                self._clip(0.0, "stage_transcribing" if self.captions else "stage_framing")
+            else:
+                self.show(0.99, self.words("stage_packing"))
+
+    def _clip(self, part: float, key: str) -> None:
+        """``part`` of the current clip done, in stage ``key``."""
+        k = min(self.rendered + 1, self.clips)
+        share = (1.0 - self.analysis) / self.clips
+        self.show(self.analysis + share * (k - 1 + part), self.words(key, k=k, n=self.clips))
 
 
 @contextmanager

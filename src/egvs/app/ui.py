@@ -11,13 +11,14 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import gradio as gr
 import pandas as pd
 
-from egvs.app.control import Job, JobCancelled, Sessions, release_memory
+from egvs.app.control import Job, JobCancelled, Sessions, Stages, release_memory
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
     JobResult,
@@ -105,16 +106,23 @@ def _attempt(
     sessions: Sessions,
     request: gr.Request,
     progress: gr.Progress,
-    desc: str,
     video: str | None,
     language: str,
     tab: str,
+    clips: int = 0,
+    captions: bool = False,
 ) -> tuple[T | None, str]:
-    """``(work(), "")`` run as the job of the page's ``tab`` (its bars drive ``progress`` under
-    ``desc``; Cancel and a closed tab stop it), or ``(None, message)`` for the status line when it
-    was cancelled or failed. Memory goes back to the system either way."""
-    progress(0.0, desc=desc)
-    job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
+    """``(work(), "")`` run as the job of the page's ``tab`` (Cancel and a closed tab stop it),
+    or ``(None, message)`` for the status line when it was cancelled or failed. One progress
+    line names the stage (`Stages`: a summary, or ``clips`` shorts). Memory goes back to the
+    system either way."""
+
+    def show(fraction: float, stage: str) -> None:
+        progress(fraction, desc=stage)
+
+    stages = Stages(show, partial(text, language), clips, captions)
+    show(0.0, text(language, "stage_analysing"))
+    job = Job(report=stages.step, finished=stages.finished)
     try:
         with sessions.run(request.session_hash, job, tab):
             return work(), ""
@@ -286,7 +294,6 @@ def _summary_tab(
             sessions,
             request,
             progress,
-            text(lang, "progress"),
             video,
             lang,
             "summary",
@@ -300,6 +307,7 @@ def _summary_tab(
         summarize,
         [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
         [status, summary, plot, table, files],
+        show_progress_on=[status],  # one progress line, not one on every output
         concurrency_limit=config.jobs,
         concurrency_id="summarize",
         api_name="summarize",
@@ -390,10 +398,11 @@ def _shorts_tab(
             sessions,
             request,
             progress,
-            text(lang, "shorts_progress"),
             video,
             lang,
             "shorts",
+            clips=int(count),
+            captions=captions,
         )
         if result is None:
             return failure, None, _shorts_table(None, lang), None
@@ -405,6 +414,7 @@ def _shorts_tab(
         make_shorts,
         [video, count, length, aspect, captions, language],
         [status, clips, table, files],
+        show_progress_on=[status],
         concurrency_limit=config.jobs,
         concurrency_id="summarize",  # one queue: shorts and summaries share the machine
         api_name="shorts",
