@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from browser import CHROMIUM, AppError, click_summarize, launch, upload, wait_re
 from egvs.app.control import Job, JobCancelled, Sessions, watching
 from egvs.app.jobs import DEFAULT_MAX_UPLOAD, Workspace, clock, parse_size, run_job, segment_rows
 from egvs.app.text import LANGUAGES, TEXT, language_of, text
+from egvs.cache import cache_dir, file_digest
 from egvs.errors import EgvsError, InputError
 from egvs.example import make_video
 from egvs.export.timeline import FORMATS
@@ -109,6 +111,34 @@ def test_timelines_point_at_the_upload_name_not_the_server_copy(tmp_path: Path) 
         assert str(tmp_path) not in timeline and "file:" not in timeline, ext
     clips = otio.adapters.read_from_file(str(timelines[".otio"])).find_clips()
     assert {c.media_reference.target_url for c in clips} == {"%ED%9C%B4%EA%B0%80%20%26%20clip.mp4"}
+    # The analysis JSON records the upload's own name, not where the server keeps it.
+    analysis = run_job(ws, upload).analysis_json.read_text(encoding="utf-8")
+    assert json.loads(analysis)["input"]["path"] == "휴가 & clip.mp4"
+    assert str(ws.root) not in analysis and "gradio" not in analysis
+
+
+@pytest.mark.parametrize(
+    ("upload_name", "download_stem"),
+    [
+        ("한국어 영상.mp4", "한국어 영상"),
+        ("e\u0301te\u0301 à Paris.mov", "été à Paris"),  # macOS sends NFD; stored as NFC
+        ('what: "this" is?.mp4', "what- -this- is"),  # what Windows forbids is replaced
+        ("CON.mp4", "video"),
+    ],
+)
+def test_download_names_keep_the_upload_name(
+    tmp_path: Path, upload_name: str, download_stem: str
+) -> None:
+    ws = Workspace.create(tmp_path)
+    upload = ws.uploads / "3f2a9c" / upload_name
+    upload.parent.mkdir()
+    make_video(upload, 3.0, size=(160, 90))
+    result = run_job(ws, upload, timeline_ext=".edl")
+    names = [Path(p).name for p in result.downloads]
+    assert names == [
+        f"{download_stem}-{end}" for end in ("summary.mp4", "analysis.json", "summary.edl")
+    ]
+    assert Path(result.plot).name == f"{download_stem}-timeline.png"
 
 
 @pytest.mark.parametrize("quiet", [False, True])
@@ -131,10 +161,58 @@ def test_cancel_stops_the_job_at_its_next_progress_step(quiet: bool) -> None:
             bar.close()
     finally:
         set_verbosity(before)
-    assert steps == [0.0 if quiet else 1.0]
+    assert steps == [1.0]  # counted also when quiet: the page's progress line needs it
     idle = progress(total=10)  # a bar outside any job neither reports nor stops
     idle.update(1)
     idle.close()
+
+
+def test_one_progress_line_names_each_stage_of_a_shorts_job() -> None:
+    """The library's bars (and what follows each) make one line: the stage in words and one
+    fraction of the whole job that never goes back, rather than a bar per stage that resets and
+    sits at 100% while faces are found."""
+    from egvs.app.control import Stages
+    from egvs.progress import progress
+
+    shown: list[tuple[float, str]] = []
+    stages = Stages(lambda f, s: shown.append((f, s)), partial(text, "en"), clips=2, captions=True)
+    job = Job(report=stages.step, finished=stages.finished)
+    with watching(job):
+        for desc, total in [
+            ("analysing", 10),
+            ("transcribing", 4),
+            ("rendering", 3),
+            ("transcribing", 4),
+            ("rendering", 3),
+        ]:
+            bar = progress(total=total, desc=desc, unit="s")
+            bar.update(total / 2)
+            bar.update(total / 2)
+            bar.close()
+    fractions = [f for f, _ in shown]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0
+    assert [s for _, s in shown] == [
+        "Analysing the video (decoding, emotion, sound events, picture)",
+        "Analysing the video (decoding, emotion, sound events, picture)",
+        "Clip 1 of 2: transcribing",  # the analysis is done; the first clip is next
+        "Clip 1 of 2: transcribing",
+        "Clip 1 of 2: transcribing",
+        "Clip 1 of 2: following faces to frame it",  # no bar while faces are found
+        "Clip 1 of 2: rendering",
+        "Clip 1 of 2: rendering",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: transcribing",
+        "Clip 2 of 2: following faces to frame it",
+        "Clip 2 of 2: rendering",
+        "Clip 2 of 2: rendering",
+        "Writing shorts.json and the zip",
+    ]
+    summary: list[str] = []
+    stages = Stages(lambda _f, s: summary.append(s), partial(text, "ko"))
+    stages.finished("analysing")
+    stages.finished("rendering")
+    assert summary == [text("ko", "stage_rendering"), text("ko", "stage_finishing")]
 
 
 def test_sessions_cancel_only_their_own_running_job() -> None:
@@ -146,6 +224,146 @@ def test_sessions_cancel_only_their_own_running_job() -> None:
         assert mine.cancelled.is_set() and not other.cancelled.is_set()
     assert len(sessions) == 0
     assert not sessions.cancel("tab-a")
+
+
+def _run_in_thread(sessions: Sessions, session: str, job: Job, work) -> dict:
+    """Run ``work()`` as ``job`` in a new thread; the dict gets its start, end and outcome."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            with sessions.run(session, job):
+                out["start"] = time.monotonic()
+                work()
+            out["outcome"] = "done"
+        except JobCancelled:
+            out["outcome"] = "cancelled"
+        out["end"] = time.monotonic()
+        time.sleep(0.8)  # an interruption leaking out of the job would land here
+        out["after"] = "clean"
+
+    out["thread"] = threading.Thread(target=target, daemon=True)
+    out["thread"].start()
+    return out
+
+
+def test_cancel_stops_work_that_makes_no_progress_steps() -> None:
+    """A short's clip renders between two progress steps, and face tracking has none: the job is
+    interrupted in its own thread, and only there."""
+
+    def busy() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sum(range(1000))
+
+    sessions = Sessions()
+    job = Job()
+    run = _run_in_thread(sessions, "tab", job, busy)
+    _wait_until(lambda: "start" in run, 10)
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(10)
+    assert run["outcome"] == "cancelled" and run["end"] - cancelled < 2.0
+    assert run["after"] == "clean"
+    assert len(sessions) == 0
+
+
+def test_next_job_waits_until_the_cancelled_one_has_stopped() -> None:
+    """Gradio frees its slot at once on Cancel; the next job must still not run beside the
+    cancelled one, which needs a moment to stop (here a native call of 1.5 s)."""
+    sessions = Sessions()
+    first, second = Job(), Job()
+    run1 = _run_in_thread(sessions, "tab-a", first, lambda: time.sleep(1.5))
+    _wait_until(lambda: "start" in run1, 10)
+    first.cancel()
+    run2 = _run_in_thread(sessions, "tab-b", second, lambda: None)
+    run1["thread"].join(10)
+    run2["thread"].join(10)
+    assert run2["outcome"] == "done" and run2["start"] >= run1["end"]
+
+
+def test_cancel_stops_a_render_within_its_clip(tmp_path: Path) -> None:
+    """Rendering reports progress only when a clip is done; Cancel must not wait for that."""
+    from egvs.media.probe import probe
+    from egvs.render.video import FAST_PRESET, render_segments
+
+    source = make_video(tmp_path / "long.mp4", 60.0, size=(160, 90), fps=25)
+    info = probe(source)
+    drawing = threading.Event()
+
+    def picture(frame, t):  # as slow as reframing and captions on a busy machine: 30 s a clip
+        drawing.set()
+        time.sleep(0.02)
+        return frame
+
+    job = Job()
+    run = _run_in_thread(
+        Sessions(),
+        "tab",
+        job,
+        lambda: render_segments(
+            info,
+            [Segment(0.0, 60.0)],
+            tmp_path / "clip.mp4",
+            picture=picture,
+            preset=FAST_PRESET,
+        ),
+    )
+    assert drawing.wait(60)
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(60)
+    assert run["outcome"] == "cancelled"
+    assert run["end"] - cancelled < 2.0, "the clip rendered on after Cancel"
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.parametrize("stage", ["analysing", "transcribing", "tracking", "rendering"])
+def test_shorts_job_stops_within_2s_in_every_stage(
+    stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel a shorts job once it is in ``stage`` (the analysis bar's first step, or the call
+    that starts the stage): it ends within 2 s, with no clip left."""
+    import egvs.captions
+    import egvs.reframe
+    import egvs.render.video
+    from egvs.app.jobs import run_shorts_job
+
+    workspace = Workspace.create(tmp_path)
+    upload = make_video(workspace.uploads / "talk.mp4", 40.0, size=(320, 180), seed=7)
+    if stage == "analysing":  # the other stages may reuse the features
+        shutil.rmtree(cache_dir() / "features" / file_digest(upload), ignore_errors=True)
+    reached = threading.Event()
+    hooks = {
+        "transcribing": (egvs.captions, "transcribe"),  # no bar step without speech
+        "tracking": (egvs.reframe, "detect_track"),
+        "rendering": (egvs.render.video, "render_segments"),
+    }
+    if stage in hooks:
+        module, name = hooks[stage]
+        original = getattr(module, name)
+
+        def hooked(*args, **kwargs):
+            reached.set()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, hooked)
+    job = Job(report=lambda desc, _done, _total: desc == stage == "analysing" and reached.set())
+    run = _run_in_thread(
+        Sessions(),
+        "tab",
+        job,
+        lambda: run_shorts_job(workspace, upload, count=2, length="5-20"),
+    )
+    assert reached.wait(300), f"the job never reached {stage}"
+    time.sleep(0.2)  # well inside the stage
+    cancelled = time.monotonic()
+    job.cancel()
+    run["thread"].join(60)
+    assert run.get("outcome") == "cancelled", run
+    assert run["end"] - cancelled < 2.0, f"{stage}: stopped {run['end'] - cancelled:.1f} s late"
+    assert not list((workspace.root / "jobs").glob("*/*/*.mp4"))
+    workspace.cleanup()
 
 
 def test_both_languages_have_every_text() -> None:
@@ -296,7 +514,7 @@ def test_upload_summarize_and_download(
     with page.expect_download() as info:
         links.nth(0).click()
     mp4 = Path(info.value.path()).read_bytes()
-    assert mp4[4:8] == b"ftyp" and info.value.suggested_filename == "holiday-clip-0-summary.mp4"
+    assert mp4[4:8] == b"ftyp" and info.value.suggested_filename == "holiday clip 0-summary.mp4"
     analysis = json.loads(page.request.get(links.nth(1).get_attribute("href")).body())
     assert analysis["schema"] == "egvs.analysis/1"
     assert analysis["summary"]["segments"]
@@ -369,6 +587,27 @@ def test_clear_messages_for_bad_uploads(server: Server, browser, tmp_path: Path)
         page.close()
     finally:
         small.close()
+
+
+def test_zero_target_seconds_is_refused_in_the_status_line(server: Server, browser, videos) -> None:
+    """0 is checked with the other options: one message that stays, no "Error" on every output,
+    and not blamed on the file."""
+    page = _open(browser, server.url)
+    upload(page, videos[0])
+    page.locator("#mode").get_by_text("Target length in seconds").click()
+    page.locator("#seconds input").fill("0")
+    click_summarize(page)
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('budget seconds')",
+        timeout=RESULT_TIMEOUT_MS,
+    )
+    status = page.locator("#status").inner_text()
+    assert "Check the options: budget seconds must be > 0" in status
+    assert "this file" not in status
+    page.locator(".toast-body").first.wait_for(state="detached", timeout=60_000)
+    assert "budget seconds" in page.locator("#status").inner_text()
+    assert page.get_by_text("Error", exact=True).count() == 0
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -559,6 +798,37 @@ def test_shorts_tab_makes_playable_clips_and_a_zip(server: Server, browser, vide
     assert page.locator("#shorts-clips video, #shorts-clips img").count() >= 1
     names = page.locator("#shorts-downloads").inner_text()
     assert ".zip" in names and ".mp4" in names
+    # Each thumbnail shows the whole frame, not a square cut out of it.
+    fits = page.eval_on_selector_all(
+        "#shorts-clips video, #shorts-clips img",
+        "els => els.map(e => getComputedStyle(e).objectFit)",
+    )
+    assert fits and set(fits) == {"contain"}, fits
+    page.close()
+
+
+def test_shorts_tab_has_its_own_cancel(server: Server, browser, long_video) -> None:
+    page = _open(browser, server.url)
+    page.get_by_role("tab", name="Shorts").click()
+    page.locator("#shorts-input input[type=file]").set_input_files(str(long_video))
+    page.wait_for_selector("#shorts-input video", timeout=RESULT_TIMEOUT_MS)
+    page.click("#shorts-run")
+    _wait_until(lambda: len(server.sessions) == 1)
+    cancels: list[float] = []
+    cancel = server.sessions.cancel
+    server.sessions.cancel = lambda *a: (cancels.append(time.monotonic()), cancel(*a))[1]
+    try:
+        page.click("#shorts-cancel")
+        _wait_until(lambda: len(server.sessions) == 0, 10)
+    finally:
+        del server.sessions.cancel
+    assert time.monotonic() - cancels[0] < 2.0, "the job ran on after Cancel"
+    page.wait_for_function(
+        "() => document.querySelector('#shorts-status')?.innerText.includes('Cancelled.')",
+        timeout=10_000,
+    )
+    assert "Make shorts" in page.locator("#shorts-status").inner_text()
+    assert "Cancelled" not in page.locator("#status").inner_text()  # the other tab is untouched
     page.close()
 
 
@@ -573,6 +843,29 @@ def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
     assert result.clips and all(Path(c["path"]).is_file() for c in result.clips)
     with ZipFile(result.bundle) as bundle:
         names = bundle.namelist()
+        manifest = bundle.read(next(n for n in names if n.endswith("shorts.json"))).decode()
+    assert json.loads(manifest)["input"]["path"] == "clip.mp4"  # not the server's path
+    assert str(workspace.root) not in manifest
     assert any(n.endswith("shorts.json") for n in names)
     assert all(any(n.endswith(Path(c["path"]).name) for n in names) for c in result.clips)
+    workspace.cleanup()
+
+
+def test_a_video_shorter_than_the_clip_length_says_what_was_made(tmp_path: Path) -> None:
+    """A 6 s video with length 15-60: the page says the clip is 6 s and why, rather than only
+    "only 1 clip of 15-60 s fit" beside a 6 s clip."""
+    from egvs.app.jobs import run_shorts_job
+    from egvs.app.ui import _shorts_status
+
+    workspace = Workspace.create(tmp_path)
+    upload = make_video(workspace.uploads / "short.mp4", 6.0, size=(160, 90))
+    result = run_shorts_job(workspace, upload, length="15-60", captions=False, count=1)
+    assert [c["rank"] for c in result.shorter_than_asked] == [1]
+    status = _shorts_status(result, "en")
+    clip = result.clips[0]["duration"]
+    assert (
+        f"The video is only 6.0 s long, shorter than the 15 s asked for: clip #1 is {clip:.1f} s"
+        in status
+    )
+    assert "영상 길이가 6.0초로" in _shorts_status(result, "ko")
     workspace.cleanup()

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,9 +161,32 @@ def relink_timeline(timeline: Path, source: Path) -> None:
     write_text(timeline, text)
 
 
+# What Windows, macOS or Linux forbid in a file name: the path separators, Windows' reserved
+# characters and control characters. Everything else (any script, spaces, accents) is kept.
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
+_STEM_BYTES = 150  # of UTF-8: room for "-summary.fcpxml" within the usual 255-byte limit
+
+
+def record_upload_name(document: Path, source: Path) -> None:
+    """Put the upload's own name where a JSON document (analysis, shorts.json) records its input.
+
+    The server's path of the upload (``/tmp/egvs-demo-…/gradio/<hash>/file.mp4``) says nothing
+    to the user and tells anyone they share the file with how the server is laid out.
+    """
+    doc = json.loads(document.read_text(encoding="utf-8"))
+    doc["input"]["path"] = source.name
+    write_text(document, json.dumps(doc, indent=1, ensure_ascii=False))
+
+
 def _stem(path: Path) -> str:
-    """A safe file-name stem from the uploaded name (it becomes the download names)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:60] or "video"
+    """The uploaded name's stem, fit to be a file name anywhere (it becomes the download names):
+    ``한국어 영상.mp4`` stays ``한국어 영상``; only what a file system forbids is replaced."""
+    stem = _FORBIDDEN.sub("-", unicodedata.normalize("NFC", path.stem)).strip(" .-")
+    while len(stem.encode("utf-8")) > _STEM_BYTES:
+        stem = stem[:-1]
+    stem = stem.rstrip(" .")
+    return stem if stem and not _RESERVED.fullmatch(stem) else "video"
 
 
 def run_job(
@@ -198,6 +222,7 @@ def run_job(
         timeline_path=job / f"{stem}-summary{timeline_ext}",
     )
     relink_timeline(job / f"{stem}-summary{timeline_ext}", source)
+    record_upload_name(job / f"{stem}-analysis.json", source)
     analysis = summary.analysis
     return JobResult(
         video=summary.output,
@@ -220,10 +245,18 @@ class ShortsJobResult:
     bundle: Path
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    input_duration: float = 0.0
+    min_length: float = 0.0  # the shortest clip asked for
 
     @property
     def downloads(self) -> list[str]:
         return [str(self.bundle), *(c["path"] for c in self.clips)]
+
+    @property
+    def shorter_than_asked(self) -> list[dict]:
+        """Clips shorter than the length asked for: the video itself is shorter, and a clip of
+        all of it is what could be made."""
+        return [c for c in self.clips if c["duration"] < self.min_length - 0.05]
 
 
 def run_shorts_job(
@@ -251,6 +284,7 @@ def run_shorts_job(
         source, folder, count=int(count), length=parse_length(length), aspect=aspect,
         captions=captions,
     )  # fmt: skip
+    record_upload_name(made.manifest, source)
 
     def write_zip(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w") as bundle:
@@ -261,7 +295,12 @@ def run_shorts_job(
     manifest = json.loads(made.manifest.read_text(encoding="utf-8"))
     clips = [{**c, "path": str(folder / c["files"]["video"])} for c in manifest["clips"]]
     return ShortsJobResult(
-        clips, folder.with_suffix(".zip"), time.perf_counter() - started, made.warnings
+        clips,
+        folder.with_suffix(".zip"),
+        time.perf_counter() - started,
+        made.warnings,
+        input_duration=float(manifest["input"]["duration"]),
+        min_length=float(manifest["options"]["length"][0]),
     )
 
 

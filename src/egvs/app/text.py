@@ -41,12 +41,21 @@ TEXT: dict[str, dict[str, str]] = {
             "in the folder of that video, or relink the clips in your editor (Resolve: *Relink "
             "Clips*; Premiere: *Link Media*; Final Cut: *Relink Files*)."
         ),
-        "progress": "Analysing (decoding, emotion, events, visual)",
+        "stage_analysing": "Analysing the video (decoding, emotion, sound events, picture)",
+        "stage_rendering": "Choosing the moments and rendering the summary",
+        "stage_finishing": "Writing the plot, the analysis and the editor timeline",
+        "stage_transcribing": "Clip {k} of {n}: transcribing",
+        "stage_framing": "Clip {k} of {n}: following faces to frame it",
+        "stage_rendering_clip": "Clip {k} of {n}: rendering",
+        "stage_packing": "Writing shorts.json and the zip",
         "done": ("**Summary: {summary}** of {total} in {n} segment(s) · done in {seconds:.1f} s"),
         "error": "**Cannot summarize this file:** {message}",
+        "shorts_error": "**Cannot cut shorts from this file:** {message}",
+        "options": "**Check the options:** {message}",
+        "cannot_run": "**Cannot run:** {message}",
         "internal": "**Internal error:** {message}",
         "cancelled": "**Cancelled.** Press **Summarize** to start again.",
-        "cancelling": "Cancelling…",
+        "shorts_cancelled": "**Cancelled.** Press **Make shorts** to start again.",
         "col_n": "#",
         "col_start": "start",
         "col_end": "end",
@@ -62,8 +71,11 @@ TEXT: dict[str, dict[str, str]] = {
         "shorts_captions": "Burn in captions (Whisper, offline)",
         "shorts_run": "Make shorts",
         "shorts_ready": "Upload a video and press **Make shorts**.",
-        "shorts_progress": "Analysing, transcribing, reframing, rendering",
         "shorts_done": "**{n} short(s)**, best first · done in {seconds:.1f} s",
+        "shorts_shorter": (
+            "The video is only {duration:.1f} s long, shorter than the {low:g} s asked for: "
+            "clip #{rank} is {clip:.1f} s."
+        ),
         "shorts_clips": "Shorts (best first)",
         "shorts_table": "Why each clip",
         "shorts_downloads": "Downloads (all clips as a zip, and each clip)",
@@ -103,12 +115,21 @@ TEXT: dict[str, dict[str, str]] = {
             "저장하거나, 편집기에서 클립을 다시 연결하세요 (Resolve: *Relink Clips*, Premiere: "
             "*Link Media*, Final Cut: *Relink Files*)."
         ),
-        "progress": "분석 중 (디코딩, 감정, 소리 이벤트, 영상)",
+        "stage_analysing": "영상 분석 중 (디코딩, 감정, 소리 이벤트, 화면)",
+        "stage_rendering": "구간을 고르고 요약 영상을 만드는 중",
+        "stage_finishing": "타임라인 그림, 분석 결과, 편집 타임라인을 쓰는 중",
+        "stage_transcribing": "클립 {k}/{n}: 받아쓰는 중",
+        "stage_framing": "클립 {k}/{n}: 얼굴을 따라 화면을 맞추는 중",
+        "stage_rendering_clip": "클립 {k}/{n}: 렌더링 중",
+        "stage_packing": "shorts.json과 zip 파일을 쓰는 중",
         "done": "**요약: {summary}** / 원본 {total} · 구간 {n}개 · {seconds:.1f}초 걸림",
         "error": "**이 파일은 요약할 수 없습니다:** {message}",
+        "shorts_error": "**이 파일로는 쇼츠를 만들 수 없습니다:** {message}",
+        "options": "**설정을 확인하세요:** {message}",
+        "cannot_run": "**실행할 수 없습니다:** {message}",
         "internal": "**내부 오류:** {message}",
         "cancelled": "**취소되었습니다.** 다시 시작하려면 **요약하기**를 누르세요.",
-        "cancelling": "취소하는 중…",
+        "shorts_cancelled": "**취소되었습니다.** 다시 시작하려면 **쇼츠 만들기**를 누르세요.",
         "col_n": "#",
         "col_start": "시작",
         "col_end": "끝",
@@ -124,8 +145,11 @@ TEXT: dict[str, dict[str, str]] = {
         "shorts_captions": "자막 넣기 (Whisper, 오프라인)",
         "shorts_run": "쇼츠 만들기",
         "shorts_ready": "영상을 올리고 **쇼츠 만들기**를 누르세요.",
-        "shorts_progress": "분석, 받아쓰기, 화면 맞춤, 렌더링 중",
         "shorts_done": "**쇼츠 {n}개** (점수순) · {seconds:.1f}초 걸림",
+        "shorts_shorter": (
+            "영상 길이가 {duration:.1f}초로, 요청한 최소 {low:g}초보다 짧습니다. "
+            "#{rank} 클립은 {clip:.1f}초입니다."
+        ),
         "shorts_clips": "쇼츠 (점수순)",
         "shorts_table": "클립별 이유",
         "shorts_downloads": "다운로드 (전체 zip과 클립별 파일)",

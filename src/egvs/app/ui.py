@@ -11,16 +11,18 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import gradio as gr
 import pandas as pd
 
-from egvs.app.control import Job, JobCancelled, Sessions, release_memory
+from egvs.app.control import Job, JobCancelled, Sessions, Stages, release_memory
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
     JobResult,
+    ShortsJobResult,
     Workspace,
     clock,
     human_size,
@@ -30,7 +32,7 @@ from egvs.app.jobs import (
     shorts_rows,
 )
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
-from egvs.errors import EgvsError
+from egvs.errors import EgvsError, InputError, OutputError, SetupError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
@@ -104,25 +106,33 @@ def _attempt(
     sessions: Sessions,
     request: gr.Request,
     progress: gr.Progress,
-    desc: str,
     video: str | None,
     language: str,
+    tab: str,
+    clips: int = 0,
+    captions: bool = False,
 ) -> tuple[T | None, str]:
-    """``(work(), "")`` run as the tab's job (its bars drive ``progress`` under ``desc``; Cancel
-    and a closed tab stop it), or ``(None, message)`` for the status line when it was cancelled
-    or failed. Memory goes back to the system either way."""
-    progress(0.0, desc=desc)
-    job = Job(report=lambda _stage, done, total: progress((done, total), desc, unit="s"))
+    """``(work(), "")`` run as the job of the page's ``tab`` (Cancel and a closed tab stop it),
+    or ``(None, message)`` for the status line when it was cancelled or failed. One progress
+    line names the stage (`Stages`: a summary, or ``clips`` shorts). Memory goes back to the
+    system either way."""
+
+    def show(fraction: float, stage: str) -> None:
+        progress(fraction, desc=stage)
+
+    stages = Stages(show, partial(text, language), clips, captions)
+    show(0.0, text(language, "stage_analysing"))
+    job = Job(report=stages.step, finished=stages.finished)
     try:
-        with sessions.run(request.session_hash, job):
+        with sessions.run(request.session_hash, job, tab):
             return work(), ""
     except JobCancelled:
-        return None, text(language, "cancelled")
+        return None, _cancelled(language, tab)
     except EgvsError as exc:
         # The user knows the file by its name, not by the server's upload path.
         message = str(exc).replace(video, Path(video).name) if video else str(exc)
         gr.Warning(message)  # a toast to catch the eye; the status line keeps it
-        return None, text(language, "error", message=message)
+        return None, text(language, _error_kind(exc, tab), message=message)
     except Exception as exc:
         logger.exception("job failed")
         return None, text(language, "internal", message=f"{type(exc).__name__}: {exc}")
@@ -139,288 +149,346 @@ def _message(status: str, language: str) -> tuple:
     return status, None, None, _table(None, language), None
 
 
-def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
-    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
-    holds the running job of each tab (for Cancel and closed tabs)."""
-    sessions = sessions if sessions is not None else Sessions()
+Labelled = list[tuple[gr.components.Component | gr.Blocks, str]]
+
+
+def _follow_language(language: gr.Radio, labelled: Labelled, named: Labelled) -> None:
+    """Relabel ``labelled`` components (their label) and ``named`` ones (their value: buttons)
+    when the page's language changes."""
+
+    def relabel(lang: str) -> list:
+        return [
+            *(gr.update(label=text(lang, key)) for _, key in labelled),
+            *(gr.update(value=text(lang, key)) for _, key in named),
+        ]
+
+    components = [c for c, _ in labelled] + [c for c, _ in named]
+    language.change(relabel, language, components, queue=False)
+
+
+def _header(config: AppConfig) -> gr.Radio:
+    """The introduction and the language selector (set from the browser's Accept-Language)."""
+    en = DEFAULT_LANGUAGE
+    with gr.Row():
+        intro = gr.Markdown(text(en, "intro", limit=human_size(config.max_upload)))
+        language = gr.Radio(
+            [(name, code) for code, name in LANGUAGES.items()],
+            value=en,
+            label=text(en, "language"),
+            elem_id="language",
+            scale=0,
+            min_width=200,
+        )
+    language.change(
+        lambda lang: text(lang, "intro", limit=human_size(config.max_upload)),
+        language,
+        intro,
+        queue=False,
+    )
+    return language
+
+
+def _summary_tab(
+    workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
+) -> None:
+    """The Summary tab: upload, budget, weights and format in; video, plot, table, downloads out."""
     defaults = asdict(FusionWeights())
     en = DEFAULT_LANGUAGE
 
     def t(key: str) -> str:
         return text(en, key)
 
-    with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
-        with gr.Row():
-            intro = gr.Markdown(text(en, "intro", limit=human_size(config.max_upload)))
-            language = gr.Radio(
-                [(name, code) for code, name in LANGUAGES.items()],
-                value=en,
-                label=t("language"),
-                elem_id="language",
-                scale=0,
-                min_width=200,
+    with gr.Tab(t("tab_summary"), elem_id="tab-summary") as tab, gr.Row():
+        with gr.Column(scale=1):
+            video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
+            example = gr.Button(t("example"), size="sm", elem_id="example")
+            mode = gr.Radio(
+                [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
+                value="ratio",
+                label=t("length"),
+                elem_id="mode",
             )
-        with gr.Tabs():
-            with gr.Tab(t("tab_summary"), elem_id="tab-summary") as tab_summary, gr.Row():
-                with gr.Column(scale=1):
-                    video = gr.Video(label=t("input"), sources=["upload"], elem_id="input-video")
-                    example = gr.Button(t("example"), size="sm", elem_id="example")
-                    mode = gr.Radio(
-                        [(t("mode_ratio"), "ratio"), (t("mode_seconds"), "seconds")],
-                        value="ratio",
-                        label=t("length"),
-                        elem_id="mode",
-                    )
-                    ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
-                    seconds = gr.Number(
-                        value=30,
-                        minimum=1,
-                        label=t("seconds"),
-                        visible=False,
-                        elem_id="seconds",
-                    )
-                    with gr.Accordion(t("weights"), open=False) as weights:
-                        w_emotion = gr.Slider(
-                            0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
-                        )
-                        w_events = gr.Slider(
-                            0, 1, value=defaults["events"], step=0.05, label=t("w_events")
-                        )
-                        w_visual = gr.Slider(
-                            0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
-                        )
-                    timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
-                    with gr.Row():
-                        run = gr.Button(t("run"), variant="primary", elem_id="summarize")
-                        cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
-                with gr.Column(scale=2):
-                    status = gr.Markdown(t("ready"), elem_id="status")
-                    summary = gr.Video(
-                        label=t("summary"),
-                        interactive=False,
-                        height=400,
-                        elem_id="summary-video",
-                    )
-                    plot = gr.Image(
-                        label=t("plot"), type="filepath", interactive=False, elem_id="plot"
-                    )
-                    table = gr.Dataframe(
-                        value=_table(None, en),
-                        label=t("segments"),
-                        interactive=False,
-                        elem_id="segments",
-                    )
-                    files = gr.File(
-                        label=t("downloads"),
-                        file_count="multiple",
-                        interactive=False,
-                        elem_id="downloads",
-                    )
+            ratio = gr.Slider(0.05, 0.5, value=DEFAULT_RATIO, step=0.01, label=t("ratio"))
+            # No `minimum`: Gradio would refuse 0 before the job, with an "Error" badge on every
+            # output; the job checks it with the other options and says why in the status line.
+            seconds = gr.Number(value=30, label=t("seconds"), visible=False, elem_id="seconds")
+            with gr.Accordion(t("weights"), open=False) as weights:
+                w_emotion = gr.Slider(
+                    0, 1, value=defaults["emotion"], step=0.05, label=t("w_emotion")
+                )
+                w_events = gr.Slider(0, 1, value=defaults["events"], step=0.05, label=t("w_events"))
+                w_visual = gr.Slider(0, 1, value=defaults["visual"], step=0.05, label=t("w_visual"))
+            timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
+            with gr.Row():
+                run = gr.Button(t("run"), variant="primary", elem_id="summarize")
+                cancel = gr.Button(t("cancel"), variant="stop", elem_id="cancel")
+        with gr.Column(scale=2):
+            status = gr.Markdown(t("ready"), elem_id="status")
+            summary = gr.Video(
+                label=t("summary"), interactive=False, height=400, elem_id="summary-video"
+            )
+            plot = gr.Image(label=t("plot"), type="filepath", interactive=False, elem_id="plot")
+            table = gr.Dataframe(
+                value=_table(None, en), label=t("segments"), interactive=False, elem_id="segments"
+            )
+            files = gr.File(
+                label=t("downloads"), file_count="multiple", interactive=False, elem_id="downloads"
+            )
 
-            with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab_shorts, gr.Row():
-                with gr.Column(scale=1):
-                    s_video = gr.Video(
-                        label=t("shorts_input"), sources=["upload"], elem_id="shorts-input"
-                    )
-                    s_count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
-                    s_length = gr.Textbox(
-                        value="15-60", label=t("shorts_length"), elem_id="shorts-length"
-                    )
-                    s_aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
-                    s_captions = gr.Checkbox(
-                        value=True, label=t("shorts_captions"), elem_id="shorts-captions"
-                    )
-                    s_run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
-                with gr.Column(scale=2):
-                    s_status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
-                    s_clips = gr.Gallery(label=t("shorts_clips"), columns=3, elem_id="shorts-clips")
-                    s_table = gr.Dataframe(
-                        value=_shorts_table(None, en),
-                        label=t("shorts_table"),
-                        interactive=False,
-                        elem_id="shorts-table",
-                    )
-                    s_files = gr.File(
-                        label=t("shorts_downloads"),
-                        file_count="multiple",
-                        interactive=False,
-                        elem_id="shorts-downloads",
-                    )
+    labelled: Labelled = [
+        (tab, "tab_summary"),
+        (video, "input"),
+        (mode, "length"),
+        (ratio, "ratio"),
+        (seconds, "seconds"),
+        (weights, "weights"),
+        (w_emotion, "w_emotion"),
+        (w_events, "w_events"),
+        (w_visual, "w_visual"),
+        (timeline_ext, "format"),
+        (summary, "summary"),
+        (plot, "plot"),
+        (table, "segments"),
+        (files, "downloads"),
+    ]
+    _follow_language(language, labelled, [(example, "example"), (run, "run"), (cancel, "cancel")])
 
-        labelled = [
-            (video, "input"),
-            (mode, "length"),
-            (ratio, "ratio"),
-            (seconds, "seconds"),
-            (weights, "weights"),
-            (w_emotion, "w_emotion"),
-            (w_events, "w_events"),
-            (w_visual, "w_visual"),
-            (timeline_ext, "format"),
-            (summary, "summary"),
-            (plot, "plot"),
-            (table, "segments"),
-            (files, "downloads"),
-            (tab_summary, "tab_summary"),
-            (tab_shorts, "tab_shorts"),
-            (s_video, "shorts_input"),
-            (s_count, "shorts_count"),
-            (s_length, "shorts_length"),
-            (s_aspect, "shorts_aspect"),
-            (s_captions, "shorts_captions"),
-            (s_clips, "shorts_clips"),
-            (s_table, "shorts_table"),
-            (s_files, "shorts_downloads"),
-        ]
-        named = [(example, "example"), (run, "run"), (cancel, "cancel"), (s_run, "shorts_run")]
+    def relabel(lang: str) -> tuple:
+        """The length choices, and the hint and empty table: a language is chosen before a run."""
+        modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
+        return gr.update(choices=modes), text(lang, "ready"), _table(None, lang)
 
-        def relabel(lang: str) -> list:
-            """Every label, button and heading of the page in ``lang`` (the status line goes back
-            to the hint: a language is chosen before a run)."""
-            modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
-            return [
-                gr.update(value=text(lang, "intro", limit=human_size(config.max_upload))),
-                *(gr.update(label=text(lang, key)) for _, key in labelled),
-                *(gr.update(value=text(lang, key)) for _, key in named),
-                gr.update(choices=modes),
-                gr.update(value=text(lang, "ready")),
-                _table(None, lang),
-                gr.update(value=text(lang, "shorts_ready")),
-                _shorts_table(None, lang),
-            ]
+    language.change(relabel, language, [mode, status, table], queue=False)
+    mode.change(
+        lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
+        mode,
+        [ratio, seconds],
+        queue=False,
+    )
+    example.click(lambda: str(workspace.example()), None, video, concurrency_id="example")
 
-        language.change(
-            relabel,
-            language,
-            [
-                intro,
-                *(c for c, _ in labelled),
-                *(c for c, _ in named),
-                mode,
-                status,
-                table,
-                s_status,
-                s_table,
-            ],
-            queue=False,
+    def summarize(
+        video: str | None,
+        mode: str,
+        ratio: float,
+        seconds: float | None,
+        w_emotion: float,
+        w_events: float,
+        w_visual: float,
+        timeline_ext: str,
+        lang: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple:
+        """One click of Summarize. Messages, cancelling included, go to the status line."""
+        result, failure = _attempt(
+            lambda: run_job(
+                workspace,
+                video,
+                max_bytes=config.max_upload,
+                ratio=ratio,
+                duration=float(seconds or 0) if mode == "seconds" else None,
+                weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                timeline_ext=timeline_ext,
+            ),
+            sessions,
+            request,
+            progress,
+            video,
+            lang,
+            "summary",
         )
+        if result is None:
+            return _message(failure, lang)
+        assert video is not None  # run_job refuses a missing upload
+        return _outputs(result, Path(video), lang)
+
+    running = run.click(
+        summarize,
+        [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
+        [status, summary, plot, table, files],
+        show_progress_on=[status],  # one progress line, not one on every output
+        concurrency_limit=config.jobs,
+        concurrency_id="summarize",
+        api_name="summarize",
+    )
+    cancel.click(_stopper(sessions, "summary"), language, status, cancels=[running], queue=False)
+
+
+def _shorts_tab(
+    workspace: Workspace, config: AppConfig, sessions: Sessions, language: gr.Radio
+) -> None:
+    """The Shorts tab: upload, count, length, shape and captions in; clips, table, zip out."""
+    en = DEFAULT_LANGUAGE
+
+    def t(key: str) -> str:
+        return text(en, key)
+
+    with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab, gr.Row():
+        with gr.Column(scale=1):
+            video = gr.Video(label=t("shorts_input"), sources=["upload"], elem_id="shorts-input")
+            count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
+            length = gr.Textbox(value="15-60", label=t("shorts_length"), elem_id="shorts-length")
+            aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
+            captions = gr.Checkbox(
+                value=True, label=t("shorts_captions"), elem_id="shorts-captions"
+            )
+            with gr.Row():
+                run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
+                cancel = gr.Button(t("cancel"), variant="stop", elem_id="shorts-cancel")
+        with gr.Column(scale=2):
+            status = gr.Markdown(t("shorts_ready"), elem_id="shorts-status")
+            # "contain": the whole frame of each clip, not a square cut from its middle.
+            clips = gr.Gallery(
+                label=t("shorts_clips"), columns=3, object_fit="contain", elem_id="shorts-clips"
+            )
+            table = gr.Dataframe(
+                value=_shorts_table(None, en),
+                label=t("shorts_table"),
+                interactive=False,
+                elem_id="shorts-table",
+            )
+            files = gr.File(
+                label=t("shorts_downloads"),
+                file_count="multiple",
+                interactive=False,
+                elem_id="shorts-downloads",
+            )
+
+    labelled: Labelled = [
+        (tab, "tab_shorts"),
+        (video, "shorts_input"),
+        (count, "shorts_count"),
+        (length, "shorts_length"),
+        (aspect, "shorts_aspect"),
+        (captions, "shorts_captions"),
+        (clips, "shorts_clips"),
+        (table, "shorts_table"),
+        (files, "shorts_downloads"),
+    ]
+    _follow_language(language, labelled, [(run, "shorts_run"), (cancel, "cancel")])
+    language.change(
+        lambda lang: (text(lang, "shorts_ready"), _shorts_table(None, lang)),
+        language,
+        [status, table],
+        queue=False,
+    )
+
+    def make_shorts(
+        video: str | None,
+        count: float,
+        length: str,
+        aspect: str,
+        captions: bool,
+        lang: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple:
+        """One click of Make shorts; messages go to its status line, as for Summarize."""
+        result, failure = _attempt(
+            lambda: run_shorts_job(
+                workspace,
+                video,
+                max_bytes=config.max_upload,
+                count=int(count),
+                length=length,
+                aspect=aspect,
+                captions=captions,
+            ),
+            sessions,
+            request,
+            progress,
+            video,
+            lang,
+            "shorts",
+            clips=int(count),
+            captions=captions,
+        )
+        if result is None:
+            return failure, None, _shorts_table(None, lang), None
+        status = _shorts_status(result, lang)
+        gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
+        return status, gallery, _shorts_table(result.clips, lang), result.downloads
+
+    running = run.click(
+        make_shorts,
+        [video, count, length, aspect, captions, language],
+        [status, clips, table, files],
+        show_progress_on=[status],
+        concurrency_limit=config.jobs,
+        concurrency_id="summarize",  # one queue: shorts and summaries share the machine
+        api_name="shorts",
+    )
+    cancel.click(_stopper(sessions, "shorts"), language, status, cancels=[running], queue=False)
+
+
+def _shorts_status(result: ShortsJobResult, language: str) -> str:
+    """What a Shorts click made, in words: the clips, any clip shorter than asked and why, and
+    the library's warnings."""
+    lines = [text(language, "shorts_done", n=len(result.clips), seconds=result.seconds)]
+    lines += [
+        text(
+            language,
+            "shorts_shorter",
+            rank=clip["rank"],
+            clip=clip["duration"],
+            low=result.min_length,
+            duration=result.input_duration,
+        )
+        for clip in result.shorter_than_asked
+    ]
+    lines += [f"⚠ {w}" for w in result.warnings]
+    return "\n\n".join(lines)
+
+
+def _error_kind(exc: EgvsError, tab: str) -> str:
+    """The text key of an error's status line: only a file's fault says "this file"."""
+    if isinstance(exc, InputError):
+        return "error" if tab == "summary" else "shorts_error"
+    if isinstance(exc, (OutputError, SetupError)):
+        return "cannot_run"
+    return "options"  # a bad length, all weights zero...
+
+
+def _cancelled(language: str, tab: str) -> str:
+    """The status line of a cancelled job: how to start the tab's job again."""
+    return text(language, "cancelled" if tab == "summary" else "shorts_cancelled")
+
+
+def _stopper(sessions: Sessions, tab: str) -> Callable[[str, gr.Request], str]:
+    """The handler of ``tab``'s Cancel button (Gradio passes ``request`` by the annotation of a
+    plain function, not of a partial)."""
+
+    def stop(lang: str, request: gr.Request) -> str:
+        """Cancel: a queued job leaves the queue (Gradio's `cancels`); a running one stops within
+        a second (`egvs.app.control`), and the next job waits until it has."""
+        sessions.cancel(request.session_hash, tab)
+        return _cancelled(lang, tab)
+
+    return stop
+
+
+def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
+    """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
+    holds the running job of each tab (for Cancel and closed tabs)."""
+    sessions = sessions if sessions is not None else Sessions(config.jobs)
+    with gr.Blocks(
+        title=text(DEFAULT_LANGUAGE, "title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP
+    ) as demo:
+        language = _header(config)
+        with gr.Tabs():
+            _summary_tab(workspace, config, sessions, language)
+            _shorts_tab(workspace, config, sessions, language)
 
         def detect(request: gr.Request) -> str:
             """The browser's preferred language (Accept-Language), when the page speaks it."""
             return language_of(request.headers.get("accept-language"))
 
-        demo.load(detect, None, language, queue=False)
-        mode.change(
-            lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
-            mode,
-            [ratio, seconds],
-            queue=False,
-        )
-        example.click(lambda: str(workspace.example()), None, video, concurrency_id="example")
-
-        def summarize(
-            video: str | None,
-            mode: str,
-            ratio: float,
-            seconds: float | None,
-            w_emotion: float,
-            w_events: float,
-            w_visual: float,
-            timeline_ext: str,
-            lang: str,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-        ) -> tuple:
-            """One click of Summarize. Messages, cancelling included, go to the status line."""
-            result, failure = _attempt(
-                lambda: run_job(
-                    workspace,
-                    video,
-                    max_bytes=config.max_upload,
-                    ratio=ratio,
-                    duration=float(seconds or 0) if mode == "seconds" else None,
-                    weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
-                    timeline_ext=timeline_ext,
-                ),
-                sessions,
-                request,
-                progress,
-                text(lang, "progress"),
-                video,
-                lang,
-            )
-            if result is None:
-                return _message(failure, lang)
-            assert video is not None  # run_job refuses a missing upload
-            return _outputs(result, Path(video), lang)
-
-        running = run.click(
-            summarize,
-            [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
-            [status, summary, plot, table, files],
-            concurrency_limit=config.jobs,
-            concurrency_id="summarize",
-            api_name="summarize",
-        )
-
-        def stop(lang: str, request: gr.Request) -> str:
-            """Cancel: a queued job leaves the queue (Gradio's `cancels`), a running one stops at
-            its next progress step."""
-            sessions.cancel(request.session_hash)
-            return text(lang, "cancelled")
-
-        cancel.click(stop, language, status, cancels=[running], queue=False)
-
-        def make_shorts(
-            video: str | None,
-            count: float,
-            length: str,
-            aspect: str,
-            captions: bool,
-            lang: str,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-        ) -> tuple:
-            """One click of Make shorts; messages go to its status line, as for Summarize."""
-            result, failure = _attempt(
-                lambda: run_shorts_job(
-                    workspace,
-                    video,
-                    max_bytes=config.max_upload,
-                    count=int(count),
-                    length=length,
-                    aspect=aspect,
-                    captions=captions,
-                ),
-                sessions,
-                request,
-                progress,
-                text(lang, "shorts_progress"),
-                video,
-                lang,
-            )
-            if result is None:
-                return failure, None, _shorts_table(None, lang), None
-            status = text(lang, "shorts_done", n=len(result.clips), seconds=result.seconds)
-            if result.warnings:
-                status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
-            gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
-            return status, gallery, _shorts_table(result.clips, lang), result.downloads
-
-        s_running = s_run.click(
-            make_shorts,
-            [s_video, s_count, s_length, s_aspect, s_captions, language],
-            [s_status, s_clips, s_table, s_files],
-            concurrency_limit=config.jobs,
-            concurrency_id="summarize",  # one queue: shorts and summaries share the machine
-            api_name="shorts",
-        )
-        cancel.click(stop, language, s_status, cancels=[s_running], queue=False)
-
         def closed(request: gr.Request) -> None:
             """A closed tab (its heartbeat connection gone) stops its job: nobody would see it."""
             sessions.cancel(request.session_hash)
 
+        demo.load(detect, None, language, queue=False)
         demo.unload(closed)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=1)
     return demo
