@@ -189,3 +189,76 @@ def test_crema_d_happy_face_above_neutral_and_neutral_least_expressive():
     assert means["HAP"]["face_happy"] > means["NEU"]["face_happy"] + 0.3
     neutral = means["NEU"]["face_expressiveness"]
     assert all(neutral < m["face_expressiveness"] for e, m in means.items() if e != "NEU")
+
+
+# --- egvs face eval / predict ------------------------------------------------------------------
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    from egvs.cli.main import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_face_eval_on_fer2013_meets_the_targets(capsys, tmp_path):
+    """The issue's targets on FER-2013's public test (3,589 images the model never saw)."""
+    labels = shared_path("faces", "fer2013_public_test", "labels.csv")
+    code, out, _ = run_cli(
+        capsys, "face", "eval", "--labels", str(labels), "--json", str(tmp_path / "m.json")
+    )
+    assert code == 0 and "overall" in out
+    import json
+
+    m = json.loads((tmp_path / "m.json").read_text())["overall"]
+    assert m["n"] == 3589 and m["classes"] == list(EXPRESSIONS)
+    assert m["uar"] >= 0.60 and m["recall"]["happy"] >= 0.85 and m["recall"]["surprise"] >= 0.70
+    assert m["uar"] > 3 * m["chance_uar"] and m["accuracy"] > 2 * m["majority_accuracy"]
+    assert sum(map(sum, m["confusion"])) == 3589
+
+
+def test_face_eval_bad_labels_are_bad_input(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,label\na.png,happy\n")
+    code, _, err = run_cli(capsys, "face", "eval", "--labels", str(bad))
+    assert code == 2 and "'path' and 'emotion'" in err
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("path,emotion\na.png,bored\n")
+    code, _, err = run_cli(capsys, "face", "eval", "--labels", str(unknown))
+    assert code == 2 and "'bored'" in err
+    missing_image = tmp_path / "missing.csv"
+    missing_image.write_text("path,emotion\nnothere.png,happy\n")
+    code, _, err = run_cli(capsys, "face", "eval", "--labels", str(missing_image))
+    assert code == 2 and "nothere.png" in err
+    code, _, err = run_cli(capsys, "face", "eval", "--labels", str(tmp_path / "none.csv"))
+    assert code == 2 and "not found" in err
+
+
+def test_face_predict_image_and_video(capsys, tmp_path):
+    import json
+
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((120, 160), 128, np.uint8))
+    code, out, _ = run_cli(capsys, "face", "predict", str(grey), "--json", str(tmp_path / "g.json"))
+    assert code == 0 and "no face found" in out
+    assert json.loads((tmp_path / "g.json").read_text())["faces"] == []
+    video = make_video(tmp_path / "short.mp4", 1.5)  # under the analysis' 2 s minimum
+    code, out, _ = run_cli(
+        capsys, "face", "predict", str(video), "--json", str(tmp_path / "v.json")
+    )
+    doc = json.loads((tmp_path / "v.json").read_text())
+    assert code == 0 and len(doc["times"]) == 3 and set(doc["signals"]) == set(faces.SIGNALS)
+    code, _, err = run_cli(capsys, "face", "predict", str(tmp_path / "nothere.mp4"))
+    assert code == 2 and "not found" in err
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    code, _, err = run_cli(capsys, "face", "predict", str(broken))
+    assert code == 2 and "cannot read" in err
+
+
+def test_face_predict_finds_a_happy_face(capsys, tmp_path):
+    picture = tmp_path / "face.png"
+    cv2.imwrite(str(picture), face_picture("happy"))
+    code, out, _ = run_cli(capsys, "face", "predict", str(picture))
+    assert code == 0 and "happy" in out.splitlines()[1]

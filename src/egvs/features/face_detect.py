@@ -154,7 +154,7 @@ def weighted_nms(
 
 
 @contextlib.contextmanager
-def _native_stderr_muted() -> Iterator[None]:
+def native_stderr_muted() -> Iterator[None]:
     """Silence what C++ code writes to file descriptor 2 (Python's own warnings stay)."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -183,7 +183,7 @@ class _Model:
         self.spec = spec
         self.anchors = _anchors(spec)
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        with _native_stderr_muted():  # LiteRT prints "INFO: Created ... XNNPACK delegate" here
+        with native_stderr_muted():  # LiteRT prints "INFO: Created ... XNNPACK delegate" here
             self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         # Output names differ between the two files; the regressor has 16 values per anchor.

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from egvs.errors import InputError, SetupError
-from egvs.features.face_detect import Face, FaceDetector
+from egvs.features.face_detect import Face, FaceDetector, native_stderr_muted
 from egvs.media.decode import VideoSample, stream_media
 from egvs.media.probe import probe
 from egvs.timeline import TimeGrid
@@ -108,7 +108,8 @@ class ExpressionModel:
                 "the TFLite runtime 'ai-edge-litert' is missing; run: bash scripts/install.sh"
             ) from None
         self.interpreter = Interpreter(model_path=str(model_path()), num_threads=threads)
-        self.interpreter.allocate_tensors()
+        with native_stderr_muted():  # LiteRT's "INFO: Created ... XNNPACK delegate"
+            self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         self.output = self.interpreter.get_output_details()[0]["index"]
 
