@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
+from egvs.features.face_detect import _FULL, _SHORT, _anchors, weighted_nms
 from egvs.media.picture import Yuv420
 from egvs.reframe import (
     CropPath,
@@ -22,7 +23,6 @@ from egvs.reframe import (
     detect_track,
     fill_frame,
 )
-from egvs.reframe.faces import _FULL, _SHORT, _anchors, weighted_nms
 from egvs.reframe.track import face_patches, mouth_activity
 
 W, H = 1280, 720

@@ -27,10 +27,12 @@ from typing import TypeVar
 import numpy as np
 
 from egvs.cache import FeatureCache
+from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock, AudioFeatureExtractor, iter_blocks
 from egvs.features.audio_events import AFFECTIVE_EVENTS, YamnetTagger, event_columns
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.features.emotion_prosody import ProsodyEmotionModel
+from egvs.features.faces import FaceStage, face_signals
 from egvs.features.motion import MOTION_FEATURES, MotionAnalyzer
 from egvs.features.prosody import PROSODY_FEATURES, SILENCE_DB, ProsodyExtractor
 from egvs.features.visual import EMBEDDING_DIM, VisualEmbedder
@@ -217,6 +219,44 @@ class _VideoStage:
         self.flow.cancel()
 
 
+class _FacesWorker:
+    """The facial-expression stage (`FaceStage`) on a worker thread of its own."""
+
+    name = FaceStage.name
+
+    def __init__(self, clock: StageClock, aspect: float) -> None:
+        self.clock = clock
+        self.stage = FaceStage(aspect)
+        self.worker = _Worker(ahead=2 * BATCH)
+
+    @staticmethod
+    def config() -> dict:
+        return FaceStage.config()
+
+    def update(self, sample: VideoSample) -> None:
+        self.worker.submit(self._update, sample)
+
+    def _update(self, sample: VideoSample) -> None:
+        with self.clock.thread(self.name):
+            self.stage.update(sample.step, sample.image)
+
+    def finish(self, n_steps: int) -> dict[str, np.ndarray]:
+        self.worker.finish()
+        return self.stage.finish(n_steps)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+
+def _face_stage(info: MediaInfo, clock: StageClock) -> _FacesWorker | None:
+    """The optional face stage, or None (with a note) when its packages are missing."""
+    try:
+        return _FacesWorker(clock, info.width / info.height if info.height else 1.0)
+    except SetupError as exc:
+        logger.warning("facial expressions skipped: %s", exc)
+        return None
+
+
 def _audio_chunks(items: Iterator, on_video, on_time) -> Iterator[np.ndarray]:
     """Route the decoder's output: video samples and times to callbacks, audio chunks out."""
     for item in items:
@@ -268,7 +308,19 @@ def extract_features(
         if hit is not None:
             outputs.update(hit)
             need_video = False
-    if not (need_video or missing_audio):
+    face_cfg = _stage_config(FaceStage.config(), grid)
+    need_faces = info.has_video
+    if need_faces:
+        hit = cache.load(FaceStage.name, face_cfg)
+        if hit is not None:
+            outputs.update(hit)
+            need_faces = False
+    face_stage = None
+    if need_faces:
+        with clock.process("models"):
+            face_stage = _face_stage(info, clock)
+        need_faces = face_stage is not None
+    if not (need_video or need_faces or missing_audio):
         return outputs
 
     bar = progress(total=round(info.duration, 1), desc="analysing", unit="s")
@@ -276,7 +328,16 @@ def extract_features(
     def on_time(t: float) -> None:
         bar.update(max(0.0, round(min(t, info.duration), 1) - bar.n))
 
-    on_video = video_stage.update if need_video and video_stage else (lambda _s: None)
+    video_stages: list[_VideoStage | _FacesWorker] = []
+    if need_video and video_stage:
+        video_stages.append(video_stage)
+    if need_faces and face_stage:
+        video_stages.append(face_stage)
+
+    def on_video(sample: VideoSample) -> None:
+        for stage in video_stages:
+            stage.update(sample)
+
     per_stage: dict[str, defaultdict[str, _Spool]] = {
         ex.name: defaultdict(_Spool) for ex in missing_audio
     }
@@ -290,7 +351,7 @@ def extract_features(
     audio_worker = _Worker(ahead=2)  # blocks of 25 s
     try:
         with clock.process("decode"):
-            decoded = stream_media(info, grid, video=need_video, audio=bool(missing_audio))
+            decoded = stream_media(info, grid, video=bool(video_stages), audio=bool(missing_audio))
             chunks = _audio_chunks(decoded, on_video, on_time)
             if missing_audio:
                 for block in iter_blocks(chunks, grid.n_steps, grid.step):
@@ -300,19 +361,19 @@ def extract_features(
                     pass
             bar.close()
             audio_worker.finish()
-            if need_video and video_stage:
-                video_arrays = video_stage.finish(grid.n_steps)  # waits for the last batches
+            video_arrays = {s.name: s.finish(grid.n_steps) for s in video_stages}  # waits
     finally:  # after an error: stop the workers (no-ops when they finished)
         audio_worker.cancel()
-        if video_stage is not None:
-            video_stage.cancel()
+        for stage in video_stages:
+            stage.cancel()
     for ex in missing_audio:
         arrays = {key: spool.read() for key, spool in per_stage[ex.name].items()}
         cache.store(ex.name, _stage_config(ex.config(), grid), arrays)
         outputs.update(arrays)
-    if need_video:
-        cache.store("video", video_cfg, video_arrays)
-        outputs.update(video_arrays)
+    for stage in video_stages:
+        cfg = video_cfg if stage is video_stage else face_cfg
+        cache.store(stage.name, cfg, video_arrays[stage.name])
+        outputs.update(video_arrays[stage.name])
     logger.info("analysis CPU seconds by stage: %s", clock.summary())
     return outputs
 
@@ -374,6 +435,9 @@ def build_timeline(
         tl.add_source("events", np.zeros((n, 521), np.float16))
         for name in AFFECTIVE_EVENTS:
             tl.add_signal(f"event.{name}", np.zeros(n))
+    if "faces" in outputs:
+        for name, values in face_signals(fit_length(outputs["faces"], n), grid.step).items():
+            tl.add_signal(name, values)
     if "envelope" in outputs:
         per_step = round(grid.step / ENVELOPE_HOP)
         tl.envelope = fit_length(outputs["envelope"], n * per_step)

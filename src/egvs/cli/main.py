@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "egvs.cli.demo",
     "egvs.cli.eval",
     "egvs.cli.ser",
+    "egvs.cli.face",
     "egvs.cli.data",
     "egvs.cli.hypothesis",
     "egvs.cli.train",

@@ -73,8 +73,9 @@ def display_rotation(container: av.container.InputContainer, stream: av.VideoStr
     return 0
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Open ``path`` and describe it; raise `InputError` for anything EGVS cannot summarize."""
+def probe(path: str | Path, *, min_duration: float = MIN_DURATION) -> MediaInfo:
+    """Open ``path`` and describe it; raise `InputError` for anything EGVS cannot summarize
+    (or, with a lower ``min_duration``, read: `egvs face predict` takes clips under 2 s)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"input not found: {path}")
@@ -127,9 +128,9 @@ def probe(path: str | Path) -> MediaInfo:
         raise InputError(
             f"cannot tell the duration of {path}; the file may be truncated or corrupt"
         )
-    if info.duration < MIN_DURATION:
+    if info.duration < min_duration:
         raise InputError(
-            f"input is {info.duration:.2f} s long; EGVS needs at least {MIN_DURATION:g} s: {path}"
+            f"input is {info.duration:.2f} s long; EGVS needs at least {min_duration:g} s: {path}"
         )
     return info
 

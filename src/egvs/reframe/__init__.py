@@ -6,8 +6,8 @@
 `egvs.media.picture.Yuv420`).
 """
 
+from egvs.features.face_detect import Face, FaceDetector
 from egvs.reframe.camera import CropPath, crop_path, crop_size
-from egvs.reframe.faces import Face, FaceDetector
 from egvs.reframe.image import apply_crop, fill_frame
 from egvs.reframe.track import FaceTrack, detect_track, sample_frames
 

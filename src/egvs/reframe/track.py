@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from egvs.errors import InputError, reason
+from egvs.features.face_detect import Face, FaceDetector
 from egvs.media.decode import upright
 from egvs.media.picture import Yuv420
 from egvs.media.probe import picture_stream
-from egvs.reframe.faces import Face, FaceDetector
 
 DETECT_FPS = 5.0  # detections per second: 2.5 per 0.5 s timeline step, enough for smoothing
 LINK_GAP = 0.8  # s: a person unseen for longer gets a new id

