@@ -278,3 +278,34 @@ def test_other_codecs_and_drawn_pictures_are_encoded(tmp_path: Path) -> None:
         probe(src), CUTS, tmp_path / "b.mp4", picture=lambda p, t: p
     )
     assert used == "encode" and "captions" in why
+
+
+def test_the_cli_records_the_way_it_rendered(capsys, tmp_path: Path) -> None:
+    import json
+
+    from test_media_edge import coded_video
+
+    from egvs.cli.main import main
+    from egvs.example import make_video
+
+    video = make_video(
+        tmp_path / "in.mp4", 16.0, [(0, 10, "calm"), (10, 13, "lively"), (13, 16, "calm")]
+    )
+    for way in ("auto", "encode"):
+        out, report = tmp_path / f"{way}.mp4", tmp_path / f"{way}.json"
+        args = [video, "-o", out, "--json", report, "--render", way, "-q"]
+        assert main(["summarize", *map(str, args)]) == 0
+        used = "copy" if way == "auto" else "encode"
+        assert json.loads(report.read_text())["summary"]["render"] == {
+            "requested": way,
+            "used": used,
+        }
+    mpeg2 = coded_video(tmp_path / "in.ts", gop=50, fmt="mpegts", codec="mpeg2video")
+    out = tmp_path / "copy.mp4"
+    assert main(["summarize", str(mpeg2), "-o", str(out), "--render", "copy", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        f"egvs: error: cannot stream-copy {mpeg2}: smart rendering handles H.264, not "
+        "mpeg2video; use --render encode"
+    ]
+    assert not out.exists()
