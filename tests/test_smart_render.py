@@ -309,3 +309,44 @@ def test_the_cli_records_the_way_it_rendered(capsys, tmp_path: Path) -> None:
         "mpeg2video; use --render encode"
     ]
     assert not out.exists()
+
+
+# Plays a video to its end in a <video> element: how it ended and the frames Chromium decoded.
+_PLAY = """async (src) => {
+  const v = document.createElement('video');
+  v.muted = true;
+  v.src = src;
+  document.body.appendChild(v);
+  const ended = new Promise((done) => {
+    v.onended = () => done('ended');
+    v.onerror = () => done('error: ' + (v.error && v.error.message));
+  });
+  v.playbackRate = 4;
+  await v.play();
+  const result = await ended;
+  const quality = v.getVideoPlaybackQuality();
+  return {result, frames: quality.totalVideoFrames, corrupted: quality.corruptedVideoFrames};
+}"""
+
+
+def test_chromium_plays_copied_summaries_in_every_container(tmp_path: Path) -> None:
+    pytest.importorskip("playwright", reason="browser tests need playwright (the 'test' extra)")
+    from browser import CHROMIUM, launch
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}")
+    src = make_source(tmp_path / "in.mp4", **CASES["two-sps-pps"])
+    outs = [tmp_path / f"out{suffix}" for suffix in (".mp4", ".mov", ".mkv")]
+    for out in outs:
+        assert render_summary(probe(src), CUTS, out, render="copy")[1] == "copy"
+    page_file = tmp_path / "play.html"
+    page_file.write_text("<html><body></body></html>")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        played = [page.evaluate(_PLAY, out.as_uri()) for out in outs]
+        browser.close()
+    kept = len(_expected(src, CUTS))
+    assert played == [{"result": "ended", "frames": kept, "corrupted": 0}] * 3
