@@ -37,6 +37,9 @@ class Analysis:
     scorer: str = "fusion"
     warnings: list[str] = field(default_factory=list)
     request: SummaryRequest = field(default_factory=SummaryRequest)
+    # how the summary video was made (`egvs.summarize`): the "requested" and "used" way and,
+    # when "auto" had to re-encode everything, the "fallback" reason; None when not rendered
+    render: dict[str, str] | None = None
 
     @property
     def budget_seconds(self) -> float:
@@ -82,6 +85,7 @@ class Analysis:
                 "duration": round(self.summary_duration, 3),
                 "scorer": self.scorer,
                 "segments": [s.to_dict() for s in self.segments],
+                **({"render": dict(self.render)} if self.render else {}),
             },
             "warnings": list(self.warnings),
         }

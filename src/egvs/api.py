@@ -259,10 +259,14 @@ def summarize(
     request: SummaryRequest | None = None,
     captions: bool = False,
     language: str | None = None,
+    render: str = "auto",
 ) -> Summary:
     """Analyze ``path`` and render the summary to ``output`` (H.264/AAC in mp4, mov or mkv by
     its extension), plus the optional analysis JSON, plot and editor timeline. With ``captions``
     the speech is transcribed (Whisper-base, ``language`` or detected) and burned in.
+    ``render`` is "auto" (copy the source's whole GOPs where it allows that exactly, re-encode
+    the rest), "copy" (the same, or `InputError` where it cannot) or "encode" (re-encode every
+    picture); the way used is recorded in the analysis JSON (``summary.render``).
 
     Every output is written to a temporary file and moved into place only when complete. Raises
     what `analyze` raises, and `OutputError` (3) for an output that exists without
@@ -270,8 +274,13 @@ def summarize(
     every check that needs no decoding runs before any work.
     """
     request = _request(request, ratio, duration, weights, model, scorer)
+    from egvs.render.video import RENDER_MODES, container_for
+
+    if render not in RENDER_MODES:
+        raise EgvsError(f"render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+    if render == "copy" and captions:
+        raise EgvsError("captions are drawn on every picture: use --render auto or encode")
     check_outputs([output, json_path, plot_path, timeline_path], path, overwrite)
-    from egvs.render.video import container_for
 
     container_for(Path(output))  # an output format EGVS cannot write fails before any work
     if captions:
@@ -283,7 +292,7 @@ def summarize(
 
         timeline_format(Path(timeline_path))  # an unknown format fails before any work
     analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, request=request)
-    from egvs.render.video import render_segments
+    from egvs.render.video import render_summary
 
     media = analysis.media
     if captions and media.has_video and not media.has_audio:
@@ -292,7 +301,10 @@ def summarize(
     picture = (
         _captions(analysis, language) if captions and media.has_video and media.has_audio else None
     )
-    rendered = render_segments(analysis.media, analysis.segments, Path(output), picture=picture)
+    rendered, used, why = render_summary(
+        media, analysis.segments, Path(output), render=render, picture=picture
+    )
+    analysis.render = {"requested": render, "used": used, **({"fallback": why} if why else {})}
     write_outputs(analysis, json_path, plot_path)
     if timeline_path is not None:
         from egvs.export.timeline import write_timeline

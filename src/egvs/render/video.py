@@ -22,6 +22,7 @@ from egvs.errors import InputError, OutputError, reason
 from egvs.media.picture import Yuv420
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.progress import progress
+from egvs.render.smart import CannotCopy, SpanWriter, output_avcc, plan
 from egvs.segments import Segment
 
 FADE_SECONDS = 0.02
@@ -114,12 +115,51 @@ def render_segments(
     ``picture`` make other frames, e.g. a vertical crop of each source picture. ``preset`` is
     x264's speed preset (the quality is set by CRF 20 either way).
     """
+    return _written(info, output, lambda tmp: _render(info, segments, tmp, size, picture, preset))
+
+
+RENDER_MODES = ("auto", "copy", "encode")
+
+
+def render_summary(
+    info: MediaInfo,
+    segments: Sequence[Segment],
+    output: Path,
+    *,
+    render: str = "auto",
+    picture: PictureFn | None = None,
+) -> tuple[float, str, str]:
+    """Write ``segments`` of ``info.path`` to ``output`` by ``render``: "encode" (every picture
+    through x264, `render_segments`), "copy" (smart rendering: the source's whole GOPs copied,
+    only the pictures next to each cut re-encoded; `egvs.render.smart`) or "auto" (copy where
+    the source allows it exactly, else encode). Returns the summary's duration in seconds, the
+    way used ("copy" or "encode") and, when "auto" encoded, why it could not copy.
+
+    "copy" of a source that cannot be copied exactly, or with burned-in ``picture``s, is an
+    `InputError` that says why.
+    """
+    if render not in RENDER_MODES:
+        raise ValueError(f"render must be one of {RENDER_MODES}, not {render!r}")
+    why = "pictures are drawn on (captions)" if picture is not None else ""
+    if render != "encode" and not why:
+        try:
+            return _written(info, output, lambda tmp: _render_copy(info, segments, tmp)), "copy", ""
+        except CannotCopy as exc:
+            why = str(exc)
+    if render == "copy":
+        raise InputError(f"cannot stream-copy {info.path}: {why}; use --render encode")
+    duration = render_segments(info, segments, output, picture=picture)
+    return duration, "encode", why if render == "auto" else ""
+
+
+def _written(info: MediaInfo, output: Path, render: Callable[[Path], float]) -> float:
+    """``render(tmp)``'s result; the file it writes is moved to ``output`` only when complete."""
     rendered: list[float] = []
     written: list[Path] = []
 
     def write(tmp: Path) -> None:
         written.append(tmp)
-        rendered.append(_render(info, segments, tmp, size, picture, preset))
+        rendered.append(render(tmp))
 
     try:
         atomic_write(Path(output), write)
@@ -132,6 +172,56 @@ def render_segments(
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {reason(exc)}") from None
     return rendered[0]
+
+
+def _frame_rate(vin: av.VideoStream) -> Fraction:
+    """The output's frame rate: the source's average (a VFR source's is its mean)."""
+    rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    return Fraction(rate).limit_denominator(1001)
+
+
+def _audio_sink(out: av.container.OutputContainer, ain: av.AudioStream) -> _AudioSink:
+    """AAC at the source's rate (48 kHz for one AAC has not), stereo or mono."""
+    sr = ain.codec_context.sample_rate
+    sr = sr if sr in AAC_RATES else 48000
+    layout = "stereo" if ain.codec_context.channels >= 2 else "mono"
+    aout = out.add_stream("aac", rate=sr)
+    aout.layout = layout
+    aout.bit_rate = 160_000 if layout == "stereo" else 96_000
+    return _AudioSink(out, aout, layout)
+
+
+def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> float:
+    """Smart rendering (`egvs.render.smart`); the sound is cut and encoded as `_render` does."""
+    with av.open(str(info.path)) as inp, av.open(str(path), "w", format=container_for(path)) as out:
+        vin = picture_stream(inp) if info.has_video else None
+        if vin is None:
+            raise CannotCopy("the input has no video")
+        ain = inp.streams.audio[0] if info.has_audio else None
+        rate = _frame_rate(vin)
+        smart = plan(inp, vin, info, segments, rate, DEFAULT_PRESET)
+        vout = out.add_stream_from_template(vin)
+        vout.codec_context.extradata = output_avcc(vin, smart, rate)
+        sink = _audio_sink(out, ain) if ain is not None else None
+        writer = SpanWriter(inp, vin, out, vout, smart, rate)
+        bar = progress(
+            total=round(sum(s.duration for s in segments), 1), desc="rendering", unit="s"
+        )
+        total = 0.0
+        for seg, span in zip(segments, smart.spans, strict=True):
+            writer.write(span)
+            length = float(span.length * vin.time_base)
+            if sink is not None:
+                start = info.start_time + seg.start
+                _copy_segment(
+                    inp, None, ain, None, sink, out, start, length, rate, {}, origin=0, rotation=0
+                )
+            total += length
+            bar.update(round(length, 1))
+        bar.close()
+        if sink is not None:
+            sink.close()
+    return total
 
 
 def _render(
@@ -149,8 +239,7 @@ def _render(
         rate = Fraction(0)
         if vin is not None:
             vin.thread_type = "AUTO"
-            rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-            rate = Fraction(rate).limit_denominator(1001)
+            rate = _frame_rate(vin)
             vout = out.add_stream("libx264", rate=rate)
             width, height = size or (info.width, info.height)
             vout.width, vout.height = width // 2 * 2, height // 2 * 2
@@ -162,13 +251,7 @@ def _render(
             vout.codec_context.thread_type = "FRAME"
             vout.codec_context.time_base = 1 / rate
         if ain is not None:
-            sr = ain.codec_context.sample_rate
-            sr = sr if sr in AAC_RATES else 48000
-            layout = "stereo" if ain.codec_context.channels >= 2 else "mono"
-            aout = out.add_stream("aac", rate=sr)
-            aout.layout = layout
-            aout.bit_rate = 160_000 if layout == "stereo" else 96_000
-            sink = _AudioSink(out, aout, layout)
+            sink = _audio_sink(out, ain)
         state = {"frames": 0}
         bar = progress(
             total=round(sum(s.duration for s in segments), 1), desc="rendering", unit="s"
