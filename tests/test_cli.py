@@ -475,3 +475,40 @@ def test_an_output_that_is_a_folder_does_not_suggest_overwrite(capsys, tmp_path:
     )
     code, _out, err = run(capsys, "transcribe", tmp_path / "in.mp4", "--srt", folder)
     assert code == 3 and "--overwrite" not in err
+
+
+def test_a_sigterm_raised_where_python_ignores_exceptions_still_stops_the_run(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    """A signal's exception raised inside a finalizer (or a C callback) is ignored by Python: the
+    run went on to the end and exited 0 with every output written. It stops at the next
+    progress update instead."""
+    import signal
+
+    from egvs.atomic import atomic_write
+    from egvs.cli import summarize as summarize_cli
+    from egvs.progress import progress
+
+    out = tmp_path / "o.mp4"
+
+    class TermWhenFreed:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here, inside __del__
+
+    def render(_args) -> int:
+        TermWhenFreed()  # freed at once
+
+        def write(tmp: Path) -> None:
+            tmp.write_bytes(b"half a video")
+            bar = progress(total=3, desc="rendering")
+            for _ in range(3):
+                bar.update(1)
+            bar.close()
+
+        atomic_write(out, write)
+        return 0
+
+    monkeypatch.setattr(summarize_cli, "cmd_summarize", render)
+    code, _out, err = run(capsys, "summarize", tmp_path / "in.mp4", "-o", out)
+    assert code == 143 and "egvs: terminated" in err
+    assert list(tmp_path.iterdir()) == []

@@ -269,3 +269,13 @@ def test_a_video_without_sound_gets_shorts_without_captions(tmp_path: Path, caps
     doc = json.loads((out / "shorts.json").read_text())
     (clip,) = doc["clips"]
     assert set(clip["files"]) == {"video"} and any("no sound" in w for w in doc["warnings"])
+
+
+def test_quiet_shorts_print_nothing(tmp_path: Path, capsys) -> None:
+    """-q: errors only; the 'only 1 clip fit' warning went around it."""
+    small = make_video(tmp_path / "small.mp4", 5.0, [(0, 2, "calm"), (2, 5, "lively")])
+    out = tmp_path / "out"
+    args = ["shorts", "-q", str(small), "-o", str(out), "--count", "3", "--length", "3-5"]
+    assert main([*args, "--no-captions", "--aspect", "1:1"]) == 0
+    assert capsys.readouterr().err == ""
+    assert any("fit" in w for w in json.loads((out / "shorts.json").read_text())["warnings"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ if TYPE_CHECKING:  # tqdm is imported when a bar or a line is shown: `egvs --hel
     from tqdm.auto import tqdm
 
 logger = logging.getLogger("egvs")
-_state = {"verbosity": 0}
+_state: dict[str, Any] = {"verbosity": 0, "lost_stop": None}
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -73,11 +74,37 @@ def bars_enabled() -> bool:
     return _state["verbosity"] >= 0
 
 
+def stop_was_lost(stop: BaseException | None) -> None:
+    """A stop (SIGTERM, Ctrl-C) raised where Python ignores exceptions: in a finalizer, a garbage
+    collection, a C library's callback (``sys.unraisablehook`` reports it). The next progress
+    update raises it again, so the run still stops."""
+    _state["lost_stop"] = stop
+
+
+def _raise_lost_stop() -> None:
+    stop, _state["lost_stop"] = _state["lost_stop"], None
+    if stop is not None:
+        raise stop
+
+
+@functools.cache
+def _stoppable(bar_class: type) -> type:
+    """``bar_class`` (tqdm's, or the web app's) whose updates raise a lost stop."""
+
+    class StoppableBar(bar_class):
+        def update(self, n: float | None = 1) -> bool | None:
+            _raise_lost_stop()
+            return super().update(n)
+
+    return StoppableBar
+
+
 def progress(total: float | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
-    """A progress bar; a no-op bar when quiet."""
+    """A progress bar; a no-op bar when quiet. Every update is a point where a stop that was
+    lost (`stop_was_lost`) takes effect."""
     from tqdm.auto import tqdm
 
-    return tqdm(
+    return _stoppable(tqdm)(
         total=total,
         desc=desc,
         unit=unit,

@@ -165,7 +165,7 @@ def _run(
     address: str | None,
     force: bool,
 ) -> BatchReport:
-    from egvs.progress import progress, say
+    from egvs.progress import bars_enabled, progress, say
 
     start = time.perf_counter()
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
@@ -209,7 +209,8 @@ def _run(
             for task in stopped:  # a video may have completed while its worker was stopped
                 record(_done(task, "ok") or Result(task.input, "interrupted"))
             bar.close()
-            say(BatchReport(results, time.perf_counter() - start, report_path).table())
+            if bars_enabled():  # -q: errors only
+                say(BatchReport(results, time.perf_counter() - start, report_path).table())
             raise
         finally:
             jobs.close()

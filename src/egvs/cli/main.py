@@ -11,7 +11,7 @@ import threading
 
 from egvs import __version__
 from egvs.errors import EgvsError
-from egvs.progress import logger, say, set_verbosity, verbosity
+from egvs.progress import logger, say, set_verbosity, stop_was_lost, verbosity
 
 # Each module defines ``register(subparsers, common)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -59,6 +59,19 @@ def _raise_terminated(_signum: int, _frame: object) -> None:
         raise _Terminated
 
 
+def _unraisable(previous):
+    """A ``sys.unraisablehook`` that keeps a SIGTERM or Ctrl-C raised where Python ignores
+    exceptions (a finalizer, a C callback): the run would go on to the end and exit 0."""
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            stop_was_lost(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    return hook
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     group = common.add_argument_group("output verbosity")
@@ -97,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     set_verbosity(-1 if args.quiet else min(args.verbose, 2))
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable(sys.unraisablehook)
     try:
         return int(args.func(args) or 0)
     except EgvsError as exc:
@@ -116,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"egvs: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)")
         return 70
     finally:
+        sys.unraisablehook = previous_hook
+        stop_was_lost(None)
         set_verbosity(caller_verbosity)
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

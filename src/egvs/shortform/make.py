@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from egvs.errors import EgvsError, InputError, OutputError
-from egvs.progress import logger, say
+from egvs.progress import logger
 from egvs.segments import Segment
 from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
 from egvs.shortform.words import fit_to_words
@@ -254,7 +254,7 @@ def shorts(
         warnings.append(
             f"only {len(made)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
         )
-        say(f"egvs: warning: {warnings[-1]}")
+        logger.warning(warnings[-1])  # -q silences it, as every other warning
     _write_manifest(manifest, analysis, made, options, warnings)
     return Shorts(analysis, folder, made, manifest, warnings)
 
