@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -375,6 +376,50 @@ def test_both_languages_have_every_text() -> None:
     assert text("ko", "cancel") == "취소"
 
 
+def test_korean_reasons_and_plot_words() -> None:
+    """Every reason `egvs.scoring.explain` can give (and the face expressions) has Korean words,
+    strengths kept; the plot has Korean words for each of its English ones."""
+    from egvs.app.jobs import shorts_rows
+    from egvs.app.text import PLOT_LABELS, reason
+    from egvs.export.plot import LABELS
+    from egvs.features.audio_events import MOMENT_EVENTS
+    from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
+
+    phrases = [*MOMENT_EVENTS, *(f"{v} voice" for v in (*VOCALIZATIONS, *EMOTION_CLASSES))]
+    phrases += ["high arousal", "fast motion", "new scene", "loud", "above-average importance"]
+    phrases += ["smiling face", "surprised face"]
+    untranslated = [p for p in phrases if reason("ko", f"{p} 0.83") in (f"{p} 0.83",)]
+    assert untranslated == []
+    assert reason("ko", "crying voice 0.91") == "우는 목소리 0.91"
+    assert reason("en", "crying voice 0.91") == "crying voice 0.91"
+    rows = segment_rows([Segment(1.0, 3.0, 0.5, ["laughter 0.82", "new scene"])], "ko")
+    assert rows[0][-1] == "웃음 0.82, 새 장면"
+    clip = {"rank": 1, "start": 0, "end": 5, "score": 0.7, "reasons": ["loud"], "transcript": ""}
+    assert shorts_rows([clip], "ko")[0][4] == "큰 소리"
+    assert PLOT_LABELS["ko"].keys() == LABELS.keys()
+    assert all(re.search("[가-힣]", PLOT_LABELS["ko"][k]) for k in LABELS)
+
+
+def test_summary_plot_speaks_the_page_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import egvs.app.jobs
+    from egvs.export.plot import plot_timeline
+
+    drawn: list[dict | None] = []
+
+    def plot(analysis, path, labels=None):
+        drawn.append(labels)
+        plot_timeline(analysis, path, labels)
+
+    monkeypatch.setattr(egvs.app.jobs, "plot_timeline", plot)
+    ws = Workspace.create(tmp_path)
+    upload = make_video(ws.uploads / "휴가.mp4", 3.0, size=(160, 90))
+    result = run_job(ws, upload, language="ko")
+    assert drawn and drawn[0] is not None and "요약" in drawn[0]["title"]
+    assert result.plot.stat().st_size > 10_000
+
+
 def test_demo_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from egvs.cli.main import main
 
@@ -678,12 +723,22 @@ def test_korean_page(server: Server, browser) -> None:
     )
     assert "요약할 영상" in page.locator("#input-video").inner_text()
     assert "시작" in page.locator("#segments").inner_text()  # the table's headers
+    # A message stays when the language changes: it is said again in the new language.
+    page.click("#summarize")  # with no video
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('요약할 수 없습니다')",
+        timeout=60_000,
+    )
     page.locator("#language").get_by_text("English").click()
     page.wait_for_function(
         "() => document.querySelector('#summarize')?.innerText.includes('Summarize')",
         timeout=60_000,
     )
     assert "Video to summarize" in page.locator("#input-video").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('Cannot summarize this file')",
+        timeout=10_000,
+    )
     context.close()
 
 
