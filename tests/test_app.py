@@ -367,6 +367,25 @@ def test_shorts_job_stops_within_2s_in_every_stage(
     workspace.cleanup()
 
 
+def test_an_idle_server_lets_whisper_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper stays loaded between jobs (about 140 MiB); once no job has run for a while it is
+    dropped, and a job that runs meanwhile keeps it."""
+    import functools
+
+    import egvs.captions.transcribe  # noqa: F401 (the module, which the package name hides)
+
+    module = sys.modules["egvs.captions.transcribe"]
+    loaded = functools.cache(lambda: object())
+    monkeypatch.setattr(module, "load_model", loaded)
+    sessions = Sessions(release_after=0.3)
+    with sessions.run("tab", Job()):
+        loaded()
+    with sessions.run("tab", Job()):
+        time.sleep(0.5)  # the first job's timer passes while this one runs
+        assert loaded.cache_info().currsize == 1
+    _wait_until(lambda: loaded.cache_info().currsize == 0, 5)
+
+
 def test_both_languages_have_every_text() -> None:
     assert set(TEXT) == set(LANGUAGES)
     assert all(TEXT[lang].keys() == TEXT["en"].keys() for lang in TEXT)
@@ -778,8 +797,9 @@ def _rss_mib(pid: int) -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
-    """`egvs demo` as users run it, eight jobs on new inputs: the idle server used to keep growing
-    by about 35 MiB a job (1.77 GiB after 30 jobs); now it levels off after the first few."""
+    """The app as users run it, eight jobs on new inputs, summaries and shorts with captions
+    (Whisper) alternating: the idle server used to keep growing by about 35 MiB a job (1.77 GiB
+    after 30 jobs); now it levels off after the first few, and gives Whisper back when idle."""
     pytest.importorskip("gradio", reason="the web app needs the 'demo' extra (gradio)")
     import subprocess
     import urllib.request
@@ -787,11 +807,13 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     port = _free_port()
-    egvs_cli = Path(sys.executable).with_name("egvs")
+    release_after = 10.0
+    serve = (
+        "from egvs.app.ui import AppConfig, serve; "
+        f"serve(AppConfig(release_after={release_after}), port={port}, workdir={str(tmp_path)!r})"
+    )
     server = subprocess.Popen(
-        [str(egvs_cli), "demo", "--port", str(port), "--workdir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-c", serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         inputs = [
@@ -809,14 +831,22 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
                 time.sleep(0.2)
         client = Client(url, verbose=False, download_files=False)
         idle = []
-        for video in inputs:
-            options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
-            status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
-            assert "Summary:" in status
+        for i, video in enumerate(inputs):
+            if i % 2:
+                options = (3, "4-8", "9:16", True, "en")
+                status = client.predict(handle_file(str(video)), *options, api_name="/shorts")[0]
+                assert "short(s)" in status, status
+            else:
+                options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
+                status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
+                assert "Summary:" in status, status
             idle.append(round(_rss_mib(server.pid)))
-        print(f"idle RSS of the server after each job (MiB): {idle}")
+        time.sleep(release_after + 5)
+        released = round(_rss_mib(server.pid))
+        print(f"idle RSS of the server after each job (MiB): {idle}; {released} once idle")
         # The first two jobs load the models and warm the caches; after that no growth.
         assert idle[-1] < idle[1] + 150, idle
+        assert released < idle[-1] - 50, (idle, released)  # Whisper went
     finally:
         server.terminate()
         server.wait(30)

@@ -18,7 +18,14 @@ from typing import TypeVar
 import gradio as gr
 import pandas as pd
 
-from egvs.app.control import Job, JobCancelled, Sessions, Stages, release_memory
+from egvs.app.control import (
+    RELEASE_AFTER,
+    Job,
+    JobCancelled,
+    Sessions,
+    Stages,
+    release_memory,
+)
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
     JobResult,
@@ -64,6 +71,7 @@ class AppConfig:
     max_upload: int = DEFAULT_MAX_UPLOAD
     jobs: int = 1  # summaries at once: each already uses every core
     queue_size: int = 20
+    release_after: float = RELEASE_AFTER  # idle seconds before Whisper is dropped
 
 
 Message = tuple[str, dict]  # a text key and its values: a status line in any language
@@ -493,7 +501,7 @@ def _stopper(
 def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
     """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
     holds the running job of each tab (for Cancel and closed tabs)."""
-    sessions = sessions if sessions is not None else Sessions(config.jobs)
+    sessions = sessions if sessions is not None else Sessions(config.jobs, config.release_after)
     with gr.Blocks(
         title=text(DEFAULT_LANGUAGE, "title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP
     ) as demo:
