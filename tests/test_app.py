@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -366,6 +367,25 @@ def test_shorts_job_stops_within_2s_in_every_stage(
     workspace.cleanup()
 
 
+def test_an_idle_server_lets_whisper_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper stays loaded between jobs (about 140 MiB); once no job has run for a while it is
+    dropped, and a job that runs meanwhile keeps it."""
+    import functools
+
+    import egvs.captions.transcribe  # noqa: F401 (the module, which the package name hides)
+
+    module = sys.modules["egvs.captions.transcribe"]
+    loaded = functools.cache(lambda: object())
+    monkeypatch.setattr(module, "load_model", loaded)
+    sessions = Sessions(release_after=0.3)
+    with sessions.run("tab", Job()):
+        loaded()
+    with sessions.run("tab", Job()):
+        time.sleep(0.5)  # the first job's timer passes while this one runs
+        assert loaded.cache_info().currsize == 1
+    _wait_until(lambda: loaded.cache_info().currsize == 0, 5)
+
+
 def test_both_languages_have_every_text() -> None:
     assert set(TEXT) == set(LANGUAGES)
     assert all(TEXT[lang].keys() == TEXT["en"].keys() for lang in TEXT)
@@ -373,6 +393,50 @@ def test_both_languages_have_every_text() -> None:
     assert language_of("fr-FR,en;q=0.5") == "en"
     assert language_of(None) == "en"
     assert text("ko", "cancel") == "취소"
+
+
+def test_korean_reasons_and_plot_words() -> None:
+    """Every reason `egvs.scoring.explain` can give (and the face expressions) has Korean words,
+    strengths kept; the plot has Korean words for each of its English ones."""
+    from egvs.app.jobs import shorts_rows
+    from egvs.app.text import PLOT_LABELS, reason
+    from egvs.export.plot import LABELS
+    from egvs.features.audio_events import MOMENT_EVENTS
+    from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
+
+    phrases = [*MOMENT_EVENTS, *(f"{v} voice" for v in (*VOCALIZATIONS, *EMOTION_CLASSES))]
+    phrases += ["high arousal", "fast motion", "new scene", "loud", "above-average importance"]
+    phrases += ["smiling face", "surprised face"]
+    untranslated = [p for p in phrases if reason("ko", f"{p} 0.83") in (f"{p} 0.83",)]
+    assert untranslated == []
+    assert reason("ko", "crying voice 0.91") == "우는 목소리 0.91"
+    assert reason("en", "crying voice 0.91") == "crying voice 0.91"
+    rows = segment_rows([Segment(1.0, 3.0, 0.5, ["laughter 0.82", "new scene"])], "ko")
+    assert rows[0][-1] == "웃음 0.82, 새 장면"
+    clip = {"rank": 1, "start": 0, "end": 5, "score": 0.7, "reasons": ["loud"], "transcript": ""}
+    assert shorts_rows([clip], "ko")[0][4] == "큰 소리"
+    assert PLOT_LABELS["ko"].keys() == LABELS.keys()
+    assert all(re.search("[가-힣]", PLOT_LABELS["ko"][k]) for k in LABELS)
+
+
+def test_summary_plot_speaks_the_page_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import egvs.app.jobs
+    from egvs.export.plot import plot_timeline
+
+    drawn: list[dict | None] = []
+
+    def plot(analysis, path, labels=None):
+        drawn.append(labels)
+        plot_timeline(analysis, path, labels)
+
+    monkeypatch.setattr(egvs.app.jobs, "plot_timeline", plot)
+    ws = Workspace.create(tmp_path)
+    upload = make_video(ws.uploads / "휴가.mp4", 3.0, size=(160, 90))
+    result = run_job(ws, upload, language="ko")
+    assert drawn and drawn[0] is not None and "요약" in drawn[0]["title"]
+    assert result.plot.stat().st_size > 10_000
 
 
 def test_demo_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -678,12 +742,22 @@ def test_korean_page(server: Server, browser) -> None:
     )
     assert "요약할 영상" in page.locator("#input-video").inner_text()
     assert "시작" in page.locator("#segments").inner_text()  # the table's headers
+    # A message stays when the language changes: it is said again in the new language.
+    page.click("#summarize")  # with no video
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('요약할 수 없습니다')",
+        timeout=60_000,
+    )
     page.locator("#language").get_by_text("English").click()
     page.wait_for_function(
         "() => document.querySelector('#summarize')?.innerText.includes('Summarize')",
         timeout=60_000,
     )
     assert "Video to summarize" in page.locator("#input-video").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#status')?.innerText.includes('Cannot summarize this file')",
+        timeout=10_000,
+    )
     context.close()
 
 
@@ -723,8 +797,9 @@ def _rss_mib(pid: int) -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
-    """`egvs demo` as users run it, eight jobs on new inputs: the idle server used to keep growing
-    by about 35 MiB a job (1.77 GiB after 30 jobs); now it levels off after the first few."""
+    """The app as users run it, eight jobs on new inputs, summaries and shorts with captions
+    (Whisper) alternating: the idle server used to keep growing by about 35 MiB a job (1.77 GiB
+    after 30 jobs); now it levels off after the first few, and gives Whisper back when idle."""
     pytest.importorskip("gradio", reason="the web app needs the 'demo' extra (gradio)")
     import subprocess
     import urllib.request
@@ -732,11 +807,13 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     port = _free_port()
-    egvs_cli = Path(sys.executable).with_name("egvs")
+    release_after = 10.0
+    serve = (
+        "from egvs.app.ui import AppConfig, serve; "
+        f"serve(AppConfig(release_after={release_after}), port={port}, workdir={str(tmp_path)!r})"
+    )
     server = subprocess.Popen(
-        [str(egvs_cli), "demo", "--port", str(port), "--workdir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-c", serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         inputs = [
@@ -754,14 +831,22 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
                 time.sleep(0.2)
         client = Client(url, verbose=False, download_files=False)
         idle = []
-        for video in inputs:
-            options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
-            status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
-            assert "Summary:" in status
+        for i, video in enumerate(inputs):
+            if i % 2:
+                options = (3, "4-8", "9:16", True, "en")
+                status = client.predict(handle_file(str(video)), *options, api_name="/shorts")[0]
+                assert "short(s)" in status, status
+            else:
+                options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
+                status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
+                assert "Summary:" in status, status
             idle.append(round(_rss_mib(server.pid)))
-        print(f"idle RSS of the server after each job (MiB): {idle}")
+        time.sleep(release_after + 5)
+        released = round(_rss_mib(server.pid))
+        print(f"idle RSS of the server after each job (MiB): {idle}; {released} once idle")
         # The first two jobs load the models and warm the caches; after that no growth.
         assert idle[-1] < idle[1] + 150, idle
+        assert released < idle[-1] - 50, (idle, released)  # Whisper went
     finally:
         server.terminate()
         server.wait(30)

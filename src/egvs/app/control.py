@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ class JobCancelled(BaseException):
     """
 
 
+RELEASE_AFTER = 120.0  # seconds without a job before the models kept between jobs are dropped
 GRACE = 0.5  # seconds a cancelled job has to stop at a progress step before it is interrupted
 
 
@@ -219,10 +221,12 @@ class Sessions:
     job in the queue never runs beside a cancelled one.
     """
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, release_after: float | None = RELEASE_AFTER) -> None:
         self._jobs: dict[tuple[str, str], Job] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(slots)
+        self._release_after = release_after
+        self._idle: threading.Timer | None = None
 
     @contextmanager
     def run(self, session: str, job: Job, tab: str = "") -> Iterator[Job]:
@@ -248,6 +252,23 @@ class Sessions:
             with self._lock:
                 if self._jobs.get((session, tab)) is job:
                     del self._jobs[session, tab]
+                self._restart_idle_timer()
+
+    def _restart_idle_timer(self) -> None:
+        """After each job: the models go `release_after` seconds later, unless a job runs then."""
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._release_after is not None:
+            self._idle = threading.Timer(self._release_after, self._release_if_idle)
+            self._idle.daemon = True
+            self._idle.start()
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            if self._jobs:
+                return
+            release_models()
+        release_memory()
 
     def cancel(self, session: str, tab: str | None = None) -> bool:
         """Cancel the session's running job in ``tab`` (None: in every tab); False when none."""
@@ -260,6 +281,15 @@ class Sessions:
     def __len__(self) -> int:
         with self._lock:
             return len(self._jobs)
+
+
+def release_models() -> None:
+    """Drop the models kept loaded between jobs: Whisper (faster-whisper, about 140 MiB), the one
+    the library keeps for the process. The next job with captions loads it again (about a
+    second)."""
+    transcribe = sys.modules.get("egvs.captions.transcribe")  # not imported: nothing loaded
+    if transcribe is not None:
+        transcribe.load_model.cache_clear()
 
 
 def release_memory() -> None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from egvs.app.text import DEFAULT_LANGUAGE, PLOT_LABELS, reason
 from egvs.atomic import atomic_write, write_text
 from egvs.errors import InputError
+from egvs.export.plot import plot_timeline
 from egvs.export.timeline import FORMATS
 from egvs.request import SummaryRequest
 from egvs.segments import Segment
@@ -135,8 +137,9 @@ def clock(t: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:04.1f}" if hours else f"{minutes}:{seconds:04.1f}"
 
 
-def segment_rows(segments: list[Segment]) -> list[list]:
-    """The table of chosen segments: number, start, end, length, score, reasons."""
+def segment_rows(segments: list[Segment], language: str = DEFAULT_LANGUAGE) -> list[list]:
+    """The table of chosen segments: number, start, end, length, score, reasons (in
+    ``language``)."""
     return [
         [
             i,
@@ -144,7 +147,7 @@ def segment_rows(segments: list[Segment]) -> list[list]:
             clock(s.end),
             round(s.duration, 1),
             round(s.score, 2),
-            ", ".join(s.reasons),
+            ", ".join(reason(language, r) for r in s.reasons),
         ]
         for i, s in enumerate(segments, start=1)
     ]
@@ -198,8 +201,10 @@ def run_job(
     duration: float | None = None,
     weights: dict[str, float] | None = None,
     timeline_ext: str = ".otio",
+    language: str = DEFAULT_LANGUAGE,
 ) -> JobResult:
-    """Summarize one upload with the public API into a new job folder.
+    """Summarize one upload with the public API into a new job folder; the plot's words are in
+    ``language``.
 
     The API's feature cache makes a rerun of the same upload with another budget or other weights
     skip decoding and feature extraction.
@@ -218,9 +223,9 @@ def run_job(
         job / f"{stem}-summary.mp4",
         request=request,
         json_path=job / f"{stem}-analysis.json",
-        plot_path=job / f"{stem}-timeline.png",
         timeline_path=job / f"{stem}-summary{timeline_ext}",
     )
+    plot_timeline(summary.analysis, job / f"{stem}-timeline.png", PLOT_LABELS.get(language))
     relink_timeline(job / f"{stem}-summary{timeline_ext}", source)
     record_upload_name(job / f"{stem}-analysis.json", source)
     analysis = summary.analysis
@@ -304,10 +309,11 @@ def run_shorts_job(
     )
 
 
-def shorts_rows(clips: list[dict]) -> list[list]:
-    """One row per clip for the page's table: rank, start, end, score, reasons, transcript."""
+def shorts_rows(clips: list[dict], language: str = DEFAULT_LANGUAGE) -> list[list]:
+    """One row per clip for the page's table: rank, start, end, score, reasons (in
+    ``language``), transcript."""
     return [
         [c["rank"], clock(c["start"]), clock(c["end"]), round(c["score"], 2),
-         ", ".join(c["reasons"]), c["transcript"]]
+         ", ".join(reason(language, r) for r in c["reasons"]), c["transcript"]]
         for c in clips
     ]  # fmt: skip

@@ -3,6 +3,8 @@ in one place and forgotten in another (tests check both languages have the same 
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = "en"
 
@@ -170,3 +172,67 @@ def language_of(accept_language: str | None) -> str:
 def text(language: str, key: str, **values: object) -> str:
     """The page's text for ``key`` in ``language`` (English for an unknown language)."""
     return TEXT.get(language, TEXT[DEFAULT_LANGUAGE])[key].format(**values)
+
+
+# The reasons `egvs.scoring.explain` gives for a segment (and the face expressions), in each
+# language but English; the strength after a reason ("laughter 0.82") is kept as it is.
+REASONS: dict[str, dict[str, str]] = {
+    "ko": {
+        "laughter": "웃음",
+        "applause": "박수",
+        "cheering": "환호",
+        "screaming": "비명",
+        "crying": "울음",
+        "shouting": "고함",
+        "laughing voice": "웃는 목소리",
+        "crying voice": "우는 목소리",
+        "screaming voice": "비명 지르는 목소리",
+        "neutral voice": "평온한 목소리",
+        "calm voice": "차분한 목소리",
+        "happy voice": "기쁜 목소리",
+        "sad voice": "슬픈 목소리",
+        "angry voice": "화난 목소리",
+        "fearful voice": "겁먹은 목소리",
+        "disgust voice": "혐오하는 목소리",
+        "surprised voice": "놀란 목소리",
+        "smiling face": "웃는 얼굴",
+        "surprised face": "놀란 얼굴",
+        "high arousal": "높은 흥분도",
+        "fast motion": "빠른 움직임",
+        "new scene": "새 장면",
+        "loud": "큰 소리",
+        "above-average importance": "평균 이상의 중요도",
+    }
+}
+_STRENGTH = re.compile(r"(.*?)( [0-9.]+)?")
+
+# The timeline plot's words (`egvs.export.plot.LABELS`) in each language but English.
+PLOT_LABELS: dict[str, dict[str, str]] = {
+    "ko": {
+        "title": "{name}: 원본 {duration:.1f}초 중 {summary:.1f}초 요약 (목표 {budget:.1f}초, 음영)",
+        "importance": "중요도",
+        "arousal": "흥분도 (목소리)",
+        "score": "점수",
+        "laughter": "웃음",
+        "applause": "박수",
+        "cheering": "환호",
+        "screaming": "비명",
+        "crying": "울음",
+        "shouting": "고함",
+        "music": "음악",
+        "voice": "목소리",
+        "sound events": "소리 이벤트",
+        "motion": "움직임",
+        "novelty": "새로움",
+        "picture": "화면",
+        "time": "시간 (초)",
+    }
+}
+
+
+def reason(language: str, phrase: str) -> str:
+    """A reason in the page's language (as it is when the table has no translation)."""
+    match = _STRENGTH.fullmatch(phrase)
+    assert match is not None  # the pattern matches any text
+    name, strength = match[1], match[2] or ""
+    return REASONS.get(language, {}).get(name, name) + strength

@@ -18,7 +18,14 @@ from typing import TypeVar
 import gradio as gr
 import pandas as pd
 
-from egvs.app.control import Job, JobCancelled, Sessions, Stages, release_memory
+from egvs.app.control import (
+    RELEASE_AFTER,
+    Job,
+    JobCancelled,
+    Sessions,
+    Stages,
+    release_memory,
+)
 from egvs.app.jobs import (
     DEFAULT_MAX_UPLOAD,
     JobResult,
@@ -64,23 +71,41 @@ class AppConfig:
     max_upload: int = DEFAULT_MAX_UPLOAD
     jobs: int = 1  # summaries at once: each already uses every core
     queue_size: int = 20
+    release_after: float = RELEASE_AFTER  # idle seconds before Whisper is dropped
+
+
+Message = tuple[str, dict]  # a text key and its values: a status line in any language
+
+
+@dataclass
+class Shown:
+    """What a tab's status line and table show, kept in the tab's `gr.State` so that a change of
+    language redraws them in the new language instead of clearing them."""
+
+    message: Message | None = None  # None: the hint
+    result: JobResult | ShortsJobResult | None = None
+    source: str = ""  # the upload's name
 
 
 def _table(result: JobResult | None, language: str) -> pd.DataFrame:
     """The segments table with headers in the page's language (empty without a result)."""
-    rows = segment_rows(result.segments) if result is not None else []
+    rows = segment_rows(result.segments, language) if result is not None else []
     return pd.DataFrame(rows, columns=[text(language, key) for key in _COLUMNS])
 
 
 def _shorts_table(clips: list[dict] | None, language: str) -> pd.DataFrame:
     """The shorts table with headers in the page's language (empty without a result)."""
     columns = ["col_n", "col_start", "col_end", "col_score", "col_why", "col_transcript"]
-    rows = shorts_rows(clips) if clips else []
+    rows = shorts_rows(clips, language) if clips else []
     return pd.DataFrame(rows, columns=[text(language, key) for key in columns])
 
 
-def _outputs(result: JobResult, source: Path, language: str) -> tuple:
-    """What the page shows for a finished job: status line, video, plot, table, downloads."""
+def _summary_view(shown: Shown, language: str) -> tuple[str, pd.DataFrame]:
+    """The Summary tab's status line and table for what it shows, in ``language``."""
+    result = shown.result
+    if not isinstance(result, JobResult):
+        key, values = shown.message or ("ready", {})
+        return text(language, key, **values), _table(None, language)
     status = text(
         language,
         "done",
@@ -89,16 +114,19 @@ def _outputs(result: JobResult, source: Path, language: str) -> tuple:
         n=len(result.segments),
         seconds=result.seconds,
     )
-    status += "\n\n" + text(language, "relink", name=source.name)
+    status += "\n\n" + text(language, "relink", name=shown.source)
     if result.warnings:
         status += "\n\n" + "\n".join(f"⚠ {w}" for w in result.warnings)
-    return (
-        status,
-        str(result.video),
-        str(result.plot),
-        _table(result, language),
-        result.downloads,
-    )
+    return status, _table(result, language)
+
+
+def _shorts_view(shown: Shown, language: str) -> tuple[str, pd.DataFrame]:
+    """The Shorts tab's status line and table for what it shows, in ``language``."""
+    result = shown.result
+    if not isinstance(result, ShortsJobResult):
+        key, values = shown.message or ("shorts_ready", {})
+        return text(language, key, **values), _shorts_table(None, language)
+    return _shorts_status(result, language), _shorts_table(result.clips, language)
 
 
 def _attempt(
@@ -111,9 +139,9 @@ def _attempt(
     tab: str,
     clips: int = 0,
     captions: bool = False,
-) -> tuple[T | None, str]:
-    """``(work(), "")`` run as the job of the page's ``tab`` (Cancel and a closed tab stop it),
-    or ``(None, message)`` for the status line when it was cancelled or failed. One progress
+) -> tuple[T | None, Message]:
+    """``(work(), ("", {}))`` run as the job of the page's ``tab`` (Cancel and a closed tab stop
+    it), or ``(None, message)`` for the status line when it was cancelled or failed. One progress
     line names the stage (`Stages`: a summary, or ``clips`` shorts). Memory goes back to the
     system either way."""
 
@@ -125,28 +153,19 @@ def _attempt(
     job = Job(report=stages.step, finished=stages.finished)
     try:
         with sessions.run(request.session_hash, job, tab):
-            return work(), ""
+            return work(), ("", {})
     except JobCancelled:
-        return None, _cancelled(language, tab)
+        return None, (_cancelled(tab), {})
     except EgvsError as exc:
         # The user knows the file by its name, not by the server's upload path.
         message = str(exc).replace(video, Path(video).name) if video else str(exc)
         gr.Warning(message)  # a toast to catch the eye; the status line keeps it
-        return None, text(language, _error_kind(exc, tab), message=message)
+        return None, (_error_kind(exc, tab), {"message": message})
     except Exception as exc:
         logger.exception("job failed")
-        return None, text(language, "internal", message=f"{type(exc).__name__}: {exc}")
+        return None, ("internal", {"message": f"{type(exc).__name__}: {exc}"})
     finally:
         release_memory()
-
-
-def _message(status: str, language: str) -> tuple:
-    """A status line that stays until the next run, with the previous results cleared.
-
-    Raising gr.Error would show a toast that vanishes after 10 s and leave unlabelled "Error"
-    badges on every output.
-    """
-    return status, None, None, _table(None, language), None
 
 
 Labelled = list[tuple[gr.components.Component | gr.Blocks, str]]
@@ -253,12 +272,14 @@ def _summary_tab(
     ]
     _follow_language(language, labelled, [(example, "example"), (run, "run"), (cancel, "cancel")])
 
-    def relabel(lang: str) -> tuple:
-        """The length choices, and the hint and empty table: a language is chosen before a run."""
-        modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
-        return gr.update(choices=modes), text(lang, "ready"), _table(None, lang)
+    shown = gr.State(Shown())
 
-    language.change(relabel, language, [mode, status, table], queue=False)
+    def relabel(lang: str, now: Shown) -> tuple:
+        """The length choices, and the status line and table as they are, in ``lang``."""
+        modes = [(text(lang, "mode_ratio"), "ratio"), (text(lang, "mode_seconds"), "seconds")]
+        return gr.update(choices=modes), *_summary_view(now, lang)
+
+    language.change(relabel, [language, shown], [mode, status, table], queue=False)
     mode.change(
         lambda m: (gr.update(visible=m == "ratio"), gr.update(visible=m == "seconds")),
         mode,
@@ -290,6 +311,7 @@ def _summary_tab(
                 duration=float(seconds or 0) if mode == "seconds" else None,
                 weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
                 timeline_ext=timeline_ext,
+                language=lang,
             ),
             sessions,
             request,
@@ -299,20 +321,26 @@ def _summary_tab(
             "summary",
         )
         if result is None:
-            return _message(failure, lang)
+            # The message stays until the next run; the previous results are cleared. (gr.Error
+            # would be a toast that fades and an unlabelled "Error" badge on every output.)
+            now = Shown(message=failure)
+            return *_summary_view(now, lang), None, None, None, now
         assert video is not None  # run_job refuses a missing upload
-        return _outputs(result, Path(video), lang)
+        now = Shown(result=result, source=Path(video).name)
+        status, table = _summary_view(now, lang)
+        return status, table, str(result.video), str(result.plot), result.downloads, now
 
     running = run.click(
         summarize,
         [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
-        [status, summary, plot, table, files],
+        [status, table, summary, plot, files, shown],
         show_progress_on=[status],  # one progress line, not one on every output
         concurrency_limit=config.jobs,
         concurrency_id="summarize",
         api_name="summarize",
     )
-    cancel.click(_stopper(sessions, "summary"), language, status, cancels=[running], queue=False)
+    stop = _stopper(sessions, "summary", _summary_view)
+    cancel.click(stop, language, [status, table, shown], cancels=[running], queue=False)
 
 
 def _shorts_tab(
@@ -367,12 +395,8 @@ def _shorts_tab(
         (files, "shorts_downloads"),
     ]
     _follow_language(language, labelled, [(run, "shorts_run"), (cancel, "cancel")])
-    language.change(
-        lambda lang: (text(lang, "shorts_ready"), _shorts_table(None, lang)),
-        language,
-        [status, table],
-        queue=False,
-    )
+    shown = gr.State(Shown())
+    language.change(_shorts_view, [shown, language], [status, table], queue=False)
 
     def make_shorts(
         video: str | None,
@@ -405,21 +429,23 @@ def _shorts_tab(
             captions=captions,
         )
         if result is None:
-            return failure, None, _shorts_table(None, lang), None
-        status = _shorts_status(result, lang)
+            now = Shown(message=failure)
+            return *_shorts_view(now, lang), None, None, now
+        now = Shown(result=result, source=Path(str(video)).name)
         gallery = [(c["path"], f"#{c['rank']} · {c['score']:.2f}") for c in result.clips]
-        return status, gallery, _shorts_table(result.clips, lang), result.downloads
+        return *_shorts_view(now, lang), gallery, result.downloads, now
 
     running = run.click(
         make_shorts,
         [video, count, length, aspect, captions, language],
-        [status, clips, table, files],
+        [status, table, clips, files, shown],
         show_progress_on=[status],
         concurrency_limit=config.jobs,
         concurrency_id="summarize",  # one queue: shorts and summaries share the machine
         api_name="shorts",
     )
-    cancel.click(_stopper(sessions, "shorts"), language, status, cancels=[running], queue=False)
+    stop = _stopper(sessions, "shorts", _shorts_view)
+    cancel.click(stop, language, [status, table, shown], cancels=[running], queue=False)
 
 
 def _shorts_status(result: ShortsJobResult, language: str) -> str:
@@ -450,20 +476,24 @@ def _error_kind(exc: EgvsError, tab: str) -> str:
     return "options"  # a bad length, all weights zero...
 
 
-def _cancelled(language: str, tab: str) -> str:
-    """The status line of a cancelled job: how to start the tab's job again."""
-    return text(language, "cancelled" if tab == "summary" else "shorts_cancelled")
+def _cancelled(tab: str) -> str:
+    """The text key of a cancelled job's status line: how to start the tab's job again."""
+    return "cancelled" if tab == "summary" else "shorts_cancelled"
 
 
-def _stopper(sessions: Sessions, tab: str) -> Callable[[str, gr.Request], str]:
-    """The handler of ``tab``'s Cancel button (Gradio passes ``request`` by the annotation of a
-    plain function, not of a partial)."""
+def _stopper(
+    sessions: Sessions, tab: str, view: Callable[[Shown, str], tuple[str, pd.DataFrame]]
+) -> Callable[[str, gr.Request], tuple]:
+    """The handler of ``tab``'s Cancel button: its status line and table (drawn by ``view``)
+    and what they show. (Gradio passes ``request`` by the annotation of a plain function, not of
+    a partial.)"""
 
-    def stop(lang: str, request: gr.Request) -> str:
+    def stop(lang: str, request: gr.Request) -> tuple:
         """Cancel: a queued job leaves the queue (Gradio's `cancels`); a running one stops within
         a second (`egvs.app.control`), and the next job waits until it has."""
         sessions.cancel(request.session_hash, tab)
-        return _cancelled(lang, tab)
+        now = Shown(message=(_cancelled(tab), {}))
+        return *view(now, lang), now
 
     return stop
 
@@ -471,7 +501,7 @@ def _stopper(sessions: Sessions, tab: str) -> Callable[[str, gr.Request], str]:
 def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = None) -> gr.Blocks:
     """The page. Gradio's uploads and copies of results go to ``workspace.uploads``; ``sessions``
     holds the running job of each tab (for Cancel and closed tabs)."""
-    sessions = sessions if sessions is not None else Sessions(config.jobs)
+    sessions = sessions if sessions is not None else Sessions(config.jobs, config.release_after)
     with gr.Blocks(
         title=text(DEFAULT_LANGUAGE, "title"), analytics_enabled=False, delete_cache=CACHE_CLEANUP
     ) as demo:

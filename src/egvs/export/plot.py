@@ -41,8 +41,29 @@ def _cjk_family() -> str:
     return font_manager.FontProperties(fname=path).get_name()
 
 
-def plot_timeline(analysis: Analysis, path: Path) -> None:
-    """Draw and save the plot; Noto Sans CJK is only the fallback, so Latin text is unchanged."""
+# Every word the plot shows; `plot_timeline`'s ``labels`` replaces any of them (the web app's
+# Korean page). The title is formatted with the file's ``name``, the ``summary``, ``duration``
+# and ``budget`` in seconds.
+LABELS = {
+    "title": "{name}: {summary:.1f} s summary of {duration:.1f} s (budget {budget:.1f} s, shaded)",
+    "importance": "importance",
+    "arousal": "arousal (voice)",
+    "score": "score",
+    **{event: event for event in EVENT_COLORS},
+    "music": "music",
+    "voice": "voice",
+    "sound events": "sound events",
+    "motion": "motion",
+    "novelty": "novelty",
+    "picture": "picture",
+    "time": "time (s)",
+}
+
+
+def plot_timeline(analysis: Analysis, path: Path, labels: dict[str, str] | None = None) -> None:
+    """Draw and save the plot; Noto Sans CJK is only the fallback, so Latin text is unchanged.
+
+    ``labels`` replaces words of `LABELS` (a translation); the others stay English."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,12 +75,12 @@ def plot_timeline(analysis: Analysis, path: Path) -> None:
     font_log.setLevel(logging.ERROR)
     try:
         with matplotlib.rc_context({"font.family": families}):
-            _draw(analysis, path)
+            _draw(analysis, path, LABELS | (labels or {}))
     finally:
         font_log.setLevel(level)
 
 
-def _draw(analysis: Analysis, path: Path) -> None:
+def _draw(analysis: Analysis, path: Path, words: dict[str, str]) -> None:
     import matplotlib.pyplot as plt
 
     tl = analysis.timeline
@@ -73,44 +94,52 @@ def _draw(analysis: Analysis, path: Path) -> None:
         for shot in analysis.shots[1:]:
             ax.axvline(shot.start, color="0.6", lw=0.5, ls=":")
     ax = axes[0]
-    ax.plot(t, analysis.importance, color="#d1495b", lw=1.8, label="importance")
-    ax.plot(t, tl.signal("arousal"), color="#00798c", lw=1.0, alpha=0.8, label="arousal (voice)")
+    ax.plot(t, analysis.importance, color="#d1495b", lw=1.8, label=words["importance"])
+    ax.plot(t, tl.signal("arousal"), color="#00798c", lw=1.0, alpha=0.8, label=words["arousal"])
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("score")
+    ax.set_ylabel(words["score"])
     ax.legend(loc="upper right", fontsize=8, ncol=2)
     budget = analysis.budget.to_dict(analysis.media.duration)
-    ax.set_title(
-        f"{analysis.media.path.name}: {analysis.summary_duration:.1f} s summary of "
-        f"{analysis.media.duration:.1f} s (budget {budget['seconds']:.1f} s, shaded)",
-        fontsize=10,
+    title = words["title"].format(
+        name=analysis.media.path.name,
+        summary=analysis.summary_duration,
+        duration=analysis.media.duration,
+        budget=budget["seconds"],
     )
+    ax.set_title(title, fontsize=10)
     ax = axes[1]
     shown = 0
     for event in MOMENT_EVENTS:
         values = tl.signal(f"event.{event}")
         if values.max() >= 0.1:
-            ax.plot(t, values, lw=1.2, color=EVENT_COLORS[event], label=event)
+            ax.plot(t, values, lw=1.2, color=EVENT_COLORS[event], label=words[event])
             shown += 1
     music = tl.signal("event.music")
-    ax.fill_between(t, 0, music, color="0.85", lw=0, label="music")
+    ax.fill_between(t, 0, music, color="0.85", lw=0, label=words["music"])
     speech = tl.signal("voiced")
-    ax.plot(t, speech, color="0.35", lw=0.8, ls="--", label="voice")
+    ax.plot(t, speech, color="0.35", lw=0.8, ls="--", label=words["voice"])
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("sound events")
+    ax.set_ylabel(words["sound events"])
     ax.legend(loc="upper right", fontsize=7, ncol=4)
     ax = axes[2]
     motion = tl.signal("motion")
-    ax.plot(t, motion / (np.percentile(motion, 99) + 1e-9), color="#6a4c93", lw=1.0, label="motion")
+    ax.plot(
+        t,
+        motion / (np.percentile(motion, 99) + 1e-9),
+        color="#6a4c93",
+        lw=1.0,
+        label=words["motion"],
+    )
     ax.plot(
         t,
         tl.signal("novelty") / (tl.signal("novelty").max() + 1e-9),
         color="#8d99ae",
         lw=0.8,
-        label="novelty",
+        label=words["novelty"],
     )
     ax.set_ylim(0, 1.1)
-    ax.set_ylabel("picture")
-    ax.set_xlabel("time (s)")
+    ax.set_ylabel(words["picture"])
+    ax.set_xlabel(words["time"])
     ax.legend(loc="upper right", fontsize=7, ncol=2)
     ax.set_xlim(0, analysis.media.duration)
     fig.tight_layout()
