@@ -189,6 +189,9 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                         w_visual = gr.Slider(
                             0, 1, value=defaults["visual"], step=0.05, label=t("w_visual")
                         )
+                        w_faces = gr.Slider(
+                            0, 1, value=defaults["faces"], step=0.05, label=t("w_faces")
+                        )
                     timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
                     with gr.Row():
                         run = gr.Button(t("run"), variant="primary", elem_id="summarize")
@@ -256,6 +259,7 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             (w_emotion, "w_emotion"),
             (w_events, "w_events"),
             (w_visual, "w_visual"),
+            (w_faces, "w_faces"),
             (timeline_ext, "format"),
             (summary, "summary"),
             (plot, "plot"),
@@ -326,6 +330,7 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
             w_emotion: float,
             w_events: float,
             w_visual: float,
+            w_faces: float,
             timeline_ext: str,
             lang: str,
             request: gr.Request,
@@ -339,7 +344,12 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     max_bytes=config.max_upload,
                     ratio=ratio,
                     duration=float(seconds or 0) if mode == "seconds" else None,
-                    weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                    weights={
+                        "emotion": w_emotion,
+                        "events": w_events,
+                        "visual": w_visual,
+                        "faces": w_faces,
+                    },
                     timeline_ext=timeline_ext,
                 ),
                 sessions,
@@ -356,7 +366,18 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
 
         running = run.click(
             summarize,
-            [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
+            [
+                video,
+                mode,
+                ratio,
+                seconds,
+                w_emotion,
+                w_events,
+                w_visual,
+                w_faces,
+                timeline_ext,
+                language,
+            ],
             [status, summary, plot, table, files],
             concurrency_limit=config.jobs,
             concurrency_id="summarize",
