@@ -262,3 +262,28 @@ def test_face_predict_finds_a_happy_face(capsys, tmp_path):
     cv2.imwrite(str(picture), face_picture("happy"))
     code, out, _ = run_cli(capsys, "face", "predict", str(picture))
     assert code == 0 and "happy" in out.splitlines()[1]
+
+
+def test_face_signals_reach_the_analysis_json_and_the_plot_lane(tmp_path, monkeypatch):
+    import egvs
+    from egvs.export import plot
+
+    path = make_video(tmp_path / "pattern.mp4", 4.0)
+    analysis = egvs.analyze(path)
+    signals = analysis.to_json()["timeline"]["signals"]
+    assert set(faces.SIGNALS) <= set(signals) and len(signals["face_present"]) == 8
+    assert analysis.to_json()["request"]["weights"]["faces"] == 0.5
+    figures = []
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot.plot_timeline(analysis, tmp_path / "plot.png")
+    assert [ax.get_ylabel() for ax in figures[0].axes] == [
+        "score",
+        "sound events",
+        "faces",
+        "picture",
+    ]
+    del analysis.timeline.signals["face_present"]  # audio-only or no face stage: no lane
+    plot.plot_timeline(analysis, tmp_path / "plot2.png")
+    assert "faces" not in [ax.get_ylabel() for ax in figures[1].axes]

@@ -85,7 +85,7 @@ def test_json_contract(analysis: egvs.Analysis) -> None:
     assert data["request"] == {
         "ratio": 0.15,
         "duration": None,
-        "weights": {"emotion": 0.4, "events": 0.35, "visual": 0.25},
+        "weights": {"emotion": 0.4, "events": 0.35, "visual": 0.25, "faces": 0.5},
         "scorer": "fusion",
         "model": None,
     }
@@ -113,7 +113,7 @@ def test_new_budget_and_weights_reuse_the_cache(
     )
     assert other.summary_duration == pytest.approx(10.0, abs=0.3)
     request = other.to_json()["request"]  # the weights are recorded, so the run can be repeated
-    assert request["weights"] == {"emotion": 0.0, "events": 0.0, "visual": 1.0}
+    assert request["weights"] == {"emotion": 0.0, "events": 0.0, "visual": 1.0, "faces": 0.5}
     assert (request["ratio"], request["duration"]) == (None, 10.0)
 
 

@@ -35,7 +35,12 @@ def test_seconds_win_over_ratio() -> None:
 )
 def test_weights_from_text_mapping_or_object(weights) -> None:
     request = SummaryRequest.from_options(weights=weights)
-    assert request.to_json()["weights"] == {"emotion": 1.0, "events": 0.35, "visual": 0.5}
+    assert request.to_json()["weights"] == {
+        "emotion": 1.0,
+        "events": 0.35,
+        "visual": 0.5,
+        "faces": 0.5,
+    }
     assert request.build_scorer().weights == request.weights
 
 

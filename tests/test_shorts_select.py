@@ -117,3 +117,26 @@ def test_a_clip_that_says_the_same_passage_again_is_a_repeat() -> None:
     assert repeats(again, first)
     assert not repeats(other, first)
     assert not repeats(said("yes no"), first)  # too few words to tell
+
+
+def test_a_clear_expression_in_the_first_seconds_counts_toward_the_hook() -> None:
+    from egvs.shortform.select import SCORE_WEIGHTS, Clip, _scored
+
+    timeline, importance = _timeline(120.0, [60.0])
+    plain = _scored(Clip(50.0, 80.0, 60.0), timeline, importance, STEP)
+    assert plain.components["faces"] == 0.0  # the face stage saw nobody: no vote
+    n = timeline.n_steps
+    present, happy = np.zeros(n), np.zeros(n)
+    present[100:106] = 1.0  # 50-53 s: a face ...
+    happy[100:106] = 0.9  # ... smiling
+    timeline.add_signal("face_present", present)
+    timeline.add_signal("face_happy", happy)
+    smiling = _scored(Clip(50.0, 80.0, 60.0), timeline, importance, STEP)
+    assert smiling.components["hook"] == pytest.approx(1.0)
+    assert smiling.components["hook"] > plain.components["hook"]
+    assert smiling.components["faces"] == pytest.approx(1.0)
+    assert smiling.score == pytest.approx(
+        plain.score + SCORE_WEIGHTS["hook"] * (1.0 - plain.components["hook"])
+    )
+    later = _scored(Clip(56.0, 86.0, 60.0), timeline, importance, STEP)  # smile before the clip
+    assert later.components["faces"] == 0.0

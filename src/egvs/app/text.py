@@ -30,6 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "w_emotion": "emotion (voice)",
         "w_events": "events (laughter, applause...)",
         "w_visual": "visual (motion, novelty)",
+        "w_faces": "faces (smiles, surprise)",
         "format": "Editor timeline format",
         "run": "Summarize",
         "cancel": "Cancel",
@@ -104,6 +105,7 @@ TEXT: dict[str, dict[str, str]] = {
         "w_emotion": "감정 (목소리)",
         "w_events": "소리 이벤트 (웃음, 박수...)",
         "w_visual": "영상 (움직임, 새 장면)",
+        "w_faces": "얼굴 (미소, 놀람)",
         "format": "편집 타임라인 형식",
         "run": "요약하기",
         "cancel": "취소",
@@ -226,6 +228,11 @@ PLOT_LABELS: dict[str, dict[str, str]] = {
         "novelty": "새로움",
         "picture": "화면",
         "time": "시간 (초)",
+        "faces": "얼굴",
+        "face seen": "얼굴 보임",
+        "happy": "미소",
+        "surprise": "놀람",
+        "negative": "부정적",
     }
 }
 

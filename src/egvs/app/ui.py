@@ -237,6 +237,7 @@ def _summary_tab(
                 )
                 w_events = gr.Slider(0, 1, value=defaults["events"], step=0.05, label=t("w_events"))
                 w_visual = gr.Slider(0, 1, value=defaults["visual"], step=0.05, label=t("w_visual"))
+                w_faces = gr.Slider(0, 1, value=defaults["faces"], step=0.05, label=t("w_faces"))
             timeline_ext = gr.Dropdown(TIMELINE_CHOICES, value=".otio", label=t("format"))
             with gr.Row():
                 run = gr.Button(t("run"), variant="primary", elem_id="summarize")
@@ -264,6 +265,7 @@ def _summary_tab(
         (w_emotion, "w_emotion"),
         (w_events, "w_events"),
         (w_visual, "w_visual"),
+        (w_faces, "w_faces"),
         (timeline_ext, "format"),
         (summary, "summary"),
         (plot, "plot"),
@@ -296,6 +298,7 @@ def _summary_tab(
         w_emotion: float,
         w_events: float,
         w_visual: float,
+        w_faces: float,
         timeline_ext: str,
         lang: str,
         request: gr.Request,
@@ -309,7 +312,12 @@ def _summary_tab(
                 max_bytes=config.max_upload,
                 ratio=ratio,
                 duration=float(seconds or 0) if mode == "seconds" else None,
-                weights={"emotion": w_emotion, "events": w_events, "visual": w_visual},
+                weights={
+                    "emotion": w_emotion,
+                    "events": w_events,
+                    "visual": w_visual,
+                    "faces": w_faces,
+                },
                 timeline_ext=timeline_ext,
                 language=lang,
             ),
@@ -332,7 +340,18 @@ def _summary_tab(
 
     running = run.click(
         summarize,
-        [video, mode, ratio, seconds, w_emotion, w_events, w_visual, timeline_ext, language],
+        [
+            video,
+            mode,
+            ratio,
+            seconds,
+            w_emotion,
+            w_events,
+            w_visual,
+            w_faces,
+            timeline_ext,
+            language,
+        ],
         [status, table, summary, plot, files, shown],
         show_progress_on=[status],  # one progress line, not one on every output
         concurrency_limit=config.jobs,

@@ -117,7 +117,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--weights",
         default=None,
-        metavar="emotion=W,events=W,visual=W",
+        metavar="emotion=W,events=W,visual=W,faces=W",
         help="fusion weights of the importance scorer",
     )
     p.add_argument(

@@ -47,8 +47,9 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     scoring.add_argument(
         "--weights",
         default=None,
-        metavar="emotion=W,events=W,visual=W",
-        help="fusion weights of the training-free scorer (default emotion=0.4,events=0.35,visual=0.25)",
+        metavar="emotion=W,events=W,visual=W,faces=W",
+        help="fusion weights of the training-free scorer (default "
+        "emotion=0.4,events=0.35,visual=0.25,faces=0.5; faces only adds to the others)",
     )
     scoring.add_argument(
         "--model",

@@ -1,5 +1,6 @@
-"""The timeline plot: importance, arousal, the main sound events and motion, with shot boundaries
-and the selected segments shaded, so a person sees at a glance why the summary is what it is."""
+"""The timeline plot: importance, arousal, the main sound events, faces and motion, with shot
+boundaries and the selected segments shaded, so a person sees at a glance why the summary is what
+it is. The faces lane is drawn when the analysis read faces (a video with the face stage)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from egvs.fonts import cjk_font_path
 
 if TYPE_CHECKING:
     from egvs.analysis import Analysis
+    from egvs.timeline import Timeline
 
 EVENT_COLORS = {
     "laughter": "#e6a700",
@@ -25,6 +27,8 @@ EVENT_COLORS = {
     "crying": "#3a86ff",
     "shouting": "#9d4edd",
 }
+
+FACE_COLORS = {"happy": "#e6a700", "surprise": "#2a9d8f", "negative": "#3a86ff"}
 
 
 @functools.cache
@@ -57,6 +61,9 @@ LABELS = {
     "novelty": "novelty",
     "picture": "picture",
     "time": "time (s)",
+    "faces": "faces",
+    "face seen": "face seen",
+    **{name: name for name in FACE_COLORS},
 }
 
 
@@ -80,13 +87,29 @@ def plot_timeline(analysis: Analysis, path: Path, labels: dict[str, str] | None 
         font_log.setLevel(level)
 
 
+def _faces_lane(ax, t: np.ndarray, tl: Timeline, words: dict[str, str]) -> None:
+    """Where a face is seen (shaded) and how it looks: smiling, surprised, negative."""
+    ax.fill_between(t, 0, tl.signal("face_present"), color="0.88", lw=0, label=words["face seen"])
+    for name, color in FACE_COLORS.items():
+        ax.plot(t, tl.signal(f"face_{name}"), lw=1.1, color=color, label=words[name])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(words["faces"])
+    ax.legend(loc="upper right", fontsize=7, ncol=4)
+
+
 def _draw(analysis: Analysis, path: Path, words: dict[str, str]) -> None:
     import matplotlib.pyplot as plt
 
     tl = analysis.timeline
     t = tl.grid.times + tl.grid.step / 2
+    faces = "face_present" in tl.signals
+    ratios = [2, 1.4, 1, 1] if faces else [2, 1.4, 1]
     fig, axes = plt.subplots(
-        3, 1, figsize=(12, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1.4, 1]}
+        len(ratios),
+        1,
+        figsize=(12, 6.5 + 1.5 * faces),
+        sharex=True,
+        gridspec_kw={"height_ratios": ratios},
     )
     for ax in axes:
         for seg in analysis.segments:
@@ -121,7 +144,9 @@ def _draw(analysis: Analysis, path: Path, words: dict[str, str]) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(words["sound events"])
     ax.legend(loc="upper right", fontsize=7, ncol=4)
-    ax = axes[2]
+    if faces:
+        _faces_lane(axes[2], t, tl, words)
+    ax = axes[-1]
     motion = tl.signal("motion")
     ax.plot(
         t,

@@ -16,6 +16,7 @@ import numpy as np
 
 from egvs.features.audio_events import MOMENT_EVENTS
 from egvs.features.emotion import VOCALIZATIONS
+from egvs.scoring.fusion import face_reaction
 from egvs.shots.refine import pause_mask
 from egvs.timeline import ENVELOPE_HOP, Timeline
 
@@ -230,19 +231,28 @@ def _snap(
 
 
 def _scored(clip: Clip, timeline: Timeline, importance: np.ndarray, step: float) -> Clip:
-    """Fill ``clip.score``: the weighted sum of SCORE_WEIGHTS' components, each in [0, 1]."""
+    """Fill ``clip.score``: the weighted sum of SCORE_WEIGHTS' components, each in [0, 1].
+
+    The hook is the importance of the first seconds or, when higher, the clearest facial
+    expression in them (a reaction shot opens a short well even when the sound is quiet).
+    ``components["faces"]``, the clearest expression in the whole clip, is reported, not scored.
+    """
     n = len(importance)
     a = min(int(clip.start / step), n - 1)
     b = max(a + 1, min(n, int(np.ceil(clip.end / step))))
     hook_end = min(b, a + max(1, round(HOOK_SECONDS / step)))
     scale = float(np.quantile(importance, 0.98)) or 1.0
     inside = importance[a:b]
+    faces = face_reaction(timeline)
     clip.components = {
         "intensity": float(np.clip(inside.mean() / scale, 0, 1)),
         "peak": float(np.clip(_smooth(inside, 3).max() / scale, 0, 1)),
         "events": float(np.clip(_event_strength(timeline)[a:b].max(), 0, 1)),
         "speech": float(np.clip(timeline.signal("voiced")[a:b].mean(), 0, 1)),
-        "hook": float(np.clip(importance[a:hook_end].mean() / scale, 0, 1)),
+        "hook": float(
+            np.clip(max(importance[a:hook_end].mean() / scale, faces[a:hook_end].max()), 0, 1)
+        ),
+        "faces": float(faces[a:b].max()),
     }
-    clip.score = float(sum(SCORE_WEIGHTS[k] * v for k, v in clip.components.items()))
+    clip.score = float(sum(w * clip.components[k] for k, w in SCORE_WEIGHTS.items()))
     return clip
