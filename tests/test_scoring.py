@@ -50,8 +50,9 @@ N = 120  # steps (60 s)
 
 
 def timeline(**signals: np.ndarray) -> Timeline:
-    """A 60 s timeline holding ``signals`` (names with dots as ``emotion__neutral``)."""
-    tl = Timeline(TimeGrid.for_duration(N * 0.5))
+    """The pipeline's silent 60 s timeline with ``signals`` set (names with dots as
+    ``emotion__neutral``)."""
+    tl = silent_timeline(TimeGrid.for_duration(N * 0.5))
     tl.add_signal("loudness", np.full(N, -30.0))
     for name, values in signals.items():
         tl.add_signal(name.replace("__", "."), values)

@@ -52,7 +52,7 @@ def _face_reasons(sl: slice, timeline: Timeline) -> list[tuple[float, str]]:
     Only the two expressions the model reads reliably (FER-2013 recall 85% and 82%) are named;
     its negative classes confuse one another and talking faces.
     """
-    seen = timeline.signal("face_present")[sl] >= FACE_PRESENT
+    seen = timeline.signal("face_present", 0.0)[sl] >= FACE_PRESENT
     if not seen.any():
         return []
     found = []

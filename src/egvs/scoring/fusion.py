@@ -100,10 +100,11 @@ def scale_within(x: np.ndarray, min_range: float) -> np.ndarray:
 
 
 def face_reaction(timeline: Timeline) -> np.ndarray:
-    """Per step, how clear a smile or surprise the face in the picture shows (0 without a face)."""
+    """Per step, how clear a smile or surprise the face in the picture shows (0 without a face,
+    and where the face stage did not run: no picture, or its optional packages missing)."""
     sig = timeline.signal
-    clearest = np.maximum(sig("face_happy"), sig("face_surprise"))
-    return np.clip((clearest - FACE_FLOOR) / FACE_RANGE, 0, 1) * sig("face_present")
+    clearest = np.maximum(sig("face_happy", 0.0), sig("face_surprise", 0.0))
+    return np.clip((clearest - FACE_FLOOR) / FACE_RANGE, 0, 1) * sig("face_present", 0.0)
 
 
 def components(timeline: Timeline) -> dict[str, np.ndarray]:
