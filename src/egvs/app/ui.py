@@ -34,7 +34,7 @@ from egvs.errors import EgvsError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
-from egvs.shortform.make import ASPECTS
+from egvs.shortform.options import ASPECTS, DEFAULTS, ShortsOptions
 
 logger = logging.getLogger("egvs")
 T = TypeVar("T")
@@ -222,13 +222,21 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     s_video = gr.Video(
                         label=t("shorts_input"), sources=["upload"], elem_id="shorts-input"
                     )
-                    s_count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
-                    s_length = gr.Textbox(
-                        value="15-60", label=t("shorts_length"), elem_id="shorts-length"
+                    s_count = gr.Slider(
+                        1, 10, value=DEFAULTS.count, step=1, label=t("shorts_count")
                     )
-                    s_aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
+                    s_length = gr.Textbox(
+                        value=DEFAULTS.length_text,
+                        label=t("shorts_length"),
+                        elem_id="shorts-length",
+                    )
+                    s_aspect = gr.Radio(
+                        list(ASPECTS), value=DEFAULTS.aspect, label=t("shorts_aspect")
+                    )
                     s_captions = gr.Checkbox(
-                        value=True, label=t("shorts_captions"), elem_id="shorts-captions"
+                        value=DEFAULTS.captions,
+                        label=t("shorts_captions"),
+                        elem_id="shorts-captions",
                     )
                     s_run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
                 with gr.Column(scale=2):
@@ -387,10 +395,9 @@ def build(workspace: Workspace, config: AppConfig, sessions: Sessions | None = N
                     workspace,
                     video,
                     max_bytes=config.max_upload,
-                    count=int(count),
-                    length=length,
-                    aspect=aspect,
-                    captions=captions,
+                    options=ShortsOptions.from_options(
+                        count=count, length=length, aspect=aspect, captions=captions
+                    ),
                 ),
                 sessions,
                 request,
