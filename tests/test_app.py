@@ -921,10 +921,12 @@ def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
     from zipfile import ZipFile
 
     from egvs.app.jobs import run_shorts_job
+    from egvs.shortform import ShortsOptions
 
     workspace = Workspace.create(tmp_path)
     upload = shutil.copy(videos[0], workspace.uploads / "clip.mp4")  # as Gradio stores uploads
-    result = run_shorts_job(workspace, upload, length="3-6", captions=False, count=2)
+    options = ShortsOptions.from_options(length="3-6", captions=False, count=2)
+    result = run_shorts_job(workspace, upload, options=options)
     assert result.clips and all(Path(c["path"]).is_file() for c in result.clips)
     with ZipFile(result.bundle) as bundle:
         names = bundle.namelist()

@@ -18,6 +18,7 @@ from egvs.batching import tasks as batch_tasks
 from egvs.cli.main import main
 from egvs.example import make_video
 from egvs.request import SummaryRequest
+from egvs.shortform import ShortsOptions
 
 OPTIONS = {"duration": 1.5}
 
@@ -218,8 +219,16 @@ def test_shorts_mode_makes_clips_per_video_and_resumes(folder: Path, tmp_path: P
     # Other shorts options are other outputs: the video is made again.
     assert main([*args[:-2], "--length", "2-3"]) == 0
     assert [r["status"] for r in report(out)] == ["ok", "skipped", "ok"]
+    # The same options built in Python (the defaults spelled out) are the same outputs.
+    same = ShortsOptions.from_options(aspect="1:1", captions=False, length="2-3", count=5)
+    done = egvs.batch([folder / "a"], output_dir=out, mode="shorts", mode_options=same)
+    assert [r.status for r in done.results] == ["skipped"]
     with pytest.raises(egvs.errors.EgvsError, match="aspect"):
         egvs.batch([folder / "a"], output_dir=out, mode="shorts", mode_options={"aspect": "2:1"})
+    # A summary length means nothing to shorts: refused, not silently ignored.
+    assert main([*args, "--duration", "60"]) == 1
+    with pytest.raises(egvs.errors.EgvsError, match="no options"):
+        egvs.batch([folder / "a"], output_dir=out, mode="analyze", mode_options=same)
 
 
 def test_manifest_with_a_utf8_bom_is_read(tmp_path: Path) -> None:

@@ -12,10 +12,14 @@ import pytest
 from conftest import shared_path
 
 import egvs
-from egvs import pipeline
+from egvs import api, pipeline
 from egvs.cli.main import main
+from egvs.errors import EgvsError
 from egvs.example import make_video
-from egvs.shortform import shorts
+from egvs.request import SummaryRequest
+from egvs.scoring import FusionScorer, FusionWeights
+from egvs.shortform import ShortsOptions, make, shorts
+from egvs.shortform.options import DEFAULTS
 
 LIVELY = [(12.0, 16.0), (34.0, 38.0)]
 
@@ -74,6 +78,76 @@ def test_shorts_are_vertical_clips_around_the_lively_parts(source: Path, tmp_pat
     names = {p.name for p in out.iterdir()}
     expected = {"shorts.json"} | {Path(f).name for c in doc["clips"] for f in c["files"].values()}
     assert names == expected
+
+
+def test_shorts_choose_no_montage_and_report_no_budget_warning(
+    source: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Shorts score the features and choose clips; the summary's shots, knapsack and budget are
+    not theirs. Before, `analyze` chose a montage and threw it away, and its budget warnings
+    ("the summary is the whole input") landed in shorts.json."""
+    montages = []
+    plan = api.plan
+    monkeypatch.setattr(api, "plan", lambda *args: montages.append(args) or plan(*args))
+    weights = FusionWeights(emotion=0.2, events=0.3, visual=0.5)
+    request = SummaryRequest.from_options(duration=100.0, weights=weights)  # > the 48 s input
+    out = tmp_path / "o"
+    result = shorts(source, out, count=1, length=(8.0, 10.0), captions=False, request=request)
+    assert montages == []
+    doc = json.loads(result.manifest.read_text())
+    assert doc["warnings"] == result.warnings == []
+    # The request's scorer, recorded beside the options (its budget is not used).
+    assert doc["importance"] == {"weights": vars(weights), "scorer": "fusion", "model": None}
+    assert result.importance == pytest.approx(FusionScorer(weights).score(result.timeline))
+    assert doc["options"] == ShortsOptions(1, (8.0, 10.0), captions=False).to_json()
+    assert doc["options"]["timeline"] is False and doc["options"]["language"] == "auto"
+
+
+def test_shorts_options_are_resolved_once(tmp_path: Path) -> None:
+    assert ShortsOptions.from_options() == ShortsOptions() == DEFAULTS
+    assert (DEFAULTS.count, DEFAULTS.length_text, DEFAULTS.size) == (5, "15-60", (1080, 1920))
+    given = ShortsOptions.from_options(count=3.0, length="20-45", aspect="1:1", language="auto")
+    assert given == ShortsOptions(3, (20.0, 45.0), "1:1", language=None)
+    assert ShortsOptions.from_options(length=[8, 14], language=" ko ").to_json()["language"] == "ko"
+    bad = [
+        ({"count": 0}, "count"),
+        ({"count": 2.5}, "count"),
+        ({"length": "30-10"}, "1 <= MIN <= MAX"),
+        ({"length": "abc"}, "MIN-MAX"),
+        ({"length": (5.0,)}, r"\(MIN, MAX\)"),
+        ({"length": (5.0, float("inf"))}, "1 <= MIN <= MAX"),
+        ({"aspect": "3:2"}, "unknown aspect"),
+    ]
+    for options, message in bad:
+        with pytest.raises(EgvsError, match=message):
+            ShortsOptions.from_options(**options)
+    with pytest.raises(EgvsError, match="count"):
+        ShortsOptions(count=0)
+    # Options are given once: as an object or one by one, not both (checked before any work).
+    with pytest.raises(EgvsError, match="either options or count"):
+        shorts(tmp_path / "missing.mp4", tmp_path / "o", options=DEFAULTS, count=2)
+    with pytest.raises(EgvsError, match="either request or weights"):
+        shorts(
+            tmp_path / "missing.mp4", tmp_path / "o", request=SummaryRequest(), weights="visual=1"
+        )
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_cli_builds_the_shared_defaults(tmp_path: Path, monkeypatch) -> None:
+    built = []
+
+    def stop(path, folder, *, options, **kwargs):
+        built.append(options)
+        raise EgvsError("stopped")
+
+    monkeypatch.setattr(make, "shorts", stop)
+    assert main(["shorts", "-q", "in.mp4", "-o", str(tmp_path / "o")]) == 1
+    args = ["--count", "2", "--length", "8-14", "--lang", "ko", "--no-captions", "--fill"]
+    assert main(["shorts", "-q", "in.mp4", "-o", str(tmp_path / "o"), *args]) == 1
+    assert built == [
+        DEFAULTS,
+        ShortsOptions(2, (8.0, 14.0), captions=False, language="ko", fill=True),
+    ]
 
 
 def test_shorts_reuse_the_cached_analysis(source: Path, tmp_path: Path, monkeypatch) -> None:

@@ -73,11 +73,13 @@ class SummaryRequest:
 
     def to_json(self) -> dict:
         """The ``"request"`` field of the analysis JSON."""
+        return {"ratio": self.budget.ratio, "duration": self.budget.seconds, **self.scorer_json()}
+
+    def scorer_json(self) -> dict:
+        """The scorer alone (``shorts.json`` records it; shorts have no budget)."""
         fusion = self.scorer is None and self.model is None
         custom = self.scorer.name if self.scorer is not None else None
         return {
-            "ratio": self.budget.ratio,
-            "duration": self.budget.seconds,
             "weights": asdict(self.weights) if fusion else None,
             "scorer": custom or ("fusion" if fusion else "model"),
             "model": None if self.model is None else str(self.model),

@@ -22,6 +22,7 @@ from egvs.export.plot import plot_timeline
 from egvs.export.timeline import FORMATS
 from egvs.request import SummaryRequest
 from egvs.segments import Segment
+from egvs.shortform.options import DEFAULTS, ShortsOptions
 
 DEFAULT_MAX_UPLOAD = 2 * 1024**3
 JOB_TTL = 600.0  # seconds a finished job folder is kept; Gradio has copied its files by then
@@ -269,26 +270,19 @@ def run_shorts_job(
     path: str | Path | None,
     *,
     max_bytes: int = DEFAULT_MAX_UPLOAD,
-    count: int = 5,
-    length: str = "15-60",
-    aspect: str = "9:16",
-    captions: bool = True,
+    options: ShortsOptions = DEFAULTS,
 ) -> ShortsJobResult:
     """Cut shorts from one upload with the public API (`egvs.shorts`) into a new job folder,
     and zip them (clips, captions, manifest) for one download."""
     import zipfile
 
     import egvs
-    from egvs.shortform.make import parse_length
 
     source = workspace.check_input(path, max_bytes)
     job = workspace.new_job()
     folder = job / f"{_stem(source)}-shorts"
     started = time.perf_counter()
-    made = egvs.shorts(
-        source, folder, count=int(count), length=parse_length(length), aspect=aspect,
-        captions=captions,
-    )  # fmt: skip
+    made = egvs.shorts(source, folder, options=options)
     record_upload_name(made.manifest, source)
 
     def write_zip(tmp: Path) -> None:

@@ -43,7 +43,7 @@ from egvs.errors import EgvsError, InputError, OutputError, SetupError
 from egvs.export.timeline import FORMATS
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
-from egvs.shortform.make import ASPECTS
+from egvs.shortform.options import ASPECTS, DEFAULTS, ShortsOptions
 
 logger = logging.getLogger("egvs")
 T = TypeVar("T")
@@ -374,11 +374,13 @@ def _shorts_tab(
     with gr.Tab(t("tab_shorts"), elem_id="tab-shorts") as tab, gr.Row():
         with gr.Column(scale=1):
             video = gr.Video(label=t("shorts_input"), sources=["upload"], elem_id="shorts-input")
-            count = gr.Slider(1, 10, value=5, step=1, label=t("shorts_count"))
-            length = gr.Textbox(value="15-60", label=t("shorts_length"), elem_id="shorts-length")
-            aspect = gr.Radio(list(ASPECTS), value="9:16", label=t("shorts_aspect"))
+            count = gr.Slider(1, 10, value=DEFAULTS.count, step=1, label=t("shorts_count"))
+            length = gr.Textbox(
+                value=DEFAULTS.length_text, label=t("shorts_length"), elem_id="shorts-length"
+            )
+            aspect = gr.Radio(list(ASPECTS), value=DEFAULTS.aspect, label=t("shorts_aspect"))
             captions = gr.Checkbox(
-                value=True, label=t("shorts_captions"), elem_id="shorts-captions"
+                value=DEFAULTS.captions, label=t("shorts_captions"), elem_id="shorts-captions"
             )
             with gr.Row():
                 run = gr.Button(t("shorts_run"), variant="primary", elem_id="shorts-run")
@@ -433,10 +435,9 @@ def _shorts_tab(
                 workspace,
                 video,
                 max_bytes=config.max_upload,
-                count=int(count),
-                length=length,
-                aspect=aspect,
-                captions=captions,
+                options=ShortsOptions.from_options(
+                    count=count, length=length, aspect=aspect, captions=captions
+                ),
             ),
             sessions,
             request,

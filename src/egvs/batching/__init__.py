@@ -29,6 +29,7 @@ from egvs.errors import EgvsError, InputError, OutputError
 
 if TYPE_CHECKING:
     from egvs.request import SummaryRequest
+    from egvs.shortform.options import ShortsOptions
 
 ENGINES = ("local", "ray")
 REPORT_NAME = "batch.jsonl"
@@ -89,7 +90,7 @@ def batch(
     force: bool = False,
     use_cache: bool = True,
     request: SummaryRequest | None = None,
-    mode_options: Mapping[str, Any] | None = None,
+    mode_options: ShortsOptions | Mapping[str, Any] | None = None,
     **options: Any,
 ) -> BatchReport:
     """Process every video in ``inputs`` (files, or folders searched recursively) and the
@@ -103,8 +104,9 @@ def batch(
     all of the cluster's (divided by ``cpus_per_worker``); ``cpus_per_worker`` (default 1) caps
     each worker's compute threads and is its Ray request. The local engine starts processes
     (forkserver), so a script that calls this needs the ``if __name__ == "__main__":`` guard.
-    ``mode_options`` go to the mode's own call, e.g. ``{"count": 3, "length": (20, 40)}`` for
-    ``shorts`` (checked before any work).
+    ``mode_options`` go to the mode's own call: for ``shorts`` a `ShortsOptions`, or the
+    options to build one, e.g. ``{"count": 3, "length": (20, 40)}`` (checked before any work).
+    Shorts use the request's scorer only: a budget (``ratio``, ``duration``) is refused.
     """
     if mode not in MODES:
         raise EgvsError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -118,13 +120,7 @@ def batch(
         request = SummaryRequest.from_options(**options)
     elif options:
         raise EgvsError(f"pass either request or {', '.join(options)}, not both")
-    settings = tuple(sorted((mode_options or {}).items()))
-    if mode == "shorts":
-        from egvs.shortform.make import ShortsOptions
-
-        ShortsOptions(**dict(settings))  # a bad count, length or aspect fails before any work
-    elif settings:
-        raise EgvsError(f"mode {mode} takes no options ({', '.join(k for k, _ in settings)})")
+    settings = _mode_settings(mode, mode_options, request)
     if isinstance(inputs, str | Path):
         inputs = [inputs]
     inputs = list(inputs)
@@ -145,6 +141,26 @@ def batch(
         for t in name_tasks(found, out, mode, request, use_cache, settings)
     ]
     return _run(tasks, out, engine, workers, cpus_per_worker, address, force)
+
+
+def _mode_settings(
+    mode: str, options: ShortsOptions | Mapping[str, Any] | None, request: SummaryRequest
+) -> tuple[tuple[str, Any], ...]:
+    """The mode's options, resolved and checked before any work, as each task carries them."""
+    if mode != "shorts":
+        if options:
+            names = list(options) if isinstance(options, Mapping) else [type(options).__name__]
+            raise EgvsError(f"mode {mode} takes no options ({', '.join(names)})")
+        return ()
+    from egvs.request import SummaryRequest
+    from egvs.shortform.options import ShortsOptions
+
+    if request.budget != SummaryRequest().budget:
+        raise EgvsError("mode shorts takes no ratio or duration (shorts are not one summary)")
+    if not isinstance(options, ShortsOptions):
+        options = ShortsOptions.from_options(**(options or {}))
+    # Every field, defaults too: the sidecar then tells apart outputs made with other defaults.
+    return tuple(sorted(dataclasses.asdict(options).items()))
 
 
 def _digest(path: Path) -> str | None:

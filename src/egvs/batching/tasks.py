@@ -88,7 +88,7 @@ def _shorts(path: Path, outputs: dict[str, Path], **options: Any) -> float:
     manifest = outputs["manifest"]
     folder = manifest.with_name(manifest.name.removesuffix(SHORTS_MANIFEST) + "-shorts")
     made = shorts(path, folder, json_path=manifest, overwrite=True, **options)
-    return made.analysis.media.duration
+    return made.media.duration
 
 
 SHORTS_MANIFEST = ".shorts.json"
@@ -109,7 +109,7 @@ class Task:
     request: SummaryRequest
     use_cache: bool
     digest: str | None  # content hash; None when the driver could not read the file
-    mode_options: tuple[tuple[str, Any], ...] = ()  # e.g. shorts' count, length, aspect
+    mode_options: tuple[tuple[str, Any], ...] = ()  # e.g. every field of shorts' ShortsOptions
 
     @property
     def outputs(self) -> dict[str, Path]:

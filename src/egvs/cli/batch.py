@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egvs.cli.eval import positive_int
 from egvs.cli.shorts import ASPECT_CHOICES, _length
 from egvs.cli.summarize import _positive, _ratio, _request
 
+if TYPE_CHECKING:
+    from egvs.shortform import ShortsOptions
 
-def _shorts_options(args: argparse.Namespace) -> dict:
+
+def _shorts_options(args: argparse.Namespace) -> ShortsOptions:
     """The shorts options given on the command line (the others keep `egvs shorts`' defaults)."""
-    given = {
-        "count": args.count,
-        "length": args.length,
-        "aspect": args.aspect,
-        "captions": args.captions,
-        "language": None if args.lang in (None, "auto") else args.lang,
-    }
-    return {k: v for k, v in given.items() if v is not None}
+    from egvs.shortform import ShortsOptions
+
+    return ShortsOptions.from_options(
+        count=args.count,
+        length=args.length,
+        aspect=args.aspect,
+        captions=args.captions,
+        language=args.lang,
+    )
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

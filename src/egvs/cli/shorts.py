@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from egvs.cli.eval import positive_int
+from egvs.shortform.options import ASPECTS, AUTO_LANGUAGE, DEFAULTS
 
-ASPECT_CHOICES = ("9:16", "1:1", "4:5", "16:9")
+ASPECT_CHOICES = tuple(ASPECTS)
 
 
 def _length(text: str) -> tuple[float, float]:
     from egvs.errors import EgvsError
-    from egvs.shortform.make import parse_length
+    from egvs.shortform.options import parse_length
 
     try:
         return parse_length(text)
@@ -23,18 +24,21 @@ def _length(text: str) -> tuple[float, float]:
 def cmd_shorts(args: argparse.Namespace) -> int:
     from egvs.cli.summarize import _clock
     from egvs.progress import bars_enabled
-    from egvs.shortform import shorts
+    from egvs.shortform import ShortsOptions, shorts
 
-    result = shorts(
-        args.input,
-        args.output,
+    options = ShortsOptions.from_options(
         count=args.count,
         length=args.length,
         aspect=args.aspect,
         captions=args.captions,
-        language=None if args.lang == "auto" else args.lang,
+        language=args.lang,
         fill=args.fill,
         timeline=args.timeline,
+    )
+    result = shorts(
+        args.input,
+        args.output,
+        options=options,
         json_path=args.json,
         overwrite=args.overwrite,
         use_cache=not args.no_cache,
@@ -71,29 +75,35 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="OUTDIR",
         help="folder for NN-<slug>.mp4 clips, their .srt/.vtt captions and shorts.json",
     )
-    p.add_argument("--count", type=positive_int, default=5, help="how many clips (default 5)")
+    p.add_argument(
+        "--count",
+        type=positive_int,
+        default=DEFAULTS.count,
+        help=f"how many clips (default {DEFAULTS.count})",
+    )
     p.add_argument(
         "--length",
         type=_length,
-        default=(15.0, 60.0),
+        default=DEFAULTS.length,
         metavar="MIN-MAX",
-        help="clip length range in seconds (default 15-60)",
+        help=f"clip length range in seconds (default {DEFAULTS.length_text})",
     )
+    sizes = ", ".join(f"{name} {w}x{h}" for name, (w, h) in ASPECTS.items())
     p.add_argument(
         "--aspect",
         choices=ASPECT_CHOICES,
-        default="9:16",
-        help="frame shape: 9:16 is 1080x1920 (default), 1:1, 4:5, 16:9",
+        default=DEFAULTS.aspect,
+        help=f"frame shape: {sizes} (default {DEFAULTS.aspect})",
     )
     p.add_argument(
         "--captions",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=DEFAULTS.captions,
         help="burn in captions and write .srt/.vtt (default on)",
     )
     p.add_argument(
         "--lang",
-        default="auto",
+        default=AUTO_LANGUAGE,
         metavar="auto|ko|en|...",
         help="spoken language for captions (default: detected)",
     )

@@ -1,9 +1,10 @@
 """`egvs.shorts`: several vertical, captioned, stand-alone clips from one long video.
 
-On the same cached analysis as `summarize`: clips are chosen around emotional peaks
-(`egvs.shortform.select`), their edges moved onto sentence boundaries with Whisper's word times, each
-clip reframed by a virtual camera that follows faces (`egvs.reframe`), captions burned in
-(`egvs.captions`), and a manifest ``shorts.json`` (schema ``egvs.shorts/1``) lists them all.
+On the same cached features and importance scorer as `summarize` (but no montage is chosen):
+clips are chosen around emotional peaks (`egvs.shortform.select`), their edges moved onto
+sentence boundaries with Whisper's word times, each clip reframed by a virtual camera that follows
+faces (`egvs.reframe`), captions burned in (`egvs.captions`), and a manifest ``shorts.json``
+(schema ``egvs.shorts/1``) lists them all.
 """
 
 from __future__ import annotations
@@ -16,61 +17,36 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from egvs.errors import EgvsError, InputError, OutputError
 from egvs.progress import logger
 from egvs.segments import Segment
+from egvs.shortform.options import (  # noqa: F401 (their home before options.py)
+    ASPECTS,
+    DEFAULT_LENGTH,
+    ShortsOptions,
+    parse_aspect,
+    parse_length,
+)
 from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
 from egvs.shortform.words import fit_to_words
 
 if TYPE_CHECKING:
-    from egvs.analysis import Analysis
     from egvs.media.picture import Yuv420
+    from egvs.media.probe import MediaInfo
     from egvs.render.video import PictureFn
     from egvs.request import SummaryRequest
+    from egvs.timeline import Timeline
 
 SCHEMA = "egvs.shorts/1"
-ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "16:9": (1920, 1080)}
-DEFAULT_LENGTH = (15.0, 60.0)
 CONTEXT_SECONDS = 3.0  # transcribed beyond each edge, so an edge can move to a sentence boundary
 MANIFEST = "shorts.json"
 # What a run writes beside the manifest: NN-<slug>.mp4 and its .srt, .vtt and .otio.
 CLIP_FILE = re.compile(r"\d{2,}-.*\.(mp4|srt|vtt|otio)")
 REPEAT_SHARE = 0.5  # of a clip's word triples said in a better clip: the same passage again
-
-
-@dataclass(frozen=True)
-class ShortsOptions:
-    """What the user asked for, validated once."""
-
-    count: int = 5
-    length: tuple[float, float] = DEFAULT_LENGTH
-    aspect: str = "9:16"
-    captions: bool = True
-    language: str | None = None  # None: detected
-    fill: bool = False
-    timeline: bool = False
-
-    def __post_init__(self) -> None:
-        if self.count < 1:
-            raise EgvsError(f"count must be at least 1 (got {self.count})")
-        parse_length(f"{self.length[0]}-{self.length[1]}")
-        parse_aspect(self.aspect)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return parse_aspect(self.aspect)
-
-    def to_json(self) -> dict:
-        return {
-            "count": self.count,
-            "length": list(self.length),
-            "aspect": self.aspect,
-            "captions": self.captions,
-            "language": self.language or "auto",
-            "fill": self.fill,
-        }
 
 
 @dataclass
@@ -105,31 +81,17 @@ class Short:
 
 @dataclass
 class Shorts:
-    """The result of `egvs.shorts`: the clips, best first, and where the manifest is."""
+    """The result of `egvs.shorts`: the clips, best first, where the manifest is, and what they
+    were chosen from (the input, its feature timeline and importance curve, the options)."""
 
-    analysis: Analysis
+    media: MediaInfo
+    timeline: Timeline
+    importance: np.ndarray
+    options: ShortsOptions
     folder: Path
     clips: list[Short]
     manifest: Path
     warnings: list[str] = field(default_factory=list)
-
-
-def parse_aspect(text: str) -> tuple[int, int]:
-    """The output frame size for ``9:16``, ``1:1``, ``4:5`` or ``16:9``."""
-    if text not in ASPECTS:
-        raise EgvsError(f"unknown aspect {text!r}; use one of {', '.join(ASPECTS)}")
-    return ASPECTS[text]
-
-
-def parse_length(text: str) -> tuple[float, float]:
-    """``15-60`` (seconds) as ``(15.0, 60.0)``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*", text)
-    if not match:
-        raise EgvsError(f"length must look like MIN-MAX in seconds, e.g. 15-60 (got {text!r})")
-    low, high = float(match[1]), float(match[2])
-    if not 1.0 <= low <= high:
-        raise EgvsError(f"length needs 1 <= MIN <= MAX seconds (got {text!r})")
-    return low, high
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -174,13 +136,14 @@ def shorts(
     path: str | Path,
     folder: str | Path,
     *,
-    count: int = 5,
-    length: tuple[float, float] = DEFAULT_LENGTH,
-    aspect: str = "9:16",
-    captions: bool = True,
+    options: ShortsOptions | None = None,
+    count: int | None = None,
+    length: str | tuple[float, float] | None = None,
+    aspect: str | None = None,
+    captions: bool | None = None,
     language: str | None = None,
-    fill: bool = False,
-    timeline: bool = False,
+    fill: bool | None = None,
+    timeline: bool | None = None,
     json_path: str | Path | None = None,
     overwrite: bool = False,
     use_cache: bool = True,
@@ -189,19 +152,42 @@ def shorts(
     emotion_model=None,
     request: SummaryRequest | None = None,
 ) -> Shorts:
-    """Cut ``count`` ranked shorts of ``length`` seconds from ``path`` into ``folder``.
+    """Cut ranked shorts from ``path`` into ``folder``, as ``options`` (a `ShortsOptions`) asks:
+    by default 5 clips of 15-60 s at 9:16 with captions.
 
+    Instead of ``options``, its fields may be given one by one (``count``, ``length``, ``aspect``,
+    ``captions``, ``language``, ``fill``, ``timeline``; see `ShortsOptions.from_options`).
     Each clip is ``folder/NN-<slug>.mp4`` (H.264/AAC at the ``aspect``'s size) with ``.srt`` and
     ``.vtt`` captions, and, with ``timeline``, an ``.otio`` holding the crop. ``shorts.json`` (or
     ``json_path``) lists them; with ``overwrite``, the files an earlier manifest there listed are
-    replaced, not left beside the new ones. ``request`` (a `SummaryRequest`) replaces
-    ``weights``/``model``. Raises `InputError` (exit 2) for unreadable input or one without a
-    picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for bad options.
+    replaced, not left beside the new ones. Importance is scored as in `egvs.analyze` by
+    ``weights``/``model``, or by the scorer of ``request`` (a `SummaryRequest`, whose budget is
+    not used: no montage is chosen). Raises `InputError` (exit 2) for unreadable input or one
+    without a picture, `OutputError` (exit 3) for an unusable folder, `EgvsError` (exit 1) for
+    bad options.
     """
-    from egvs import api
+    from egvs.api import check_output, extract
     from egvs.media.probe import probe
+    from egvs.request import SummaryRequest
 
-    options = ShortsOptions(count, length, aspect, captions, language, fill, timeline)
+    given: dict[str, Any] = {
+        "count": count,
+        "length": length,
+        "aspect": aspect,
+        "captions": captions,
+        "language": language,
+        "fill": fill,
+        "timeline": timeline,
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    if options is None:
+        options = ShortsOptions.from_options(**given)
+    elif given:
+        raise EgvsError(f"pass either options or {', '.join(given)}, not both")
+    if request is None:
+        request = SummaryRequest.from_options(weights=weights, model=model)
+    elif weights is not None or model is not None:
+        raise EgvsError("pass either request or weights and model, not both")
     if options.captions:
         from egvs.captions.transcribe import check_language
 
@@ -209,25 +195,22 @@ def shorts(
     folder = Path(folder)
     _check_folder(folder, overwrite)
     if json_path is not None:
-        api.check_output(json_path, path, overwrite)
+        check_output(json_path, path, overwrite)
     media = probe(path)
-    if not media.has_video:  # before the analysis, which would work on sound alone
+    if not media.has_video:  # before the features, which would work on sound alone
         raise InputError(f"{path} has no picture; shorts need a video")
-    notes = []
+    warnings: list[str] = []
     if options.captions and not media.has_audio:
-        notes.append("the video has no sound: no captions")
-        logger.warning(notes[-1])
+        warnings.append("the video has no sound: no captions")
+        logger.warning(warnings[-1])
         options = dataclasses.replace(options, captions=False)
-    scoring = {"request": request} if request is not None else {"weights": weights, "model": model}
-    analysis = api.analyze(path, use_cache=use_cache, emotion_model=emotion_model, **scoring)
-    info = analysis.media
-    warnings = list(analysis.warnings) + notes
+    scorer = request.build_scorer()  # a bad model fails before any decoding
+    info, features = extract(path, use_cache=use_cache, emotion_model=emotion_model)
+    importance = np.asarray(scorer.score(features), dtype=np.float32)
     count, length = options.count, options.length
     # With captions, spare candidates replace clips whose speech repeats a better clip's.
     spare = count if options.captions else 0
-    clips = choose_clips(
-        analysis.timeline, analysis.importance, info.duration, count=count + spare, length=length
-    )
+    clips = choose_clips(features, importance, info.duration, count=count + spare, length=length)
     manifest = Path(json_path) if json_path is not None else folder / MANIFEST
     folder.mkdir(exist_ok=True)
     _remove_listed(manifest, folder)
@@ -236,13 +219,15 @@ def shorts(
         for clip in clips:
             if len(made) == count:
                 break
-            words, language = _speech(analysis, clip, options)
+            words, spoken = _speech(info, clip, options)
             if any(repeats(words, short.words) for short in made):
                 logger.info(
                     "skipping %.1f-%.1f s: its speech repeats a chosen clip", clip.start, clip.end
                 )
                 continue
-            made.append(_make_one(analysis, clip, len(made) + 1, folder, options, words, language))
+            made.append(
+                _make_one(info, features, clip, len(made) + 1, folder, options, words, spoken)
+            )
     except BaseException:
         # A failed or interrupted run (Ctrl-C, SIGTERM, a bad frame) leaves no clips without a
         # manifest: they would look finished, and a rerun would not know to replace them.
@@ -255,8 +240,8 @@ def shorts(
             f"only {len(made)} clip(s) of {length[0]:g}-{length[1]:g} s fit; asked {count}"
         )
         logger.warning(warnings[-1])  # -q silences it, as every other warning
-    _write_manifest(manifest, analysis, made, options, warnings)
-    return Shorts(analysis, folder, made, manifest, warnings)
+    _write_manifest(manifest, info, made, options, request, warnings)
+    return Shorts(info, features, importance, options, folder, made, manifest, warnings)
 
 
 def _remove_listed(manifest: Path, folder: Path) -> None:
@@ -275,14 +260,13 @@ def _remove_listed(manifest: Path, folder: Path) -> None:
     manifest.unlink(missing_ok=True)
 
 
-def _speech(analysis, clip: Clip, options: ShortsOptions) -> tuple[list, str | None]:
+def _speech(info: MediaInfo, clip: Clip, options: ShortsOptions) -> tuple[list, str | None]:
     """The clip's words and language (none without captions); moves the clip's edges onto
     sentence boundaries."""
     if not options.captions:
         return [], None
     from egvs.captions import transcribe
 
-    info = analysis.media
     spoken = transcribe(
         info.path,
         start=max(0.0, clip.start - CONTEXT_SECONDS),
@@ -309,7 +293,8 @@ def repeats(words: list, other: list, share: float = REPEAT_SHARE) -> bool:
 
 
 def _make_one(
-    analysis,
+    info: MediaInfo,
+    timeline: Timeline,
     clip: Clip,
     rank: int,
     folder: Path,
@@ -319,12 +304,11 @@ def _make_one(
 ) -> Short:
     from egvs.scoring.explain import reasons_for
 
-    info = analysis.media
-    clip.reasons = reasons_for(Segment(clip.start, clip.end), analysis.timeline)
+    clip.reasons = reasons_for(Segment(clip.start, clip.end), timeline)
     text = " ".join(w.text.strip() for w in words).strip()
     stem = f"{rank:02d}-{slug(text or ' '.join(clip.reasons) or 'clip')}"
     files = {"video": folder / f"{stem}.mp4"}
-    picture, crop = _picture(analysis, clip, options.size, words, options.fill)
+    picture, crop = _picture(info, timeline, clip, options.size, words, options.fill)
     from egvs.render.video import FAST_PRESET, render_segments
 
     render_segments(
@@ -354,22 +338,26 @@ def _make_one(
 
 
 def _picture(
-    analysis, clip: Clip, size: tuple[int, int], words: list, fill: bool
+    info: MediaInfo,
+    timeline: Timeline,
+    clip: Clip,
+    size: tuple[int, int],
+    words: list,
+    fill: bool,
 ) -> tuple[PictureFn, dict]:
     """The per-frame transform of one clip (reframe, then captions) and its crop record."""
     from egvs.reframe import apply_crop, crop_path, detect_track
 
-    info = analysis.media
     out_w, out_h = size
-    track = detect_track(info.path, clip.start, clip.end)
+    track = detect_track(str(info.path), clip.start, clip.end)
     path = crop_path(
         track,
         source_size=(info.width, info.height),
         aspect=(out_w, out_h),
         fps=info.fps,
         cuts=track.cuts,
-        voiced=analysis.timeline.signal("voiced"),
-        voiced_step=analysis.timeline.grid.step,
+        voiced=timeline.signal("voiced"),
+        voiced_step=timeline.grid.step,
     )
     captions = None
     if words:
@@ -389,14 +377,14 @@ def _picture(
 
 def _write_manifest(
     manifest: Path,
-    analysis,
+    info: MediaInfo,
     made: list[Short],
     options: ShortsOptions,
+    request: SummaryRequest,
     warnings: list[str],
 ) -> None:
     from egvs.atomic import write_text
 
-    info = analysis.media
     doc = {
         "schema": SCHEMA,
         "input": {
@@ -407,6 +395,7 @@ def _write_manifest(
             "fps": round(info.fps, 3),
         },
         "options": options.to_json(),
+        "importance": request.scorer_json(),
         "score": {"weights": SCORE_WEIGHTS, "doc": "docs/shorts.md"},
         "clips": [s.to_json(manifest.parent) for s in made],
         "warnings": warnings,
