@@ -4,7 +4,7 @@
                                        [--speed-only | --no-speed]
 
 Tables (every figure on speakers, or whole corpora, the scoring model never saw; features cached
-by `egvs.ser.train`, trained exactly as ``egvs ser train`` trains the shipped head: clean clips,
+by `egvs.ser_training.train`, trained exactly as ``egvs ser train`` trains the shipped head: clean clips,
 clips in context and one augmented copy each):
   * all corpora: one head on every corpus, speaker-grouped folds (8): per corpus accuracy, UAR,
     arousal and valence UAR, vocalization recall, false vocalizations/voices on non-voice
@@ -30,8 +30,9 @@ import numpy as np
 from egvs.features.audio_blocks import iter_blocks
 from egvs.ser import default_model
 from egvs.ser.audio import load_audio
-from egvs.ser.labels import VALENCE_CLASSES, read_many
-from egvs.ser.train import (
+from egvs.ser.classes import VALENCE_CLASSES
+from egvs.ser_training.labels import read_many
+from egvs.ser_training.train import (
     DEFAULT_HIDDEN,
     augmented_features,
     clip_features,
