@@ -1,4 +1,4 @@
-"""Write augmented versions of a clip (egvs.ser.augment) as 16 kHz WAV files, to listen to.
+"""Write augmented versions of a clip (egvs.ser_training.augment) as 16 kHz WAV files, to listen to.
 
     .venv/bin/python benchmarks/augment_examples.py CLIP OUT_DIR [--n 8] [--seed 0]
         [--noise FILE_OR_DIR ...] [--beds]
@@ -22,7 +22,7 @@ import soundfile as sf
 
 from egvs.media.decode import SAMPLE_RATE
 from egvs.ser.audio import load_audio
-from egvs.ser.augment import (
+from egvs.ser_training.augment import (
     GENRES,
     SYNTHETIC_KINDS,
     NoiseBank,

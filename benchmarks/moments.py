@@ -16,8 +16,7 @@ Two sets of ~3-minute videos, built and scored in one run, each reported in its 
   clips of strong acted emotion (angry, happy, fearful, surprised) by one of the video's speakers,
   or held-out laughter (Deeply nonverbal, EmoGator), crying (Deeply nonverbal, donateacry) or
   screams (Deeply nonverbal). Every pause, between turns, inside a turn or inside a moment, lasts
-  0.3-1.6 s. Music beds (``egvs.ser.augment.synth_music``, or a synthetic chord bed when that
-  module is absent) and noise beds (UrbanSound8K fold 10 without children_playing; where the data
+  0.3-1.6 s. Music beds (``egvs.ser_training.augment.synth_music``) and noise beds (UrbanSound8K fold 10 without children_playing; where the data
   has no fold 10, the highest fold the training code does not mix under its speech as
   augmentation noise) of 3-20 s peak 10-20 dB under the speech; of 200 seeded layouts the one that
   covers the moments' time and the calm time in the most equal proportion is used, so a bed is no
@@ -33,10 +32,10 @@ normalised to the same peak loudness (max momentary 400 ms RMS at -18 dBFS), so 
 loudness and a scream's level give nothing away (the loudness-only baseline shows it); pauses have
 the same length distribution inside and outside moments; the picture is a looped low-motion
 gradient, so only the sound can tell. The speech-emotion head is trained here through
-``egvs.ser.train.train`` on labels.csv + labels_extra.csv minus every speaker used in any video of
+``egvs.ser_training.train.train`` on labels.csv + labels_extra.csv minus every speaker used in any video of
 either set and minus the UrbanSound8K fold the noise beds come from (the held-out set does not
 depend on ``--set``/``--videos``, so one head serves every run; it is cached in ``--work`` keyed by
-the held-out set, the training files and the ``egvs.ser`` code).
+the held-out set, the training files and their labels, and the training code).
 
 Scoring: ``egvs analyze VIDEO --json OUT --ratio R`` (R = the moments' share of the duration) with
 the held-out head (``EGVS_SER_HEAD``); the selected time is scored against the moments as F1 on a
@@ -65,10 +64,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from egvs.ser import train as train_module
+from egvs.ser import backbone, classes, features, head
 from egvs.ser.audio import load_audio
-from egvs.ser.labels import Item, read_labels
-from egvs.ser.train import DEFAULT_HIDDEN, train
+from egvs.ser_training import augment, fit, labels, mlp
+from egvs.ser_training import train as train_module
+from egvs.ser_training.augment import synth_music
+from egvs.ser_training.labels import Item, read_labels
+from egvs.ser_training.train import DEFAULT_HIDDEN, train
 
 SR = 16000
 GRID = 0.1
@@ -91,24 +93,14 @@ VOCAL_SOURCES = {
     "crying": ("nonverbal_deeply", "donateacry"),
     "screaming": ("nonverbal_deeply",),
 }
-# The egvs.ser modules that decide what a trained head is (inference-only changes reuse it).
-TRAINING_CODE = (
-    "train.py", "head.py", "mlp.py", "labels.py", "augment.py", "features.py", "backbone.py"
-)  # fmt: skip
+# The modules that decide what a trained head is (inference-only changes reuse it).
+TRAINING_CODE = (train_module, fit, mlp, labels, augment, head, classes, features, backbone)
 VOCAL_HOLD_SHARE = 0.1  # share of EmoGator / donateacry speakers held out for the moments
 NOISE_FOLD = "10"  # UrbanSound8K fold for the noise beds (held out of training)
 NOISE_SKIP = ("children_playing",)  # voices: shouting and laughter are no neutral noise
 PAUSE = (0.3, 1.6)
 BED_SECONDS = (3.0, 20.0)
 BED_UNDER_DB = (10.0, 20.0)
-
-try:  # another engineer's music synthesiser; a chord bed of our own stands in without it
-    from egvs.ser.augment import synth_music as _synth_music
-
-    MUSIC_SOURCE = "egvs.ser.augment.synth_music"
-except Exception:  # noqa: BLE001 - any import failure means: not there (yet)
-    _synth_music = None
-    MUSIC_SOURCE = "chord bed (benchmarks/moments.py; egvs.ser.augment not importable)"
 
 
 def held_out(items: list[Item]) -> set[str]:
@@ -327,7 +319,7 @@ def choose_held_out(
 
 def noise_fold(folds: list[str], requested: str) -> str:
     """``requested`` if the data has it, else the highest fold the training code does not mix under
-    its speech (`egvs.ser.train.NOISE_BANK_GROUPS`): the beds must be sounds the head never heard,
+    its speech (`egvs.ser_training.train.NOISE_BANK_GROUPS`): the beds must be sounds the head never heard,
     and taking the augmentation bank's fold out of training would silently change the training."""
     if requested in folds:
         return requested
@@ -458,35 +450,9 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
     return np.concatenate(parts), moments, used
 
 
-def chord_bed(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A plain synthetic music bed: triads over a bass note, 1.5-3 s per chord, soft attacks."""
-    t_all = np.arange(n) / SR
-    out = np.zeros(n, np.float64)
-    root = 220.0 * 2 ** (int(rng.integers(-5, 5)) / 12)
-    minor = bool(rng.integers(2))
-    degrees = [0, 5, 7, 9, 3] if minor else [0, 5, 7, 9, 4]
-    pos = 0
-    while pos < n:
-        length = min(int(rng.uniform(1.5, 3.0) * SR), n - pos)
-        t = t_all[:length]
-        base = root * 2 ** (degrees[int(rng.integers(len(degrees)))] / 12)
-        third = 3 if minor else 4
-        env = np.minimum(t / 0.05, 1.0) * np.exp(-t / 2.5)
-        chord = np.zeros(length)
-        for semis, amp in ((0, 1.0), (third, 0.8), (7, 0.8), (-12, 1.2)):
-            f = base * 2 ** (semis / 12)
-            for h in (1, 2, 3):
-                chord += amp / h * np.sin(2 * np.pi * f * h * t + rng.uniform(0, 2 * np.pi))
-        out[pos : pos + length] += chord * env
-        pos += length
-    return out.astype(np.float32)
-
-
 def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
-    if _synth_music is not None:
-        x = np.asarray(_synth_music(n, rng), dtype=np.float32).reshape(-1)
-        return np.pad(x, (0, max(0, n - len(x))))[:n]
-    return chord_bed(n, rng)
+    x = np.asarray(synth_music(n, rng), dtype=np.float32).reshape(-1)
+    return np.pad(x, (0, max(0, n - len(x))))[:n]
 
 
 def noise_bed(n: int, noise: Sequence[Clip], rng: np.random.Generator) -> tuple[np.ndarray, str]:
@@ -578,6 +544,14 @@ def add_beds(audio: np.ndarray, truth: np.ndarray, hold: HeldOut, name: str):
 # The held-out head.
 
 
+def head_labels_key(items: Sequence[Item]) -> str:
+    """A hash of every training row's labels: a corrected label must train a new head."""
+    rows = sorted(
+        f"{it.path}|{it.speaker}|{it.dataset}|{it.label}|{it.valence}|{it.kind}" for it in items
+    )
+    return hashlib.sha1("\n".join(rows).encode()).hexdigest()
+
+
 def train_head(
     work: Path,
     labels: Path,
@@ -588,13 +562,14 @@ def train_head(
     hidden: int,
     seed: int = 0,
 ) -> tuple[Path, dict]:
-    """A head trained (``egvs.ser.train.train``, no CV) without any held-out speaker or clip.
+    """A head trained (``egvs.ser_training.train.train``, no CV) without any held-out speaker or clip.
 
     A training row is dropped when its speaker is held out or its file belongs to a held-out
     speaker or the noise fold (by path too, so a change in how `read_labels` names speakers
     cannot let one through). Cached in ``work/head-<key>``; the key covers the held-out set, the
-    training files and the training code (`TRAINING_CODE`), so a change to any of them trains
-    anew (a change to inference code alone does not).
+    training files with their labels (a corrected label retrains) and the training code
+    (`TRAINING_CODE`), so a change to any of them trains anew (a change to inference code alone
+    does not).
     """
     items = list(read_labels(labels))
     sources = [labels.name]
@@ -605,7 +580,6 @@ def train_head(
     noise_paths = {c.path for c in hold.noise}
     held_paths = {c.path for c in clips if c.speaker in speakers} | noise_paths
     train_items = [it for it in items if it.speaker not in speakers and it.path not in held_paths]
-    code = Path(train_module.__file__).parent
     key = hashlib.sha1(
         json.dumps(
             {
@@ -615,7 +589,11 @@ def train_head(
                 **({"seed": seed} if seed else {}),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
-                "code": [hashlib.sha1((code / f).read_bytes()).hexdigest() for f in TRAINING_CODE],
+                "labels": head_labels_key(train_items),
+                "code": [
+                    hashlib.sha1(Path(str(m.__file__)).read_bytes()).hexdigest()
+                    for m in TRAINING_CODE
+                ],
             }
         ).encode()
     ).hexdigest()[:12]
@@ -829,7 +807,7 @@ def run_multi(args, clips, hold: HeldOut, head_dir: Path) -> dict:
             f"{coverage['moments']:.0%} of moment time, {coverage['calm']:.0%} of calm time"
         )
     mean = table("multi-speaker, multilingual, with music/noise beds", rows)
-    return {"videos": rows, "mean": mean, "music": MUSIC_SOURCE}
+    return {"videos": rows, "mean": mean, "music": "egvs.ser_training.augment.synth_music"}
 
 
 def main() -> None:

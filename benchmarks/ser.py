@@ -4,7 +4,7 @@
                                        [--speed-only | --no-speed]
 
 Tables (every figure on speakers, or whole corpora, the scoring model never saw; features cached
-by `egvs.ser.train`, trained exactly as ``egvs ser train`` trains the shipped head: clean clips,
+by `egvs.ser_training.train`, trained exactly as ``egvs ser train`` trains the shipped head: clean clips,
 clips in context and one augmented copy each):
   * all corpora: one head on every corpus, speaker-grouped folds (8): per corpus accuracy, UAR,
     arousal and valence UAR, vocalization recall, false vocalizations/voices on non-voice
@@ -30,8 +30,10 @@ import numpy as np
 from egvs.features.audio_blocks import iter_blocks
 from egvs.ser import default_model
 from egvs.ser.audio import load_audio
-from egvs.ser.labels import VALENCE_CLASSES, read_many
-from egvs.ser.train import (
+from egvs.ser.classes import VALENCE_CLASSES
+from egvs.ser_training import train as train_module
+from egvs.ser_training.labels import read_many
+from egvs.ser_training.train import (
     DEFAULT_HIDDEN,
     augmented_features,
     clip_features,
@@ -51,17 +53,21 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def accuracy_tables(labels: list[Path], hidden: int = DEFAULT_HIDDEN) -> dict:
+def accuracy_tables(labels: list[Path], hidden: int = DEFAULT_HIDDEN, seed: int = 0) -> dict:
     items = read_many(labels)
     x = clip_features(items)
     xc = context_features(items)
     xa = augmented_features(items)
     datasets = np.array([it.dataset for it in items])
-    all_corpora, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, hidden=hidden)
+    all_corpora, _ = cross_validate(
+        x, items, seed=seed, x_context=xc, x_augmented=xa, hidden=hidden
+    )
     folds = np.full(len(items), -1)
     for k, corpus in enumerate(HELD_OUT_CORPORA):
         folds[datasets == corpus] = k
-    loco, _ = cross_validate(x, items, x_context=xc, x_augmented=xa, folds=folds, hidden=hidden)
+    loco, _ = cross_validate(
+        x, items, seed=seed, x_context=xc, x_augmented=xa, folds=folds, hidden=hidden
+    )
     chance = {}
     for corpus in HELD_OUT_CORPORA:
         sub = [it for it in items if it.dataset == corpus]
@@ -178,11 +184,19 @@ def main() -> None:
         default=DEFAULT_HIDDEN,
         help="the head's hidden layer (0 = linear head)",
     )
+    parser.add_argument("--seed", type=int, default=0, help="fold and initialisation seed")
+    parser.add_argument(
+        "--corpus-weight-power",
+        type=float,
+        default=train_module.CORPUS_WEIGHT_POWER,
+        help="a corpus of n clips weighs n ** (1 - this) (0.5 shipped; 1: every corpus the same)",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
     labels = args.labels or DEFAULT_LABELS
-    result: dict = {} if args.speed_only else accuracy_tables(labels, args.hidden)
+    train_module.CORPUS_WEIGHT_POWER = args.corpus_weight_power
+    result: dict = {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed)
     if not args.no_speed:
         result["speed"] = speed(labels[0])
     print(markdown(result))

@@ -4,14 +4,17 @@
                                                 [--loco] [--layers 2 6] [--l2 0.001 0.1]
                                                 [--vocal-fusion] [--out features.json]
 
-Table 1: per corpus and emotion, the mean of each clip's prosody z-scored within its speaker
-(loudness: 90th percentile of active 20 ms frames in dB; pitch: median F0 of voiced frames;
-brightness: median spectral centroid; rate: loudness peaks per active second). A corpus whose
-"angry" sits below its "sad" on loudness, pitch and brightness acts anger cold and sadness
-aroused: an acoustic arousal model trained elsewhere cannot get it right.
+Table 1, the data check (`egvs.ser_training.data_check`): per corpus and emotion, the mean of
+each clip's prosody z-scored within its speaker (loudness: 90th percentile of active 20 ms frames
+in dB; pitch: median F0 of voiced frames; brightness: median spectral centroid; rate: loudness
+peaks per active second). A corpus whose "angry" sits below its "sad" on at least two of
+loudness, pitch and brightness is FLAGGED: its angry and sad labels may be swapped (as
+emotiontts_ko's were until 4 December 2026), or it acts anger cold and sadness aroused; either
+way an acoustic arousal model trained elsewhere hears it the other way round. Exit status 0
+either way; the flags are printed and in ``--out``'s ``flagged``.
 
 With --loco, table 2: leave-one-corpus-out UAR and arousal UAR of the linear head on clean clips
-(`egvs.ser.train.cross_validate` with one fold per corpus): the shipped features (Whisper-base
+(`egvs.ser_training.train.cross_validate` with one fold per corpus): the shipped features (Whisper-base
 encoder layer 3, pooled), those with 20 prosody functionals added (loudness, F0, voicing,
 brightness, spectral tilt, rate; z-scored per speaker like the Whisper features), the prosody
 alone, the output of other encoder layers (``--layers``: features computed here, ~8 min each for
@@ -35,13 +38,14 @@ from pathlib import Path
 import numpy as np
 from ser import DEFAULT_LABELS
 
-from egvs.features.prosody import pitch_track
 from egvs.ser.audio import load_audio
 from egvs.ser.backbone import KEEP_LAYERS, WhisperEncoder
+from egvs.ser.classes import CLASSES, VOCALIZATIONS
 from egvs.ser.features import Featurizer
 from egvs.ser.head import softmax
-from egvs.ser.labels import CLASSES, VOCALIZATIONS, read_many
-from egvs.ser.train import (
+from egvs.ser_training.data_check import SUMMARY, acted_prosody, arousal_swaps, functionals
+from egvs.ser_training.labels import read_many
+from egvs.ser_training.train import (
     DEFAULT_L2,
     augmented_features,
     clip_features,
@@ -50,85 +54,6 @@ from egvs.ser.train import (
 )
 
 CORPORA = ("ravdess", "emodb", "emotiontts_ko", "nemo", "ased")
-SUMMARY = ("loudness", "pitch", "brightness", "rate")
-RATE = 16000
-HOP = 320  # 20 ms, as pitch_track's frames
-FRAME = 640
-
-
-def functionals(audio: np.ndarray) -> np.ndarray:
-    """20 prosody functionals of one clip; the first four are `SUMMARY`."""
-    pitch, strength, centroid = pitch_track(audio, RATE)
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(audio, (0, FRAME)), FRAME)[::HOP]
-    frames = frames[: len(pitch)]
-    power = np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2
-    freqs = np.fft.rfftfreq(FRAME, 1 / RATE)
-    energy = power.sum(1) + 1e-10
-    level = 10 * np.log10(energy)
-    active = level > level.max() - 35
-    if active.sum() < 5:
-        return np.zeros(20, np.float32)
-    voiced = (pitch > 0) & active
-    log_f0 = np.log(pitch[voiced]) if voiced.sum() > 2 else np.zeros(3)
-    loud = level[active]
-    low = power[:, freqs < 1000].sum(1) + 1e-10
-    tilt = (10 * np.log10(low / (power[:, freqs >= 1000].sum(1) + 1e-10)))[active]
-    high = (10 * np.log10((power[:, freqs >= 3000].sum(1) + 1e-10) / energy))[active]
-    bright = np.log(centroid[active] + 1)
-    peaks = (level[1:-1] > level[:-2]) & (level[1:-1] >= level[2:]) & (level[1:-1] > loud.mean())
-    rate = peaks.sum() / (active.sum() * HOP / RATE)
-    d_level = np.abs(np.diff(level))[active[1:]]
-    both = voiced[1:] & voiced[:-1]
-    d_f0 = np.abs(np.diff(np.log(np.maximum(pitch, 1.0))))[both]
-    return np.array(
-        [
-            np.percentile(loud, 90),
-            np.median(log_f0),
-            np.median(bright),
-            rate,
-            loud.mean(),
-            loud.std(),
-            np.percentile(loud, 90) - np.percentile(loud, 10),
-            log_f0.std(),
-            np.percentile(log_f0, 10),
-            np.percentile(log_f0, 90),
-            voiced.sum() / active.sum(),
-            strength[active].mean(),
-            strength[active].std(),
-            bright.std(),
-            tilt.mean(),
-            tilt.std(),
-            high.mean(),
-            d_level.mean() if len(d_level) else 0.0,
-            np.median(d_f0) if len(d_f0) else 0.0,
-            active.mean(),
-        ],
-        np.float32,
-    )
-
-
-def speaker_z(values: np.ndarray, speakers: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(values, dtype=np.float64)
-    for s in np.unique(speakers):
-        idx = speakers == s
-        out[idx] = (values[idx] - values[idx].mean(0)) / (values[idx].std(0) + 1e-9)
-    return out
-
-
-def acted_prosody(items, feats: np.ndarray) -> dict:
-    """Per corpus, per emotion: the mean speaker-z-scored `SUMMARY` prosody."""
-    out: dict = {}
-    for corpus in CORPORA:
-        idx = np.array([i for i, it in enumerate(items) if it.dataset == corpus and it.label])
-        if not len(idx):
-            continue
-        z = speaker_z(feats[idx, : len(SUMMARY)], np.array([items[i].speaker for i in idx]))
-        labels = np.array([items[i].label for i in idx])
-        out[corpus] = {
-            label: dict(zip(SUMMARY, np.round(z[labels == label].mean(0), 2).tolist(), strict=True))
-            for label in sorted(set(labels))
-        }
-    return out
 
 
 def layer_features(items, layers: int) -> np.ndarray:
@@ -231,7 +156,9 @@ def main() -> None:
     for i in needed:
         prosody[i] = functionals(load_audio(items[i].path))
     prosody = np.nan_to_num(prosody)
-    result: dict = {"acted": acted_prosody(items, prosody)}
+    acted = [i for i in needed if items[i].dataset in CORPORA]
+    result: dict = {"acted": acted_prosody([items[i] for i in acted], prosody[acted])}
+    result["flagged"] = flagged = arousal_swaps(result["acted"])
     print("\nProsody per emotion, z-scored within each speaker (mean over clips)\n")
     print("| corpus | emotion | " + " | ".join(SUMMARY) + " |")
     print("|---|---|" + "---|" * len(SUMMARY))
@@ -240,6 +167,12 @@ def main() -> None:
             print(
                 f"| {corpus} | {label} | " + " | ".join(f"{values[k]:+.2f}" for k in SUMMARY) + " |"
             )
+    print()
+    for corpus in result["acted"]:
+        if corpus in flagged:
+            print(f"FLAGGED {corpus}: angry below sad on {', '.join(flagged[corpus])}")
+        elif {"angry", "sad"} <= result["acted"][corpus].keys():
+            print(f"ok {corpus}: angry above sad on at least two of loudness, pitch, brightness")
     if args.loco:
         x = clip_features(items)
         sets = {

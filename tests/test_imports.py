@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
     {"example", "api"},
     {"datasets"},
     {"evaluation"},
-    {"models"},  # training (torch)
+    {"models", "ser_training"},  # training (torch): the fusion scorer's, the speech-emotion head's
     {"batching", "shortform"},
     {"__init__"},  # the façade (`egvs.analyze`, `egvs.batch`): for users, cli and app only
     {"app"},
@@ -93,6 +93,20 @@ def test_import_egvs_api_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == [], f"import egvs.api imported {out.strip()}"
+
+
+def test_the_speech_emotion_runtime_leaves_its_training_out() -> None:
+    """A video run needs `egvs.ser` only; labels, augmentation and trainers stay unloaded."""
+    runtime = [f"egvs.ser.{p.stem}" for p in (PACKAGE / "ser").glob("*.py") if p.stem != "__init__"]
+    code = (
+        f"import sys, egvs.api, egvs.ser, {', '.join(runtime)}\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('egvs.ser_training')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "egvs.ser.model" in runtime and out.split() == []
+    assert "ser_training" not in _graph().get("ser", {})
 
 
 def test_every_unit_has_a_layer() -> None:

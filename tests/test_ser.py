@@ -7,19 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egvs.ser.evaluate import format_table, report, restricted_predictions, score
+from egvs.ser.classes import CLASSES, VALENCE_CLASSES
 from egvs.ser.features import pool, pool_windows
-from egvs.ser.head import (
-    SerHead,
-    Task,
-    baseline,
-    expected_calibration_error,
-    fit_logistic,
-    fit_temperature,
-    normalize_groups,
-    softmax,
-)
-from egvs.ser.labels import CLASSES, VALENCE_CLASSES, Item, read_labels
+from egvs.ser.head import SerHead, Task, baseline, normalize_groups, softmax
+from egvs.ser_training.evaluate import format_table, report, restricted_predictions, score
+from egvs.ser_training.fit import expected_calibration_error, fit_logistic, fit_temperature
+from egvs.ser_training.labels import Item, read_labels
 
 
 def items_of(labels: list[str], datasets: list[str], **extra: list[str]) -> list[Item]:
@@ -147,7 +140,7 @@ def test_normalize_groups_shrinks_single_clip_speakers() -> None:
 
 
 def test_speakers_are_judged_against_their_calm_clips() -> None:
-    from egvs.ser.train import CALM_BASELINE_SHARE, baseline_weights, norm_groups
+    from egvs.ser_training.train import CALM_BASELINE_SHARE, baseline_weights, norm_groups
 
     # speaker "a": 2 calm clips and 8 emotional ones; "b": vocal bursts only (no calm clip)
     labels = ["neutral", "calm"] + ["angry"] * 8 + ["laughing"] * 3
@@ -264,7 +257,7 @@ def test_trim_encoder_drops_upper_layers() -> None:
 def test_fit_head_learns_every_task_and_roundtrips(tmp_path, hidden: int) -> None:
     if hidden:
         pytest.importorskip("torch")
-    from egvs.ser.train import fit_head, head_outputs
+    from egvs.ser_training.train import fit_head, head_outputs
 
     rng = np.random.default_rng(4)
     labels = ["angry", "neutral", "laughing", "other"]
@@ -313,7 +306,7 @@ def test_clip_features_cache_follows_content_not_path_or_mtime(tmp_path, monkeyp
 
     import soundfile as sf
 
-    from egvs.ser.train import clip_features
+    from egvs.ser_training.train import clip_features
 
     monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path / "cache"))
     calls = []

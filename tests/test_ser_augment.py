@@ -1,4 +1,4 @@
-"""egvs.ser.augment: deterministic video-condition augmentation (generated signals only)."""
+"""egvs.ser_training.augment: deterministic video-condition augmentation (generated signals only)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from egvs.ser import augment as A
+from egvs.ser_training import augment as A
 
 SR = 16000
 

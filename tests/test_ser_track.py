@@ -8,8 +8,8 @@ from timelines import silent_timeline
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
+from egvs.ser.classes import CLASSES
 from egvs.ser.head import SerHead, Task
-from egvs.ser.labels import CLASSES
 from egvs.ser.model import (
     HUMAN_EVENTS,
     WhisperEmotionModel,

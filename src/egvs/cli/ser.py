@@ -113,7 +113,7 @@ def _labels_options(p: argparse.ArgumentParser) -> None:
 
 def _read(args: argparse.Namespace) -> list:
     """Every --labels CSV's rows, each relative to --root or its own folder."""
-    from egvs.ser.labels import read_labels
+    from egvs.ser_training.labels import read_labels
 
     return [item for path in args.labels for item in read_labels(path, args.root)]
 
@@ -125,8 +125,8 @@ def _head_path(path: Path | None) -> Path | None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from egvs.ser import train
-    from egvs.ser.evaluate import format_table
+    from egvs.ser_training import train
+    from egvs.ser_training.evaluate import format_table
 
     items = _read(args)
     head, result = train.train(
@@ -150,10 +150,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from egvs.ser.evaluate import format_table
     from egvs.ser.head import SerHead
     from egvs.ser.model import shipped_head_path
-    from egvs.ser.train import clip_features, evaluate_head
+    from egvs.ser_training.evaluate import format_table
+    from egvs.ser_training.train import clip_features, evaluate_head
 
     items = _read(args)
     head = SerHead.load(_head_path(args.model) or shipped_head_path())

@@ -1,8 +1,9 @@
 """Speech emotion recognition: EGVS's trained, offline voice-emotion and vocal-event model.
 
 `default_model()` is the model `egvs analyze/summarize` use; `analyze_audio()` runs it on a bare
-waveform (what ``egvs ser predict`` prints). Training and evaluation live in `egvs.ser.train` and
-`egvs.ser.evaluate`.
+waveform (what ``egvs ser predict`` prints). This package holds only what a video run needs:
+the backbone, VAD, speaker turns, the head and its track (`model`), and the optional Hugging Face
+backend (`hf`). Training and evaluation live in `egvs.ser_training`.
 """
 
 from __future__ import annotations

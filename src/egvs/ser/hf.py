@@ -15,8 +15,8 @@ import numpy as np
 from egvs.errors import SetupError
 from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EmotionTrack
+from egvs.ser.classes import CLASSES
 from egvs.ser.features import WINDOW_SECONDS
-from egvs.ser.labels import CLASSES
 from egvs.ser.vad import SileroVad
 from egvs.timeline import Timeline, fit_length
 

@@ -23,9 +23,9 @@ from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.model_files import packaged
 from egvs.ser import backbone
+from egvs.ser.classes import AROUSAL, OTHER, VALENCE
 from egvs.ser.features import WINDOW_SECONDS, Featurizer
 from egvs.ser.head import SerHead, baseline
-from egvs.ser.labels import AROUSAL, OTHER, VALENCE
 from egvs.timeline import Timeline, fit_length
 
 if TYPE_CHECKING:

@@ -1,11 +1,8 @@
-"""The label space of the speech-emotion head and how labelled CSVs are read.
+"""How labelled CSVs are read for training and evaluating the speech-emotion head.
 
-The head predicts the 8 canonical emotions, ``boredom`` (EmoDB's low-arousal class, folded into
-neutral in the analysis track), the 3 nonverbal vocalizations and ``other``: a sound that is no
-emotional voice (a cough, a dog, an engine, music), so the model learns what not to score.
-Arousal and valence have their own small heads, trained on the same rows: arousal on every row
-whose class has a known arousal, valence on the CSV's ``valence`` column where present (Korean
-read speech: the same scripts read in a negative, neutral and positive voice) and on the
+The label space itself (`egvs.ser.classes`) belongs to the model. Arousal is trained on every
+row whose class has a known arousal, valence on the CSV's ``valence`` column where present
+(Korean read speech: the same scripts read in a negative, neutral and positive voice) and on the
 valence of the emotion class elsewhere.
 """
 
@@ -16,23 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egvs.errors import InputError
-from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS
+from egvs.ser.classes import CLASSES, VALENCE_CLASSES, VOCALIZATIONS
 
-OTHER = "other"
-CLASSES: tuple[str, ...] = (*EMOTION_CLASSES, "boredom", *VOCALIZATIONS, OTHER)
-HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised", "laughing", "screaming")
-LOW_AROUSAL = ("neutral", "calm", "sad", "boredom")
-AROUSAL = {
-    c: 1.0 if c in HIGH_AROUSAL else 0.0 if c in LOW_AROUSAL + (OTHER,) else 0.6 for c in CLASSES
-}
-# Fixed per-class valence in [-1, 1], for models without a valence head (the HF backend).
-VALENCE = {
-    "neutral": 0.0, "calm": 0.2, "happy": 0.8, "sad": -0.6, "angry": -0.7, "fearful": -0.6,
-    "disgust": -0.6, "surprised": 0.3, "boredom": -0.2, "laughing": 0.8, "crying": -0.7,
-    "screaming": -0.5, OTHER: 0.0,
-}  # fmt: skip
-AROUSAL_LABELS = ("low", "high")
-VALENCE_CLASSES = ("negative", "neutral", "positive")
 # The valence a class implies, for training the valence head where no valence label is given.
 CLASS_VALENCE = {
     "neutral": "neutral", "calm": "neutral", "boredom": "neutral", "happy": "positive",

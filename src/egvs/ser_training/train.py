@@ -24,31 +24,24 @@ from egvs.media.decode import SAMPLE_RATE
 from egvs.progress import logger
 from egvs.ser import backbone
 from egvs.ser.audio import load_audio
-from egvs.ser.evaluate import report
-from egvs.ser.features import Featurizer
-from egvs.ser.head import (
-    SerHead,
-    Task,
-    expected_calibration_error,
-    fit_logistic,
-    fit_temperature,
-    normalize_groups,
-    softmax,
-)
-from egvs.ser.labels import (
+from egvs.ser.classes import (
     AROUSAL_LABELS,
     CLASSES,
     HIGH_AROUSAL,
     LOW_AROUSAL,
     VALENCE_CLASSES,
-    Item,
 )
-from egvs.ser.mlp import fit_mlp
+from egvs.ser.features import Featurizer
+from egvs.ser.head import SerHead, Task, normalize_groups, softmax
+from egvs.ser_training.evaluate import report
+from egvs.ser_training.fit import expected_calibration_error, fit_logistic, fit_temperature
+from egvs.ser_training.labels import Item
+from egvs.ser_training.mlp import fit_mlp
 from egvs.timeline import TimeGrid
 
 DEFAULT_L2 = 1e-2
 DEFAULT_FOLDS = 8
-# The shipped head is the MLP (`egvs.ser.mlp`): with speakers judged against their calm talk it
+# The shipped head is the MLP (`egvs.ser_training.mlp`): with speakers judged against their calm talk it
 # beats the linear head (``--hidden 0``, no torch needed to train) on clips of held-out speakers
 # and corpora and on the moments benchmark's videos (docs/speech_emotion.md).
 DEFAULT_HIDDEN = 256
@@ -60,6 +53,9 @@ AUGMENT_VERSION = 1
 # training's emotional average did, and reads as happy or fearful (docs/speech_emotion.md).
 CALM_BASELINE_SHARE = 0.9
 CALM_LABELS = ("neutral", "calm")
+# A corpus of n clips weighs n ** (1 - this) in training (0.5: the square root of its size).
+# 1.0 (every corpus the same) is measured beside it in docs/speech_emotion.md.
+CORPUS_WEIGHT_POWER = 0.5
 # UrbanSound8K's third fold is the noise bank for augmentation; its other folds stay clean
 # negatives for false-voice checks.
 NOISE_BANK_GROUPS = ("urbansound8k_fold3",)
@@ -107,12 +103,12 @@ def clip_features(
 def augmented_features(
     items: Sequence[Item], views: int = DEFAULT_AUGMENT_VIEWS, featurizer: Featurizer | None = None
 ) -> list[np.ndarray]:
-    """Pooled features of ``views`` augmented copies of every clip (see `egvs.ser.augment`).
+    """Pooled features of ``views`` augmented copies of every clip (see `egvs.ser_training.augment`).
 
     Copy ``v`` of a clip is seeded by (clip, v), so features are reproducible and cached
     (keyed by the clip, the copy, the augmentation version and the noise bank).
     """
-    from egvs.ser.augment import NoiseBank, augment
+    from egvs.ser_training.augment import NoiseBank, augment
 
     bank_items = noise_bank_items(items)
     bank_key = hashlib.sha1(
@@ -194,10 +190,11 @@ def speaker_folds(items: Sequence[Item], n_folds: int, seed: int) -> np.ndarray:
 
 
 def _sample_weights(datasets: np.ndarray) -> np.ndarray:
-    """Each dataset weighs ~sqrt(its size): big corpora lead, small ones are not drowned out."""
+    """Each dataset weighs its size ** (1 - `CORPUS_WEIGHT_POWER`): with 0.5, ~sqrt(its size), so
+    big corpora lead and small ones are not drowned out (1: every corpus weighs the same)."""
     w = np.ones(len(datasets))
     for d in set(datasets):
-        w[datasets == d] = 1.0 / np.sqrt(np.sum(datasets == d))
+        w[datasets == d] = np.sum(datasets == d) ** -CORPUS_WEIGHT_POWER
     return w
 
 
@@ -261,7 +258,7 @@ def fit_head(
 ) -> SerHead:
     """A `SerHead` (emotion, arousal and valence tasks) on per-speaker-normalised features.
 
-    ``hidden`` > 0: the tasks share one hidden layer of that size (`egvs.ser.mlp`, trained with
+    ``hidden`` > 0: the tasks share one hidden layer of that size (`egvs.ser_training.mlp`, trained with
     PyTorch); 0: one L2-regularised softmax regression per task (scipy, no torch).
 
     Every clip is a training row once per view: alone (``x``), as analysis sees it among the
@@ -323,7 +320,7 @@ def head_outputs(
 
 
 def evaluate_head(head: SerHead, x: np.ndarray, items: Sequence[Item]) -> dict:
-    """`egvs.ser.evaluate.report` of ``head`` on ``items`` (features ``x``)."""
+    """`egvs.ser_training.evaluate.report` of ``head`` on ``items`` (features ``x``)."""
     return report_outputs(items, head_outputs(head, x, items))
 
 

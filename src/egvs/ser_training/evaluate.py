@@ -26,8 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from egvs.ser.head import expected_calibration_error
-from egvs.ser.labels import (
+from egvs.ser.classes import (
     CLASSES,
     HIGH_AROUSAL,
     LOW_AROUSAL,
@@ -35,8 +34,9 @@ from egvs.ser.labels import (
     VALENCE,
     VALENCE_CLASSES,
     VOCALIZATIONS,
-    Item,
 )
+from egvs.ser_training.fit import expected_calibration_error
+from egvs.ser_training.labels import Item
 
 VALENCE_SPLIT = 0.25  # fixed-valence models: below -0.25 negative, above +0.25 positive
 
