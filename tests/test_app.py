@@ -741,6 +741,13 @@ def test_korean_page(server: Server, browser) -> None:
         timeout=60_000,
     )
     assert "요약할 영상" in page.locator("#input-video").inner_text()
+    # Hangul is drawn with the bundled Noto Sans CJK the app serves, not a system font.
+    loaded = page.evaluate(
+        "() => document.fonts.load('16px EGVSNotoSansCJK', '요약').then(fs => fs.length)"
+    )
+    assert loaded == 1
+    family = page.eval_on_selector("#summarize", "e => getComputedStyle(e).fontFamily")
+    assert "EGVSNotoSansCJK" in family
     assert "시작" in page.locator("#segments").inner_text()  # the table's headers
     # A message stays when the language changes: it is said again in the new language.
     page.click("#summarize")  # with no video
