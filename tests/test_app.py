@@ -836,9 +836,10 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, "no server"
                 time.sleep(0.2)
-        client = Client(url, verbose=False, download_files=False)
         idle = []
         for i, video in enumerate(inputs):
+            # A user each: a session that ended (its connection gone) cancels what it still runs.
+            client = Client(url, verbose=False, download_files=False)
             if i % 2:
                 options = (3, "4-8", "9:16", True, "en")
                 status = client.predict(handle_file(str(video)), *options, api_name="/shorts")[0]
