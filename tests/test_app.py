@@ -741,6 +741,13 @@ def test_korean_page(server: Server, browser) -> None:
         timeout=60_000,
     )
     assert "요약할 영상" in page.locator("#input-video").inner_text()
+    # Hangul is drawn with the bundled Noto Sans CJK the app serves, not a system font.
+    loaded = page.evaluate(
+        "() => document.fonts.load('16px EGVSNotoSansCJK', '요약').then(fs => fs.length)"
+    )
+    assert loaded == 1
+    family = page.eval_on_selector("#summarize", "e => getComputedStyle(e).fontFamily")
+    assert "EGVSNotoSansCJK" in family
     assert "시작" in page.locator("#segments").inner_text()  # the table's headers
     # A message stays when the language changes: it is said again in the new language.
     page.click("#summarize")  # with no video
@@ -829,9 +836,10 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, "no server"
                 time.sleep(0.2)
-        client = Client(url, verbose=False, download_files=False)
         idle = []
         for i, video in enumerate(inputs):
+            # A user each: a session that ended (its connection gone) cancels what it still runs.
+            client = Client(url, verbose=False, download_files=False)
             if i % 2:
                 options = (3, "4-8", "9:16", True, "en")
                 status = client.predict(handle_file(str(video)), *options, api_name="/shorts")[0]

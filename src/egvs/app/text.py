@@ -178,14 +178,17 @@ def text(language: str, key: str, **values: object) -> str:
 
 # The reasons `egvs.scoring.explain` gives for a segment (and the face expressions), in each
 # language but English; the strength after a reason ("laughter 0.82") is kept as it is.
+_KO_EVENTS = {
+    "laughter": "웃음",
+    "applause": "박수",
+    "cheering": "환호",
+    "screaming": "비명",
+    "crying": "울음",
+    "shouting": "고함",
+}
 REASONS: dict[str, dict[str, str]] = {
     "ko": {
-        "laughter": "웃음",
-        "applause": "박수",
-        "cheering": "환호",
-        "screaming": "비명",
-        "crying": "울음",
-        "shouting": "고함",
+        **_KO_EVENTS,
         "laughing voice": "웃는 목소리",
         "crying voice": "우는 목소리",
         "screaming voice": "비명 지르는 목소리",
@@ -215,12 +218,7 @@ PLOT_LABELS: dict[str, dict[str, str]] = {
         "importance": "중요도",
         "arousal": "흥분도 (목소리)",
         "score": "점수",
-        "laughter": "웃음",
-        "applause": "박수",
-        "cheering": "환호",
-        "screaming": "비명",
-        "crying": "울음",
-        "shouting": "고함",
+        **_KO_EVENTS,
         "music": "음악",
         "voice": "목소리",
         "sound events": "소리 이벤트",

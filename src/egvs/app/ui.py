@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import gradio as gr
 import pandas as pd
@@ -41,6 +42,7 @@ from egvs.app.jobs import (
 from egvs.app.text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from egvs.errors import EgvsError, InputError, OutputError, SetupError
 from egvs.export.timeline import FORMATS
+from egvs.fonts import cjk_font_path
 from egvs.scoring import FusionWeights
 from egvs.selection.budget import DEFAULT_RATIO
 from egvs.shortform.options import ASPECTS, DEFAULTS, ShortsOptions
@@ -48,10 +50,16 @@ from egvs.shortform.options import ASPECTS, DEFAULTS, ShortsOptions
 logger = logging.getLogger("egvs")
 T = TypeVar("T")
 
-# System fonts only: the page must not fetch anything from the internet.
+# System fonts, then the bundled Noto Sans CJK (`egvs.fonts`) served by the app itself for
+# Hangul, kana and Han on a machine without such a font: nothing is fetched from the internet.
+CJK_FAMILY = "EGVSNotoSansCJK"
 THEME = gr.themes.Default(
-    font=["ui-sans-serif", "system-ui", "sans-serif"],
-    font_mono=["ui-monospace", "monospace"],
+    font=["ui-sans-serif", "system-ui", "sans-serif", CJK_FAMILY],
+    font_mono=["ui-monospace", "monospace", CJK_FAMILY],
+)
+# Only the CJK blocks: a page without them never downloads the font (17 MB, Bold only).
+_CJK_RANGES = (
+    "U+1100-11FF, U+2E80-9FFF, U+A960-A97F, U+AC00-D7FF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
 )
 CACHE_CLEANUP = (1800, 3600)  # every 30 min, drop uploads and results older than an hour
 _FORMAT_NAMES = {
@@ -553,9 +561,27 @@ def create(
     return build(workspace, config, sessions), workspace
 
 
+def web_font() -> tuple[str, list[str]]:
+    """The page's CSS that serves the bundled CJK font, and the path Gradio may serve for it
+    (nothing when the font package is missing: the page then uses system fonts only)."""
+    try:
+        path = cjk_font_path()
+    except SetupError:
+        return "", []
+    css = (
+        f"@font-face {{ font-family: {CJK_FAMILY}; font-weight: 100 900; font-display: swap; "
+        f"src: url('gradio_api/file={quote(str(path))}') format('opentype'); "
+        f"unicode-range: {_CJK_RANGES}; }}"
+    )
+    return css, [str(path)]
+
+
 def launch_kwargs(config: AppConfig, host: str, port: int) -> dict:
     """Launch options: local only by default, no share link, no server-side rendering (needs Node)."""
+    css, font_paths = web_font()
     return {
+        "css": css,
+        "allowed_paths": font_paths,
         "server_name": host,
         "server_port": port,
         "max_file_size": config.max_upload,
