@@ -7,16 +7,21 @@ in this one run:
   * bare decode:   ffmpeg -i FILE -f null -          (Debian's ffmpeg: apt-get install ffmpeg)
   * analyze:       egvs analyze FILE --json ... --no-cache   (features computed from scratch)
   * analyze (cached features): the same with the feature cache warm
-  * summarize:     egvs summarize FILE -o ... --no-cache
+  * summarize:     egvs summarize FILE -o ... --no-cache, with --render encode (every picture
+                   through x264) and --render auto (smart rendering: the source's whole GOPs
+                   copied, only the pictures next to each cut re-encoded)
 
 and prints wall time, CPU time (user + sys) and peak RSS of each, with ratios to the bare decode,
 the median startup time of `egvs --version`, and where the time goes: CPU seconds per stage of
 one analysis + rendering run in a child process (the pipeline's `StageClock`, and a decode-only
-pass of the same file for the decoder's share of the streamed pass). With --long it
+pass of the same file for the decoder's share of the streamed pass). --render-only measures just
+the rendering ways against the bare decode: summarize on cached features with each --render,
+the summary's SSIM against the source pictures it shows, and its size. With --long it
 also builds a 60-minute file (the 10-minute one concatenated 6 times, no re-encoding) and reports
 analyze's peak RSS on it, to show memory does not grow with length.
 
     .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long] [--stages-only]
+                                         [--render-only]
 """
 
 from __future__ import annotations
@@ -30,11 +35,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CLIP = ROOT.parent / "shared" / "data" / "videos" / "tears_of_steel_battle_clip_medium.webm"
 EGVS = [sys.executable, "-m", "egvs.cli.main"]
+RENDER_WAYS = ("encode", "auto")
+BARE_DECODE = "bare decode (ffmpeg -f null)"
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
@@ -206,6 +216,106 @@ def startup_seconds(repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def bare_decode(video: Path) -> list[str]:
+    return ["ffmpeg", "-v", "error", "-i", str(video), "-f", "null", "-"]
+
+
+def print_table(rows: dict[str, list[tuple[float, float, float]]]) -> None:
+    """Median wall and CPU seconds of each command, and their ratios to the bare decode's."""
+    base_wall = statistics.median(r[0] for r in rows[BARE_DECODE])
+    base_cpu = statistics.median(r[1] for r in rows[BARE_DECODE])
+    print(f"| {'command':<48} | wall s | x decode | CPU s | x decode | peak RSS MiB |")
+    print(f"|{'-' * 50}|--------|----------|-------|----------|--------------|")
+    for name, values in rows.items():
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        rss = max(v[2] for v in values)
+        print(
+            f"| {name:<48} | {wall:6.1f} | {wall / base_wall:8.2f} | {cpu:5.1f} | {cpu / base_cpu:8.2f} | {rss:12.0f} |"
+        )
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM of two grey pictures (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5)."""
+    import cv2
+
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    blur = lambda z: cv2.GaussianBlur(z, (11, 11), 1.5)  # noqa: E731
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    ssim = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(ssim.mean())
+
+
+def summary_ssim(video: Path, summary: Path, segments: list[dict], every: int = 3) -> dict:
+    """SSIM (luma) of every ``every``-th picture of ``summary`` against the source picture it
+    shows (per segment, the source pictures from the one nearest its start, as rendered), and
+    the share of pictures identical to the source's."""
+    import av
+
+    with av.open(str(video)) as src, av.open(str(summary)) as out:
+        stream = src.streams.video[0]
+        rate = Fraction(stream.average_rate).limit_denominator(1001)
+        shown = (f.to_ndarray(format="gray") for f in out.decode(video=0))
+        scores = []
+        for seg in segments:
+            n = max(1, round((seg["end"] - seg["start"]) * rate))
+            start = seg["start"] + (src.start_time or 0) / 1_000_000
+            src.seek(int((start - 1) / stream.time_base), stream=stream)
+            frames = (f for f in src.decode(stream) if f.time > start - 0.5 / rate - 1e-6)
+            # the first picture at or after start - half a frame is the one nearest start
+            for k, frame in zip(range(n), frames, strict=False):
+                picture = next(shown)
+                if k % every == 0:
+                    scores.append(_ssim(frame.to_ndarray(format="gray"), picture))
+    values = np.array(scores)
+    return {"mean": values.mean(), "min": values.min(), "identical": (values == 1.0).mean()}
+
+
+def render_comparison(video: Path, out: Path, env: dict, repeat: int) -> None:
+    """Summarize on cached features with each --render: time beside the bare decode, SSIM
+    against the source, size."""
+    subprocess.run(
+        [*EGVS, "analyze", str(video), "--json", str(out / "a.json"), "--overwrite", "-q"],
+        check=True,
+        env=env,
+    )
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    commands = {BARE_DECODE: bare_decode(video)}
+    for way in RENDER_WAYS:
+        commands[f"summarize, cached features, --render {way}"] = [
+            *EGVS,
+            "summarize",
+            str(video),
+            "-o",
+            str(out / f"r-{way}.mp4"),
+            "--json",
+            str(out / f"r-{way}.json"),
+            "--render",
+            way,
+            "--overwrite",
+            "-q",
+        ]
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            rows.setdefault(name, []).append(run_measured(cmd, env))
+    print(f"\nrendering ways, median of {repeat}, {os.cpu_count()} CPUs\n")
+    print_table(rows)
+    print(
+        "\n| --render | used | summary s | size MiB | SSIM mean | SSIM min | pictures identical |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for way in RENDER_WAYS:
+        report = json.loads((out / f"r-{way}.json").read_text())["summary"]
+        quality = summary_ssim(video, out / f"r-{way}.mp4", report["segments"])
+        size = (out / f"r-{way}.mp4").stat().st_size / 2**20
+        print(
+            f"| {way} | {report['render']['used']} | {report['duration']:.1f} | {size:.1f} | "
+            f"{quality['mean']:.4f} | {quality['min']:.4f} | {100 * quality['identical']:.0f}% |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,14 +328,26 @@ def main() -> None:
     parser.add_argument(
         "--stages-only", action="store_true", help="only the per-stage breakdown (no timing table)"
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only the rendering ways (--render encode vs auto): time, SSIM, size",
+    )
+    parser.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help="measure this file instead of the built 10-minute one (with --render-only)",
+    )
     parser.add_argument("--stage-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage_child is not None:  # run by stages() below, with a fresh feature cache
         print(json.dumps(stage_breakdown(args.stage_child, args.work)))
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    video = args.work / "ten_minutes_720p.mp4"
-    build_video(video, 10)
+    video = args.video or args.work / "ten_minutes_720p.mp4"
+    if args.video is None:
+        build_video(video, 10)
     env = dict(os.environ, EGVS_CACHE_DIR=str(args.work / "cache"))
     out = args.work / "out"
     out.mkdir(exist_ok=True)
@@ -235,19 +357,13 @@ def main() -> None:
     if args.stages_only:
         print_breakdown(stages(video, out, env))
         return
+    if args.render_only:
+        render_comparison(video, out, env, args.repeat)
+        return
 
     rows: dict[str, list[tuple[float, float, float]]] = {}
     commands = {
-        "bare decode (ffmpeg -f null)": [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(video),
-            "-f",
-            "null",
-            "-",
-        ],
+        BARE_DECODE: bare_decode(video),
         "egvs analyze": [
             *EGVS,
             "analyze",
@@ -258,16 +374,21 @@ def main() -> None:
             "--overwrite",
             "-q",
         ],
-        "egvs summarize": [
-            *EGVS,
-            "summarize",
-            str(video),
-            "-o",
-            str(out / "s.mp4"),
-            "--no-cache",
-            "--overwrite",
-            "-q",
-        ],
+        **{
+            f"egvs summarize --render {way}": [
+                *EGVS,
+                "summarize",
+                str(video),
+                "-o",
+                str(out / f"s-{way}.mp4"),
+                "--render",
+                way,
+                "--no-cache",
+                "--overwrite",
+                "-q",
+            ]
+            for way in RENDER_WAYS
+        },
     }
     for _ in range(args.repeat):
         for name, cmd in commands.items():
@@ -295,20 +416,10 @@ def main() -> None:
                 env,
             )
         )
-    base_wall = statistics.median(r[0] for r in rows["bare decode (ffmpeg -f null)"])
-    base_cpu = statistics.median(r[1] for r in rows["bare decode (ffmpeg -f null)"])
     print(
         f"\n10-minute 1280x720 H.264/AAC ({video.stat().st_size / 2**20:.0f} MiB), {os.cpu_count()} CPUs, median of {args.repeat}\n"
     )
-    print(f"| {'command':<42} | wall s | x decode | CPU s | x decode | peak RSS MiB |")
-    print(f"|{'-' * 44}|--------|----------|-------|----------|--------------|")
-    for name, values in rows.items():
-        wall = statistics.median(v[0] for v in values)
-        cpu = statistics.median(v[1] for v in values)
-        rss = max(v[2] for v in values)
-        print(
-            f"| {name:<42} | {wall:6.1f} | {wall / base_wall:8.2f} | {cpu:5.1f} | {cpu / base_cpu:8.2f} | {rss:12.0f} |"
-        )
+    print_table(rows)
     print(f"\negvs --version: {startup_seconds():.2f} s (median of 5)")
     print_breakdown(stages(video, out, env))
     if args.long:

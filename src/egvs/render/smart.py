@@ -432,6 +432,9 @@ class SpanWriter:
                 frame.pict_type = av.video.frame.PictureType.NONE
                 frame.time_base = self.vin.time_base
                 self._put(enc.encode(frame), made)
+                wanted.discard(frame.pts)
+            if not wanted:
+                break  # a GOP's pictures after the segment's end need no decoding
         self._put(enc.encode(None), made)
         if next(made, None) is not None:
             raise CannotCopy("the decoder returned fewer pictures than the packets hold")

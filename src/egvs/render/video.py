@@ -214,7 +214,18 @@ def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> fl
             if sink is not None:
                 start = info.start_time + seg.start
                 _copy_segment(
-                    inp, None, ain, None, sink, out, start, length, rate, {}, origin=0, rotation=0
+                    inp,
+                    None,
+                    ain,
+                    None,
+                    sink,
+                    out,
+                    start,
+                    length,
+                    rate,
+                    {},
+                    origin=info.start_time,
+                    rotation=0,
                 )
             total += length
             bar.update(round(length, 1))
