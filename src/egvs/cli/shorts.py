@@ -5,34 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.cli.eval import positive_int
-
-ASPECT_CHOICES = ("9:16", "1:1", "4:5", "16:9")
-
-
-def _length(text: str) -> tuple[float, float]:
-    from egvs.errors import EgvsError
-    from egvs.shortform.make import parse_length
-
-    try:
-        return parse_length(text)
-    except EgvsError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+from egvs.cli import options
 
 
 def cmd_shorts(args: argparse.Namespace) -> int:
-    from egvs.cli.summarize import _clock
     from egvs.progress import bars_enabled
     from egvs.shortform import shorts
 
     result = shorts(
         args.input,
         args.output,
-        count=args.count,
-        length=args.length,
-        aspect=args.aspect,
-        captions=args.captions,
-        language=None if args.lang == "auto" else args.lang,
+        **options.shorts_options(args),
         fill=args.fill,
         timeline=args.timeline,
         json_path=args.json,
@@ -46,7 +29,7 @@ def cmd_shorts(args: argparse.Namespace) -> int:
         for short in result.clips:
             c = short.clip
             print(
-                f"  {short.rank:2d}. {_clock(c.start)} - {_clock(c.end)}  score {c.score:.2f}  "
+                f"  {short.rank:2d}. {options.clock(c.start)} - {options.clock(c.end)}  score {c.score:.2f}  "
                 f"{short.files['video'].name}  {', '.join(c.reasons)}"
             )
     return 0
@@ -56,6 +39,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "shorts",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="cut several vertical, captioned clips around the emotional peaks",
         description="Cut INPUT into ranked stand-alone clips for Shorts/Reels/TikTok: each one "
         "continuous stretch around an emotional peak, starting and ending at sentence boundaries, "
@@ -71,29 +55,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="OUTDIR",
         help="folder for NN-<slug>.mp4 clips, their .srt/.vtt captions and shorts.json",
     )
-    p.add_argument("--count", type=positive_int, default=5, help="how many clips (default 5)")
+    p.add_argument(
+        "--count", type=options.positive_int, default=None, help="how many clips (default {count})"
+    )
     p.add_argument(
         "--length",
-        type=_length,
-        default=(15.0, 60.0),
+        type=options.length,
+        default=None,
         metavar="MIN-MAX",
-        help="clip length range in seconds (default 15-60)",
+        help="clip length range in seconds (default {length})",
     )
     p.add_argument(
         "--aspect",
-        choices=ASPECT_CHOICES,
-        default="9:16",
-        help="frame shape: 9:16 is 1080x1920 (default), 1:1, 4:5, 16:9",
+        type=options.aspect,
+        default=None,
+        metavar="W:H",
+        help="frame shape: {aspects} (default {aspect})",
     )
     p.add_argument(
         "--captions",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="burn in captions and write .srt/.vtt (default on)",
     )
     p.add_argument(
         "--lang",
-        default="auto",
+        default=None,
         metavar="auto|ko|en|...",
         help="spoken language for captions (default: detected)",
     )
@@ -114,19 +101,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="PATH",
         help="write the manifest here instead of OUTDIR/shorts.json",
     )
-    p.add_argument(
-        "--weights",
-        default=None,
-        metavar="emotion=W,events=W,visual=W",
-        help="fusion weights of the importance scorer",
-    )
-    p.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="use a trained EGVS model (egvs train) for importance",
-    )
+    options.add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace shorts already in OUTDIR")
-    p.add_argument("--no-cache", action="store_true", help="recompute features")
+    options.add_no_cache_option(p)
     p.set_defaults(func=cmd_shorts)
