@@ -275,3 +275,8 @@ def test_cli_transcribe_bad_input_exits_2(tmp_path, capsys) -> None:
     assert main(["transcribe", str(bad), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("egvs: error:")
+
+
+def test_a_short_span_gets_the_language_of_the_speech_around_it(clip, offline) -> None:
+    """2-5 s of this English clip alone was detected as Italian."""
+    assert transcribe(clip, start=2.0, end=5.0).language == "en"

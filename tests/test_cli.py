@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -512,3 +513,32 @@ def test_a_sigterm_raised_where_python_ignores_exceptions_still_stops_the_run(
     code, _out, err = run(capsys, "summarize", tmp_path / "in.mp4", "-o", out)
     assert code == 143 and "egvs: terminated" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["summarize"], ["analyze"], ["shorts"], ["batch"], ["train"], ["eval", "scores"]],
+)
+def test_help_names_the_domain_defaults(capsys, command: list[str]) -> None:
+    """Help texts' defaults are filled in from the constants the code runs with."""
+    from egvs.cli.options import domain_defaults
+
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert done.value.code == 0 and not re.search(r"\{[a-z]+\}", text)  # no placeholder left
+    defaults = domain_defaults()
+    named = {
+        "summarize": ["ratio", "weights"],
+        "analyze": ["ratio", "weights"],
+        "shorts": ["count", "length", "aspect", "weights"],
+        "batch": ["ratio", "count", "length"],
+        "train": ["fusions"],
+        "eval": ["trials"],
+    }[command[0]]
+    for key in named:
+        assert (
+            f"default {defaults[key]}" in text
+            or f"({defaults[key]})" in text
+            or (defaults[key] in text)
+        ), key

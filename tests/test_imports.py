@@ -162,3 +162,24 @@ def test_a_missing_optional_package_names_its_extra(monkeypatch) -> None:
         from_h5(Path("any.h5"))
     assert info.value.exit_code == 4
     assert require("json", "research").dumps([]) == "[]"
+
+
+def test_command_modules_share_options_not_each_others_helpers() -> None:
+    """`egvs.cli.options` holds what several commands share; a command module imports no other
+    command module (their helpers are private to them)."""
+    shared = {"egvs.cli.options", "egvs.cli.main"}
+    crossed = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            own = f"egvs.cli.{path.stem}"
+            for name in names:
+                is_command = name.startswith("egvs.cli.") and name.count(".") == 2
+                if is_command and name not in shared and name != own:
+                    crossed.append(f"{path.name}:{node.lineno} imports {name}")
+    assert crossed == []

@@ -169,7 +169,7 @@ def test_shorts_reuse_the_cached_analysis(source: Path, tmp_path: Path, monkeypa
         (["--count", "0"], 1, "must be >= 1"),
         (["--length", "30-10"], 1, "1 <= MIN <= MAX"),
         (["--length", "abc"], 1, "MIN-MAX"),
-        (["--aspect", "3:2"], 1, "invalid choice"),
+        (["--aspect", "3:2"], 1, "unknown aspect '3:2'"),
     ],
 )
 def test_bad_options_exit_1(source: Path, tmp_path: Path, capsys, args, code, message) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 ENCODER_LAYERS = 6  # Whisper-base's encoder depth: trimming "from layer 6 on" keeps it whole
 BEAM_SIZE = 5
+DETECT_SECONDS = 20.0  # a shorter span's language is detected on this much around it
 FIX = "install the transcription packages: pip install faster-whisper 'ctranslate2==4.8.5'"
 
 
@@ -143,6 +144,16 @@ def load_span(path: str | Path, start: float, end: float) -> np.ndarray:
     return out
 
 
+def _detect_language(model: WhisperModel, path: str | Path, start: float, end: float) -> str:
+    """The language spoken in a `DETECT_SECONDS` window around ``[start, end)``: Whisper guesses
+    poorly from a few seconds (2-5 s of an English film clip read as Italian)."""
+    duration = probe(path).duration
+    lo = max(0.0, min((start + end - DETECT_SECONDS) / 2, duration - DETECT_SECONDS))
+    hi = min(duration, lo + DETECT_SECONDS)
+    language, _probability, _all = model.detect_language(load_span(path, lo, hi))
+    return str(language)
+
+
 def check_language(language: str | None) -> None:
     """`EgvsError` (exit 1) for a language code Whisper does not know (None: detected), without
     loading the model, so a run can check its options before any work."""
@@ -170,6 +181,8 @@ def transcribe(
     if not 0 <= start < end:
         raise InputError(f"nothing to transcribe between {start:g} s and {end:g} s of {path}")
     model = load_model()
+    if language is None and end - start < DETECT_SECONDS:
+        language = _detect_language(model, path, start, end)
     audio = load_span(path, start, end)
     ctranslate2.set_random_seed(0)  # temperature fallback samples: same input, same words
     segments, info = model.transcribe(

@@ -4,27 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from egvs.cli.eval import positive_int
-from egvs.cli.shorts import ASPECT_CHOICES, _length
-from egvs.cli.summarize import _positive, _ratio, _request
-
-if TYPE_CHECKING:
-    from egvs.shortform import ShortsOptions
-
-
-def _shorts_options(args: argparse.Namespace) -> ShortsOptions:
-    """The shorts options given on the command line (the others keep `egvs shorts`' defaults)."""
-    from egvs.shortform import ShortsOptions
-
-    return ShortsOptions.from_options(
-        count=args.count,
-        length=args.length,
-        aspect=args.aspect,
-        captions=args.captions,
-        language=args.lang,
-    )
+from egvs.cli import options
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -42,8 +23,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         address=args.address,
         force=args.force,
         use_cache=not args.no_cache,
-        request=_request(args),
-        mode_options=_shorts_options(args) if args.mode == "shorts" else None,
+        request=options.summary_request(args),
+        mode_options=options.shorts_options(args) if args.mode == "shorts" else None,
     )
     if bars_enabled():
         print(report.table())
@@ -60,6 +41,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "batch",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="summarize or analyze many videos (local processes or a Ray cluster)",
         description="Run `egvs summarize` (or analyze) on every INPUT video and every video found "
         "in INPUT folders, into OUTDIR (a folder's structure is kept). Videos already done with "
@@ -89,14 +71,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     run.add_argument("--engine", choices=ENGINES, default="local", help="default: local")
     run.add_argument(
         "--workers",
-        type=positive_int,
+        type=options.positive_int,
         default=None,
         metavar="N",
         help="videos at once (local default: half the CPUs; ray default: all of the cluster's)",
     )
     run.add_argument(
         "--cpus-per-worker",
-        type=positive_int,
+        type=options.positive_int,
         default=1,
         metavar="C",
         help="compute threads of each worker, and its Ray CPU request (default 1)",
@@ -108,24 +90,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="Ray cluster to join: 'auto' or the head's HOST:PORT (default: start a local Ray)",
     )
     run.add_argument("--force", action="store_true", help="redo videos that are already done")
-    opts = p.add_argument_group("per-video options (as in egvs summarize)")
-    opts.add_argument("--ratio", type=_ratio, default=None, help="fraction of each input (0.15)")
-    opts.add_argument(
-        "--duration", type=_positive, default=None, metavar="SECONDS", help="wins over --ratio"
-    )
-    opts.add_argument(
-        "--weights", default=None, metavar="emotion=W,events=W,visual=W,faces=W", help="fusion weights"
-    )
-    opts.add_argument(
-        "--model", type=Path, default=None, metavar="DIR", help="a trained EGVS model"
-    )
-    opts.add_argument(
-        "--no-cache", action="store_true", help="recompute features instead of using the cache"
-    )
+    options.add_budget_options(p, per_video=True)
+    options.add_scoring_options(p)
+    options.add_no_cache_option(p)
     shorts = p.add_argument_group("--mode shorts (default: egvs shorts' own)")
-    shorts.add_argument("--count", type=positive_int, default=None, help="clips per video")
-    shorts.add_argument("--length", type=_length, default=None, metavar="MIN-MAX")
-    shorts.add_argument("--aspect", choices=ASPECT_CHOICES, default=None)
+    shorts.add_argument(
+        "--count", type=options.positive_int, default=None, help="clips per video ({count})"
+    )
+    shorts.add_argument(
+        "--length", type=options.length, default=None, metavar="MIN-MAX", help="({length})"
+    )
+    shorts.add_argument(
+        "--aspect", type=options.aspect, default=None, metavar="W:H", help="({aspect})"
+    )
     shorts.add_argument("--captions", action=argparse.BooleanOptionalAction, default=None)
     shorts.add_argument("--lang", default=None, metavar="auto|ko|en|...")
     p.set_defaults(func=cmd_batch)

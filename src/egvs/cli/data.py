@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.datasets import RECIPES, load_annotations
+from egvs.datasets import DATASETS, load_annotations
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         epilog="example: egvs data build tvsum --videos tvsum/video --annotations "
         "ydata-tvsum50.mat --out egvs_tvsum.h5",
     )
-    build.add_argument("dataset", choices=sorted(RECIPES), help="which benchmark")
+    build.add_argument("dataset", choices=sorted(DATASETS), help="which benchmark")
     build.add_argument(
         "--videos", required=True, type=Path, metavar="DIR", help="folder of the dataset's videos"
     )

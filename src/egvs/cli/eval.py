@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from egvs.atomic import write_text
-from egvs.datasets import RECIPES
+from egvs.cli import options
+from egvs.datasets import DATASETS
 from egvs.errors import EgvsError, InputError, require
-from egvs.evaluation.protocol import METRICS, RANDOM_TRIALS
 from egvs.progress import logger
 
 if TYPE_CHECKING:  # the evaluation stack (h5py, scipy) is imported when a command runs
@@ -32,17 +32,6 @@ LABELS = {
     "rho": "Spearman rho",
     "top15_f1": "top-15% highlight F1",
 }
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
-    return value
 
 
 def _fmt(x: float) -> str:
@@ -67,6 +56,15 @@ def _header(dataset: str, videos: list[EvalVideo], shots: str, args: argparse.Na
     )
 
 
+def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """``--trials`` not given: the protocol's own (the parser does not import it)."""
+    from egvs.evaluation.protocol import RANDOM_TRIALS
+
+    if args.trials is None:
+        args.trials = RANDOM_TRIALS
+    return args
+
+
 def _run_baselines(videos: list[EvalVideo], args: argparse.Namespace) -> dict:
     from egvs.evaluation import baselines
 
@@ -77,9 +75,10 @@ def _run_baselines(videos: list[EvalVideo], args: argparse.Namespace) -> dict:
 
 
 def cmd_human(args: argparse.Namespace) -> int:
-    from egvs.evaluation import mean_rows
+    from egvs.evaluation import METRICS, mean_rows
     from egvs.evaluation.videos import load_eval_videos
 
+    args = _with_defaults(args)
     start = time.perf_counter()
     videos, shots = load_eval_videos(args.dataset, args.annotations, args.info)
     rows = _run_baselines(videos, args)
@@ -152,9 +151,10 @@ def match_scores(
 
 def cmd_scores(args: argparse.Namespace) -> int:
     from egvs.datasets.splits import kfold_splits, load_splits
-    from egvs.evaluation import evaluate_videos, mean_rows, split_summary
+    from egvs.evaluation import METRICS, evaluate_videos, mean_rows, split_summary
     from egvs.evaluation.videos import load_eval_videos
 
+    args = _with_defaults(args)
     videos, shots = load_eval_videos(args.dataset, args.annotations, args.info)
     frames = match_scores(read_scores(args.scores), videos)
     videos = [v for v in videos if v.key in frames]
@@ -217,7 +217,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, choices=sorted(RECIPES), help="benchmark dataset")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="benchmark dataset")
     p.add_argument(
         "--annotations",
         required=True,
@@ -235,14 +235,14 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--trials",
-        type=positive_int,
-        default=RANDOM_TRIALS,
-        help="random-baseline trials (default 100)",
+        type=options.positive_int,
+        default=None,
+        help="random-baseline trials (default {trials})",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline and folds")
     p.add_argument(
         "--jobs",
-        type=positive_int,
+        type=options.positive_int,
         default=min(2, os.cpu_count() or 1),
         help="processes for the baselines (default: up to 2)",
     )
@@ -262,6 +262,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     human = esub.add_parser(
         "human",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="human and random baseline table from the annotations alone",
         description="Human leave-one-out (each annotator against the others) and random "
         "baselines, from the annotations alone (no videos needed).",
@@ -272,6 +273,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     scores = esub.add_parser(
         "scores",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="evaluate a method's per-frame scores per split and overall",
         description="Evaluate any method's scores (NPZ or HDF5 keyed by video_N or video name; "
         "per frame, per 0.5 s step of an egvs h5, or evenly spaced) per split and over splits.",
@@ -289,6 +291,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="published split file (JSON/YAML); default: disjoint k-fold",
     )
     scores.add_argument(
-        "--folds", type=positive_int, default=5, help="k of the default k-fold (default 5)"
+        "--folds", type=options.positive_int, default=5, help="k of the default k-fold (default 5)"
     )
     scores.set_defaults(func=cmd_scores)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from egvs.atomic import write_text
-from egvs.cli.eval import positive_int
+from egvs.cli.options import positive_int
 from egvs.errors import InputError
 
 

@@ -5,40 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egvs.cli.eval import positive_int
-from egvs.shortform.options import ASPECTS, AUTO_LANGUAGE, DEFAULTS
-
-ASPECT_CHOICES = tuple(ASPECTS)
-
-
-def _length(text: str) -> tuple[float, float]:
-    from egvs.errors import EgvsError
-    from egvs.shortform.options import parse_length
-
-    try:
-        return parse_length(text)
-    except EgvsError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+from egvs.cli import options
 
 
 def cmd_shorts(args: argparse.Namespace) -> int:
-    from egvs.cli.summarize import _clock
     from egvs.progress import bars_enabled
-    from egvs.shortform import ShortsOptions, shorts
+    from egvs.shortform import shorts
 
-    options = ShortsOptions.from_options(
-        count=args.count,
-        length=args.length,
-        aspect=args.aspect,
-        captions=args.captions,
-        language=args.lang,
-        fill=args.fill,
-        timeline=args.timeline,
-    )
     result = shorts(
         args.input,
         args.output,
-        options=options,
+        options=options.shorts_options(args, fill=args.fill, timeline=args.timeline),
         json_path=args.json,
         overwrite=args.overwrite,
         use_cache=not args.no_cache,
@@ -50,7 +27,7 @@ def cmd_shorts(args: argparse.Namespace) -> int:
         for short in result.clips:
             c = short.clip
             print(
-                f"  {short.rank:2d}. {_clock(c.start)} - {_clock(c.end)}  score {c.score:.2f}  "
+                f"  {short.rank:2d}. {options.clock(c.start)} - {options.clock(c.end)}  score {c.score:.2f}  "
                 f"{short.files['video'].name}  {', '.join(c.reasons)}"
             )
     return 0
@@ -60,6 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "shorts",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="cut several vertical, captioned clips around the emotional peaks",
         description="Cut INPUT into ranked stand-alone clips for Shorts/Reels/TikTok: each one "
         "continuous stretch around an emotional peak, starting and ending at sentence boundaries, "
@@ -76,34 +54,31 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="folder for NN-<slug>.mp4 clips, their .srt/.vtt captions and shorts.json",
     )
     p.add_argument(
-        "--count",
-        type=positive_int,
-        default=DEFAULTS.count,
-        help=f"how many clips (default {DEFAULTS.count})",
+        "--count", type=options.positive_int, default=None, help="how many clips (default {count})"
     )
     p.add_argument(
         "--length",
-        type=_length,
-        default=DEFAULTS.length,
+        type=options.length,
+        default=None,
         metavar="MIN-MAX",
-        help=f"clip length range in seconds (default {DEFAULTS.length_text})",
+        help="clip length range in seconds (default {length})",
     )
-    sizes = ", ".join(f"{name} {w}x{h}" for name, (w, h) in ASPECTS.items())
     p.add_argument(
         "--aspect",
-        choices=ASPECT_CHOICES,
-        default=DEFAULTS.aspect,
-        help=f"frame shape: {sizes} (default {DEFAULTS.aspect})",
+        type=options.aspect,
+        default=None,
+        metavar="W:H",
+        help="frame shape: {aspects} (default {aspect})",
     )
     p.add_argument(
         "--captions",
         action=argparse.BooleanOptionalAction,
-        default=DEFAULTS.captions,
+        default=None,
         help="burn in captions and write .srt/.vtt (default on)",
     )
     p.add_argument(
         "--lang",
-        default=AUTO_LANGUAGE,
+        default=None,
         metavar="auto|ko|en|...",
         help="spoken language for captions (default: detected)",
     )
@@ -124,19 +99,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="PATH",
         help="write the manifest here instead of OUTDIR/shorts.json",
     )
-    p.add_argument(
-        "--weights",
-        default=None,
-        metavar="emotion=W,events=W,visual=W,faces=W",
-        help="fusion weights of the importance scorer",
-    )
-    p.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="use a trained EGVS model (egvs train) for importance",
-    )
+    options.add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace shorts already in OUTDIR")
-    p.add_argument("--no-cache", action="store_true", help="recompute features")
+    options.add_no_cache_option(p)
     p.set_defaults(func=cmd_shorts)

@@ -3,61 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from egvs.request import SummaryRequest
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
-    return value
-
-
-def _ratio(text: str) -> float:
-    value = _positive(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"ratio must be in (0, 1]: {text}")
-    return value
+from egvs.cli import options
 
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
-    budget = p.add_argument_group("summary length (default: 15% of the input)")
-    budget.add_argument(
-        "--ratio", type=_ratio, default=None, help="fraction of the input's duration, e.g. 0.15"
-    )
-    budget.add_argument(
-        "--duration",
-        type=_positive,
-        default=None,
-        metavar="SECONDS",
-        help="target length in seconds (wins over --ratio), e.g. 60",
-    )
-    scoring = p.add_argument_group("scoring")
-    scoring.add_argument(
-        "--weights",
-        default=None,
-        metavar="emotion=W,events=W,visual=W,faces=W",
-        help="fusion weights of the training-free scorer (default "
-        "emotion=0.4,events=0.35,visual=0.25,faces=0.5; faces only adds to the others)",
-    )
-    scoring.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="use a trained EGVS model (egvs train) instead of the fusion",
-    )
+    """What summarize and analyze share: the budget, the scorer and the side outputs."""
+    options.add_budget_options(p)
+    options.add_scoring_options(p)
     out = p.add_argument_group("outputs")
     out.add_argument(
         "--plot",
@@ -67,20 +22,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         help="write the timeline plot (importance, arousal, events, selection)",
     )
     out.add_argument("--overwrite", action="store_true", help="replace output files that exist")
-    out.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="recompute features instead of using $EGVS_CACHE_DIR (default ~/.cache/egvs)",
-    )
-
-
-def _request(args: argparse.Namespace) -> SummaryRequest:
-    """The options of `_add_analysis_options` as one validated request (as the web app builds it)."""
-    from egvs.request import SummaryRequest
-
-    return SummaryRequest.from_options(
-        ratio=args.ratio, duration=args.duration, weights=args.weights, model=args.model
-    )
+    options.add_no_cache_option(out)
 
 
 def _print_summary(analysis, output: Path | None = None) -> None:
@@ -95,14 +37,8 @@ def _print_summary(analysis, output: Path | None = None) -> None:
     print(head)
     for seg in analysis.segments:
         print(
-            f"  {_clock(seg.start)} - {_clock(seg.end)}  score {seg.score:.2f}  {', '.join(seg.reasons)}"
+            f"  {options.clock(seg.start)} - {options.clock(seg.end)}  score {seg.score:.2f}  {', '.join(seg.reasons)}"
         )
-
-
-def _clock(t: float) -> str:
-    m, s = divmod(t, 60)
-    h, m = divmod(int(m), 60)
-    return f"{h:d}:{m:02d}:{s:05.2f}" if h else f"{m:02d}:{s:05.2f}"
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
@@ -111,7 +47,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     summary = egvs.summarize(
         args.input,
         args.output,
-        request=_request(args),
+        request=options.summary_request(args),
         use_cache=not args.no_cache,
         overwrite=args.overwrite,
         json_path=args.json,
@@ -119,7 +55,6 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         timeline_path=args.timeline,
         captions=args.captions,
         language=None if args.lang == "auto" else args.lang,
-        render=args.render,
     )
     _print_summary(summary.analysis, summary.output)
     return 0
@@ -129,7 +64,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     import egvs
     from egvs.api import check_outputs, write_outputs
 
-    request = _request(args)
+    request = options.summary_request(args)
     check_outputs([args.json, args.plot], args.input, args.overwrite)
     analysis = egvs.analyze(args.input, request=request, use_cache=not args.no_cache)
     write_outputs(analysis, args.json, args.plot)
@@ -168,9 +103,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "summarize",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="make a highlight video of the emotional moments",
         description="Analyze INPUT and render its emotional highlights as an H.264/AAC video "
-        "(mp4, mov or mkv, by the output's extension; default length: 15% of the input).",
+        "(mp4, mov or mkv, by the output's extension).",
         epilog="example: egvs summarize talk.mp4 -o talk-short.mp4 --duration 60 --json talk.json --plot talk.png",
     )
     p.add_argument("input", type=Path, help="video or audio file (any format FFmpeg reads)")
@@ -206,21 +142,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="auto|ko|en|...",
         help="spoken language for --captions (default: detected)",
     )
-    p.add_argument(
-        "--render",
-        choices=("auto", "copy", "encode"),
-        default="auto",
-        help="copy: keep the source's own frames in every whole GOP a segment holds and "
-        "re-encode only those next to each cut (H.264 in mp4/mov/mkv; fails for other "
-        "sources); encode: re-encode every frame; auto (default): copy where the source "
-        "allows it, else encode",
-    )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_summarize)
 
     p = sub.add_parser(
         "analyze",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="analyze a video and choose the summary, without rendering",
         description="Analyze INPUT (speech emotion, sound events, motion, shots) and write the "
         "analysis JSON with the chosen summary segments. Nothing is rendered.",
@@ -250,7 +178,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("output", type=Path, help="video to write (.mp4)")
     p.add_argument(
-        "--duration", type=_positive, default=60.0, help="length in seconds (default 60)"
+        "--duration",
+        type=options.positive_float,
+        default=60.0,
+        help="length in seconds (default 60)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_example)

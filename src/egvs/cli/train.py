@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 
 from egvs.atomic import write_text
-from egvs.cli.eval import positive_int
-from egvs.datasets.splits import kfold_splits, load_splits
+from egvs.cli import options
+from egvs.cli.options import positive_int
 from egvs.errors import EgvsError, InputError, SetupError
-from egvs.scoring.model_config import FUSIONS, parse_sources
 
 
 def _experiment():
@@ -33,6 +32,7 @@ def _experiment():
 def _setup(args: argparse.Namespace):
     """Threads, folds, settings and architecture shared by both commands."""
     torch, experiment = _experiment()
+    from egvs.datasets.splits import kfold_splits, load_splits
     from egvs.models.data import video_keys
     from egvs.models.training import TrainSettings
 
@@ -68,7 +68,20 @@ def _setup(args: argparse.Namespace):
     return experiment, splits, settings, arch
 
 
+def _fusion(text: str) -> str:
+    """argparse type: a fusion the model knows (checked when given: the parser stays light)."""
+    from egvs.scoring.model_config import FUSIONS
+
+    if text not in FUSIONS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(FUSIONS)})"
+        )
+    return text
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from egvs.scoring.model_config import parse_sources
+
     sources = list(parse_sources(args.sources))
     experiment, splits, settings, arch = _setup(args)
     result = experiment.run_train(args.data, sources, splits, settings, arch, args.out, args.jobs)
@@ -80,6 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from egvs.scoring.model_config import parse_sources
+
     source_sets = [list(parse_sources(c)) for c in args.configs]
     experiment, splits, settings, arch = _setup(args)
     result = experiment.run_compare(args.data, source_sets, splits, settings, arch, args.jobs)
@@ -127,7 +142,10 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--heads", type=positive_int, default=4, help="attention heads per source (default 4)"
     )
     p.add_argument(
-        "--fusion", choices=FUSIONS, default="sum", help="how sources are combined (default sum)"
+        "--fusion",
+        type=_fusion,
+        default="sum",
+        help="how sources are combined: {fusions} (default %(default)s)",
     )
     p.add_argument("--dropout", type=float, default=0.3, help="dropout (default 0.3)")
     p.add_argument(
@@ -149,6 +167,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     train = sub.add_parser(
         "train",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="train the multi-source EGVS model (k-fold) and export it for --model",
         description="Train the multi-source attention model on a dataset built by 'egvs data build': "
         "MSE on the ground-truth importance, k-fold cross-validation with the epoch picked on a "
@@ -174,6 +193,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     compare = sub.add_parser(
         "compare",
         parents=[common],
+        formatter_class=options.HelpFormatter,
         help="ablation: train several source sets on the same folds",
         description="Train and evaluate several source sets on the same folds, seeds and settings, "
         "and print the ablation table beside the random and human rows (e.g. with vs without emotion).",

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-
-def _seconds(text: str) -> float:
-    """A time in the input: a finite number of seconds, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a time >= 0 s: {text}")
-    return value
+from egvs.cli import options
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -80,10 +70,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="spoken language as a Whisper code (default: detect it)",
     )
     p.add_argument(
-        "--start", type=_seconds, default=0.0, metavar="SECONDS", help="transcribe from here"
+        "--start", type=options.seconds, default=0.0, metavar="SECONDS", help="transcribe from here"
     )
     p.add_argument(
-        "--end", type=_seconds, default=None, metavar="SECONDS", help="transcribe up to here"
+        "--end", type=options.seconds, default=None, metavar="SECONDS", help="transcribe up to here"
     )
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.set_defaults(func=cmd_transcribe)
