@@ -109,7 +109,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--duration", type=_positive, default=None, metavar="SECONDS", help="wins over --ratio"
     )
     opts.add_argument(
-        "--weights", default=None, metavar="emotion=W,events=W,visual=W,faces=W", help="fusion weights"
+        "--weights",
+        default=None,
+        metavar="emotion=W,events=W,visual=W,faces=W",
+        help="fusion weights",
     )
     opts.add_argument(
         "--model", type=Path, default=None, metavar="DIR", help="a trained EGVS model"

