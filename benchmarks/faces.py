@@ -310,7 +310,7 @@ class _CountedStage(FaceStage):
         return super()._examine(step, image)
 
 
-def stage_cost(work: Path, repeat: int, minutes: float) -> None:
+def stage_cost(work: Path, repeat: int, minutes: float, kinds: list[str]) -> None:
     """The face stage's own CPU (thread clock around `FaceStage.update`, fed the analysis' frames)
     beside the bare decode of the same file: for when full analyses do not fit in the time."""
     from egvs.media.decode import VideoSample, stream_media
@@ -322,7 +322,7 @@ def stage_cost(work: Path, repeat: int, minutes: float) -> None:
     print("| video | bare decode CPU s | face stage CPU s | × bare decode | steps examined | "
           "face stage CPU s per video minute |")  # fmt: skip
     print("|---|---|---|---|---|---|")
-    for kind in ("talk", "noface"):
+    for kind in kinds:
         video = build(work / f"{kind}_{minutes:g}min.mp4", kind, minutes)
         info = probe(video)
         grid = TimeGrid.for_duration(info.duration)
@@ -350,6 +350,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "egvs-faces")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the speed videos")
+    parser.add_argument("--videos", default="talk,noface", help="stage: which videos")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.sections:
@@ -364,7 +365,7 @@ def main() -> None:
         elif section == "speed":
             speed(args.work, args.repeat, args.minutes)
         elif section == "stage":
-            stage_cost(args.work, args.repeat, args.minutes)
+            stage_cost(args.work, args.repeat, args.minutes, args.videos.split(","))
         else:
             raise SystemExit(f"unknown section {section!r}")
 
