@@ -1,7 +1,7 @@
 """Faces as a second emotion channel (issue 20): how well, where it changes the summary, at what cost.
 
-    .venv/bin/python benchmarks/faces.py [fer] [crema] [weights] [films] [speed]
-        [--work DIR] [--repeat 3]
+    .venv/bin/python benchmarks/faces.py [fer] [crema] [weights] [films] [speed] [stage]
+        [--work DIR] [--repeat 3] [--minutes 10]
 
 Sections (all by default except ``speed``, which takes about half an hour on a busy 2-core box):
 
@@ -25,6 +25,8 @@ Sections (all by default except ``speed``, which takes about half an hour on a b
   under --work: a talk with a face in every frame (the CREMA-D clips looped, pillar-boxed) and a
   video without faces (FFmpeg's test pattern and a tone). Medians of --repeat runs; ratios to
   the bare decode of the same run, and the face stage's own CPU from the pipeline's stage clock.
+* ``stage``: the face stage alone on the same videos (its thread CPU, fed the analysis' frames),
+  beside the bare decode of the same run: a cheaper measure when full analyses do not fit.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from egvs.features.faces import FaceStage
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -296,12 +300,57 @@ def speed(work: Path, repeat: int, minutes: float) -> None:
     print()
 
 
+class _CountedStage(FaceStage):
+    """The face stage, counting the steps it examines."""
+
+    examined = 0
+
+    def _examine(self, step: int, image: np.ndarray) -> bool:
+        self.examined += 1
+        return super()._examine(step, image)
+
+
+def stage_cost(work: Path, repeat: int, minutes: float, kinds: list[str]) -> None:
+    """The face stage's own CPU (thread clock around `FaceStage.update`, fed the analysis' frames)
+    beside the bare decode of the same file: for when full analyses do not fit in the time."""
+    from egvs.media.decode import VideoSample, stream_media
+    from egvs.media.probe import probe
+    from egvs.timeline import TimeGrid
+
+    print(f"## CPU of the face stage alone ({minutes:g}-minute 1280x720 videos)\n")
+    print(f"medians of {repeat} runs on a shared, busy 2-core machine\n")
+    print("| video | bare decode CPU s | face stage CPU s | × bare decode | steps examined | "
+          "face stage CPU s per video minute |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for kind in kinds:
+        video = build(work / f"{kind}_{minutes:g}min.mp4", kind, minutes)
+        info = probe(video)
+        grid = TimeGrid.for_duration(info.duration)
+        decode, stage_cpu, examined = [], [], 0
+        for _ in range(repeat):
+            decode.append(cpu_of([ffmpeg(), "-v", "error", "-i", str(video), "-f", "null", "-"])[0])
+            stage = _CountedStage(info.width / info.height)
+            seconds = 0.0
+            for item in stream_media(info, grid, audio=False):
+                if isinstance(item, VideoSample):
+                    start = time.thread_time()
+                    stage.update(item.step, item.image)
+                    seconds += time.thread_time() - start
+            stage_cpu.append(seconds)
+            examined = stage.examined
+        d, st = statistics.median(decode), statistics.median(stage_cpu)
+        print(f"| {kind} | {d:.1f} | {st:.2f} | {st / d:.3f} | {examined} of {grid.n_steps} | "
+              f"{st / minutes:.2f} |")  # fmt: skip
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", default=["fer", "crema", "weights", "films"])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "egvs-faces")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the speed videos")
+    parser.add_argument("--videos", default="talk,noface", help="stage: which videos")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     for section in args.sections:
@@ -315,6 +364,8 @@ def main() -> None:
             films()
         elif section == "speed":
             speed(args.work, args.repeat, args.minutes)
+        elif section == "stage":
+            stage_cost(args.work, args.repeat, args.minutes, args.videos.split(","))
         else:
             raise SystemExit(f"unknown section {section!r}")
 

