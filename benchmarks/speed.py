@@ -141,38 +141,29 @@ def concat(src: Path, times: int, out: Path) -> None:
 def stage_breakdown(video: Path, out: Path) -> dict[str, float]:
     """CPU seconds per stage, measured in this (child) process with a cold feature cache."""
     import egvs
-    from egvs.api import default_emotion_model
-    from egvs.cache import FeatureCache, file_digest
     from egvs.media.decode import stream_media
     from egvs.media.probe import probe
-    from egvs.pipeline import StageClock, build_timeline, extract_features
+    from egvs.pipeline import StageClock
     from egvs.timeline import TimeGrid
 
-    clock = StageClock()
-    with clock.process("models"):
-        model = default_emotion_model()
     info = probe(video)
-    grid = TimeGrid.for_duration(info.duration)
     # The streamed pass's remainder also holds the stages' own helper threads (OpenCV, BLAS) and
     # the hand-offs between threads; the decode alone is measured on its own first.
     start = time.process_time()
-    for _ in stream_media(info, grid):
+    for _ in stream_media(info, TimeGrid.for_duration(info.duration)):
         pass
     decode = time.process_time() - start
-    outputs = extract_features(info, grid, FeatureCache(file_digest(video)), model, clock)
+    clock = StageClock()
+    egvs.extract(video, clock=clock)  # models, every stage, timeline, emotion
     remainder = clock.seconds.pop("decode")
     clock.add("decode (FFmpeg threads, frame conversion)", decode)
     clock.add("rest of the pass (helper threads, hand-offs)", remainder - decode)
-    with clock.process("timeline (novelty, events)"):
-        build_timeline(info, grid, outputs, model, clock)
     # The rest through the public API on the now cached features: analyze = hash, models, cache,
     # timeline, scoring, shots, selection; summarize adds the rendering.
     start = time.process_time()
     egvs.analyze(video)
     planned = time.process_time() - start
-    timeline = sum(
-        v for k, v in clock.seconds.items() if k in ("emotion", "timeline (novelty, events)")
-    )
+    timeline = sum(v for k, v in clock.seconds.items() if k in ("emotion", "timeline"))
     clock.add("rest of analysis (hash, cache, shots, scoring)", planned - timeline)
     start = time.process_time()
     egvs.summarize(video, out / "stages.mp4", overwrite=True)

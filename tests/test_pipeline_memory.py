@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from egvs.pipeline import NOVELTY_CHUNK, StageClock, _Spool, _Worker, compact, novelty
+from egvs.features.video import NOVELTY_CHUNK, novelty
+from egvs.pipeline import StageClock, _Spool, _Worker, compact
 from egvs.timeline import TimeGrid, Timeline, UnknownSignalError
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,13 @@ from egvs.cache import FeatureCache, file_digest
 from egvs.errors import EgvsError, OutputError, SetupError
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.media.probe import MediaInfo, probe
-from egvs.pipeline import build_timeline, extract_features
+from egvs.pipeline import (
+    Extractor,
+    StageClock,
+    build_timeline,
+    default_extractors,
+    extract_features,
+)
 from egvs.request import SummaryRequest, Weights
 from egvs.scoring import Scorer
 from egvs.scoring.aggregate import shot_scores
@@ -71,18 +78,26 @@ def extract(
     *,
     use_cache: bool = True,
     emotion_model: SpeechEmotionModel | None = None,
+    extractors: Sequence[Extractor] | None = None,
+    clock: StageClock | None = None,
 ) -> tuple[MediaInfo, Timeline]:
     """Decode ``path`` once and return its media info and the timeline of every feature source.
+
+    ``extractors`` are the stages that build the timeline (default: `default_extractors`, e.g.
+    with another audio tagger in YAMNet's place); ``clock`` collects CPU seconds per stage.
 
     Raises `InputError` (exit code 2) for an input that is missing, not media, corrupt or too
     short, and `SetupError` (4) when a model package is missing.
     """
+    clock = clock or StageClock()
     info = probe(path)
-    model = emotion_model or default_emotion_model()
+    with clock.process("models"):
+        model = emotion_model or default_emotion_model()
+    extractors = default_extractors() if extractors is None else extractors
     grid = TimeGrid.for_duration(info.duration)
     cache = FeatureCache(file_digest(info.path), enabled=use_cache)
-    outputs = extract_features(info, grid, cache, model)
-    return info, build_timeline(info, grid, outputs, model)
+    outputs = extract_features(info, grid, cache, model, clock, extractors)
+    return info, build_timeline(info, grid, outputs, model, clock, extractors)
 
 
 def _request(

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
@@ -27,27 +27,30 @@ from typing import TypeVar
 import numpy as np
 
 from egvs.cache import FeatureCache
-from egvs.errors import SetupError
-from egvs.features.audio_blocks import AudioBlock, AudioFeatureExtractor, iter_blocks
-from egvs.features.audio_events import AFFECTIVE_EVENTS, YamnetTagger, event_columns
+from egvs.features.audio_blocks import (
+    AudioBlock,
+    AudioFeatureExtractor,
+    BlockExtractor,
+    iter_blocks,
+)
+from egvs.features.audio_events import YamnetTagger
 from egvs.features.emotion import SpeechEmotionModel
 from egvs.features.emotion_prosody import ProsodyEmotionModel
-from egvs.features.faces import FaceStage, face_signals
-from egvs.features.motion import MOTION_FEATURES, MotionAnalyzer
-from egvs.features.prosody import PROSODY_FEATURES, SILENCE_DB, ProsodyExtractor
-from egvs.features.visual import EMBEDDING_DIM, VisualEmbedder
+from egvs.features.extractor import VideoFeatureExtractor, VideoPart
+from egvs.features.faces import FaceExtractor
+from egvs.features.prosody import ProsodyExtractor
+from egvs.features.video import BATCH, VideoStage
 from egvs.media.decode import AudioChunk, VideoSample, stream_media
 from egvs.media.probe import MediaInfo
 from egvs.progress import progress
-from egvs.timeline import ENVELOPE_HOP, TimeGrid, Timeline, fit_length
+from egvs.timeline import TimeGrid, Timeline, fit_length
 
 logger = logging.getLogger("egvs")
 T = TypeVar("T")
 
-BATCH = 16
-NOVELTY_WINDOW = 10.0  # seconds of past frames a frame is compared with
-NOVELTY_CHUNK = 2048  # steps per block of the novelty computation (bounds its float32 copies)
+Extractor = AudioFeatureExtractor | VideoFeatureExtractor
 WIDE = 64  # per-step matrices at least this wide are held in float16
+VIDEO_AHEAD = 3 * BATCH  # frames a video part may fall behind the decoder
 
 
 def compact(values: np.ndarray) -> np.ndarray:
@@ -163,100 +166,6 @@ class _Worker:
         self._pool.shutdown(cancel_futures=True)
 
 
-class _VideoStage:
-    """Visual embeddings and motion, each on its own worker, fed one `VideoSample` at a time."""
-
-    name = "video"
-
-    def __init__(self, clock: StageClock) -> None:
-        self.clock = clock
-        self.embedder = VisualEmbedder()
-        self.motion = MotionAnalyzer()
-        self.cnn = _Worker(ahead=3)  # batches
-        self.flow = _Worker(ahead=2 * BATCH)  # samples
-        self.batch: list[np.ndarray] = []
-        self.visual = _Spool()
-        self.motion_rows: list[np.ndarray] = []  # 6 floats per step
-
-    def config(self) -> dict:
-        return {
-            "visual": self.embedder.config(),
-            "motion": self.motion.config(),
-            "fast_decode": True,
-        }
-
-    def update(self, sample: VideoSample) -> None:
-        self.flow.submit(self._motion, sample)
-        self.batch.append(sample.image)
-        if len(self.batch) == BATCH:
-            self._flush()
-
-    def _motion(self, sample: VideoSample) -> None:
-        with self.clock.thread("motion"):
-            self.motion_rows.append(self.motion.update(sample))
-
-    def _flush(self) -> None:
-        if self.batch:
-            self.cnn.submit(self._embed, np.stack(self.batch))
-            self.batch = []
-
-    def _embed(self, frames: np.ndarray) -> None:
-        with self.clock.thread("visual"):
-            self.visual.append(self.embedder.embed(frames))
-
-    def finish(self, n_steps: int) -> dict[str, np.ndarray]:
-        self._flush()
-        self.cnn.finish()
-        self.flow.finish()
-        visual_arr = (
-            self.visual.read() if self.visual.rows else np.zeros((0, EMBEDDING_DIM), np.float16)
-        )
-        motion = np.array(self.motion_rows, dtype=np.float32).reshape(-1, len(MOTION_FEATURES))
-        return {"visual": fit_length(visual_arr, n_steps), "motion": fit_length(motion, n_steps)}
-
-    def cancel(self) -> None:
-        self.cnn.cancel()
-        self.flow.cancel()
-
-
-class _FacesWorker:
-    """The facial-expression stage (`FaceStage`) on a worker thread of its own."""
-
-    name = FaceStage.name
-
-    def __init__(self, clock: StageClock, aspect: float) -> None:
-        self.clock = clock
-        self.stage = FaceStage(aspect)
-        self.worker = _Worker(ahead=2 * BATCH)
-
-    @staticmethod
-    def config() -> dict:
-        return FaceStage.config()
-
-    def update(self, sample: VideoSample) -> None:
-        self.worker.submit(self._update, sample)
-
-    def _update(self, sample: VideoSample) -> None:
-        with self.clock.thread(self.name):
-            self.stage.update(sample.step, sample.image)
-
-    def finish(self, n_steps: int) -> dict[str, np.ndarray]:
-        self.worker.finish()
-        return self.stage.finish(n_steps)
-
-    def cancel(self) -> None:
-        self.worker.cancel()
-
-
-def _face_stage(info: MediaInfo, clock: StageClock) -> _FacesWorker | None:
-    """The optional face stage, or None (with a note) when its packages are missing."""
-    try:
-        return _FacesWorker(clock, info.width / info.height if info.height else 1.0)
-    except SetupError as exc:
-        logger.warning("facial expressions skipped: %s", exc)
-        return None
-
-
 def _audio_chunks(items: Iterator, on_video, on_time) -> Iterator[np.ndarray]:
     """Route the decoder's output: video samples and times to callbacks, audio chunks out."""
     for item in items:
@@ -273,54 +182,92 @@ def _stage_config(config: dict, grid: TimeGrid) -> dict:
     return {**config, "step": grid.step, "wide": "float16"}
 
 
+def default_extractors() -> list[Extractor]:
+    """Today's stages, in timeline order: picture, prosody, audio events, faces. Cheap to make:
+    each loads its models only when it runs."""
+    return [VideoStage(), ProsodyExtractor(), YamnetTagger(), FaceExtractor()]
+
+
+class _Spools:
+    """Every output of one stage, appended call by call (`_Spool`), read back as arrays."""
+
+    def __init__(self) -> None:
+        self.spools: defaultdict[str, _Spool] = defaultdict(_Spool)
+
+    def append(self, outputs: dict[str, np.ndarray]) -> None:
+        for key, values in outputs.items():
+            self.spools[key].append(values)
+
+    def read(self) -> dict[str, np.ndarray]:
+        return {key: spool.read() for key, spool in self.spools.items()}
+
+
+class _PartRunner:
+    """A `VideoPart` on a worker thread of its own, its CPU time on the clock under its name."""
+
+    def __init__(self, part: VideoPart, clock: StageClock, out: _Spools) -> None:
+        self.part, self.clock, self.out = part, clock, out
+        self.worker = _Worker(ahead=VIDEO_AHEAD)
+
+    def update(self, sample: VideoSample) -> None:
+        self.worker.submit(self._run, self.part.update, sample)
+
+    def finish(self, n_steps: int) -> None:
+        """Queue the part's last rows and wait for all (re-raising a failed task's error)."""
+        self.worker.submit(self._run, self.part.finish, n_steps)
+        self.worker.finish()
+
+    def _run(self, method: Callable[[T], dict[str, np.ndarray]], arg: T) -> None:
+        with self.clock.thread(self.part.name):
+            self.out.append(method(arg))
+
+
 def extract_features(
     info: MediaInfo,
     grid: TimeGrid,
     cache: FeatureCache,
     emotion_model: SpeechEmotionModel,
     clock: StageClock | None = None,
-) -> dict[str, np.ndarray]:
-    """Every stage's raw per-step outputs for one file, from the cache or computed in one pass.
+    extractors: Sequence[Extractor] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every stage's raw per-step outputs for one file (by stage name), from the cache or
+    computed in one pass. A stage that cannot run on the file (no sound for an audio stage, no
+    picture for a video stage, a missing optional package) is absent.
 
-    ``clock`` collects CPU seconds per stage (also logged with ``-v``).
+    ``extractors`` are the stages (default: `default_extractors`); the emotion model's streamed
+    part runs beside them. ``clock`` collects CPU seconds per stage (also logged with ``-v``).
     """
     clock = clock or StageClock()
-    with clock.process("models"):
-        audio_extractors: list[AudioFeatureExtractor] = (
-            [ProsodyExtractor(), YamnetTagger()] if info.has_audio else []
-        )
-        ser = emotion_model.extractor() if info.has_audio else None
-        if ser is not None:
-            audio_extractors.append(ser)
-        video_stage = _VideoStage(clock) if info.has_video else None
-    outputs: dict[str, np.ndarray] = {}
-    missing_audio = []
-    for ex in audio_extractors:
-        hit = cache.load(ex.name, _stage_config(ex.config(), grid))
-        if hit is None:
-            missing_audio.append(ex)
+    extractors = default_extractors() if extractors is None else extractors
+    audio: list[BlockExtractor] = []
+    video: list[VideoFeatureExtractor] = []
+    for ex in extractors:
+        if isinstance(ex, AudioFeatureExtractor):
+            audio += [ex] if info.has_audio else []
+        elif isinstance(ex, VideoFeatureExtractor):
+            video += [ex] if info.has_video else []
         else:
-            outputs.update(hit)
-    video_cfg = _stage_config(video_stage.config(), grid) if video_stage else {}
-    need_video = video_stage is not None
-    if need_video:
-        hit = cache.load("video", video_cfg)
+            raise TypeError(
+                f"{ex!r} is neither an AudioFeatureExtractor nor a VideoFeatureExtractor"
+            )
+    with clock.process("models"):
+        ser = emotion_model.extractor() if info.has_audio else None
+    if ser is not None:
+        audio.append(ser)
+    stages: list[BlockExtractor | VideoFeatureExtractor] = [*audio, *video]
+    configs = {stage.name: _stage_config(stage.config(), grid) for stage in stages}
+    outputs: dict[str, dict[str, np.ndarray]] = {}
+    for stage in stages:
+        hit = cache.load(stage.name, configs[stage.name])
         if hit is not None:
-            outputs.update(hit)
-            need_video = False
-    face_cfg = _stage_config(FaceStage.config(), grid)
-    need_faces = info.has_video
-    if need_faces:
-        hit = cache.load(FaceStage.name, face_cfg)
-        if hit is not None:
-            outputs.update(hit)
-            need_faces = False
-    face_stage = None
-    if need_faces:
-        with clock.process("models"):
-            face_stage = _face_stage(info, clock)
-        need_faces = face_stage is not None
-    if not (need_video or need_faces or missing_audio):
+            outputs[stage.name] = hit
+    missing_audio = [a for a in audio if a.name not in outputs]
+    running: dict[str, list[VideoPart]] = {}
+    with clock.process("models"):
+        for vex in video:
+            if vex.name not in outputs and (parts := vex.start(info)):
+                running[vex.name] = parts
+    if not (running or missing_audio):
         return outputs
 
     bar = progress(total=round(info.duration, 1), desc="analysing", unit="s")
@@ -328,30 +275,24 @@ def extract_features(
     def on_time(t: float) -> None:
         bar.update(max(0.0, round(min(t, info.duration), 1) - bar.n))
 
-    video_stages: list[_VideoStage | _FacesWorker] = []
-    if need_video and video_stage:
-        video_stages.append(video_stage)
-    if need_faces and face_stage:
-        video_stages.append(face_stage)
+    spools = {name: _Spools() for name in [*running, *(ex.name for ex in missing_audio)]}
+    runners = [
+        _PartRunner(part, clock, spools[name]) for name, parts in running.items() for part in parts
+    ]
 
     def on_video(sample: VideoSample) -> None:
-        for stage in video_stages:
-            stage.update(sample)
-
-    per_stage: dict[str, defaultdict[str, _Spool]] = {
-        ex.name: defaultdict(_Spool) for ex in missing_audio
-    }
+        for runner in runners:
+            runner.update(sample)
 
     def extract_block(block: AudioBlock) -> None:
         for ex in missing_audio:
             with clock.thread(ex.name):
-                for key, value in ex.extract(block).items():
-                    per_stage[ex.name][key].append(value)
+                spools[ex.name].append(ex.extract(block))
 
     audio_worker = _Worker(ahead=2)  # blocks of 25 s
     try:
         with clock.process("decode"):
-            decoded = stream_media(info, grid, video=bool(video_stages), audio=bool(missing_audio))
+            decoded = stream_media(info, grid, video=bool(runners), audio=bool(missing_audio))
             chunks = _audio_chunks(decoded, on_video, on_time)
             if missing_audio:
                 for block in iter_blocks(chunks, grid.n_steps, grid.step):
@@ -361,88 +302,57 @@ def extract_features(
                     pass
             bar.close()
             audio_worker.finish()
-            video_arrays = {s.name: s.finish(grid.n_steps) for s in video_stages}  # waits
+            for runner in runners:
+                runner.finish(grid.n_steps)  # waits
     finally:  # after an error: stop the workers (no-ops when they finished)
         audio_worker.cancel()
-        for stage in video_stages:
-            stage.cancel()
-    for ex in missing_audio:
-        arrays = {key: spool.read() for key, spool in per_stage[ex.name].items()}
-        cache.store(ex.name, _stage_config(ex.config(), grid), arrays)
-        outputs.update(arrays)
-    for stage in video_stages:
-        cfg = video_cfg if stage is video_stage else face_cfg
-        cache.store(stage.name, cfg, video_arrays[stage.name])
-        outputs.update(video_arrays[stage.name])
+        for runner in runners:
+            runner.worker.cancel()
+    for name in (a.name for a in missing_audio):
+        arrays = spools[name].read()
+        cache.store(name, configs[name], arrays)
+        outputs[name] = arrays
+    for name in running:
+        arrays = {key: fit_length(v, grid.n_steps) for key, v in spools[name].read().items()}
+        cache.store(name, configs[name], arrays)
+        outputs[name] = arrays
     logger.info("analysis CPU seconds by stage: %s", clock.summary())
     return outputs
-
-
-def novelty(visual: np.ndarray, step: float, window: float = NOVELTY_WINDOW) -> np.ndarray:
-    """Cosine distance of each frame's embedding to the mean of the previous ``window`` seconds.
-
-    Computed in blocks of `NOVELTY_CHUNK` steps, so its float32 copies do not grow with the video.
-    """
-    out = np.zeros(len(visual), np.float32)
-    if not visual.any():
-        return out
-    w = max(1, round(window / step))
-    for start in range(1, len(visual), NOVELTY_CHUNK):
-        stop = min(start + NOVELTY_CHUNK, len(visual))
-        first = max(start - w, 0)  # the block's steps and the window before them
-        block = visual[first:stop].astype(np.float32)
-        unit = block / (np.linalg.norm(block, axis=1, keepdims=True) + 1e-8)
-        csum = np.concatenate([np.zeros((1, unit.shape[1]), np.float32), np.cumsum(unit, axis=0)])
-        idx = np.arange(start, stop) - first
-        lo = np.maximum(idx - w, 0)
-        past = (csum[idx] - csum[lo]) / np.maximum(idx - lo, 1)[:, None]
-        past_norm = np.linalg.norm(past, axis=1) + 1e-8
-        out[start:stop] = 1.0 - (unit[idx] * past).sum(1) / past_norm
-    return np.clip(out, 0.0, 1.0)
 
 
 def build_timeline(
     info: MediaInfo,
     grid: TimeGrid,
-    outputs: dict[str, np.ndarray],
+    outputs: Mapping[str, Mapping[str, np.ndarray]],
     emotion_model: SpeechEmotionModel,
     clock: StageClock | None = None,
+    extractors: Sequence[Extractor] | None = None,
 ) -> Timeline:
-    """Assemble sources and named signals from raw stage outputs, then run the emotion model."""
+    """Assemble the stages' sources and signals from their outputs (by stage name; a stage
+    without outputs did not run: its declared stand-ins), then run the emotion model."""
     clock = clock or StageClock()
-    n = grid.n_steps
+    extractors = default_extractors() if extractors is None else extractors
     tl = Timeline(grid)
-    visual = outputs.get("visual", np.zeros((n, EMBEDDING_DIM), np.float16))
-    motion = outputs.get("motion", np.zeros((n, len(MOTION_FEATURES)), np.float32))
-    prosody = outputs.get("prosody")
-    if prosody is None:
-        prosody = np.zeros((n, len(PROSODY_FEATURES)), np.float32)
-        prosody[:, :2] = SILENCE_DB
-    tl.add_source("visual", visual)
-    tl.add_source("motion", motion)
-    tl.add_source("audio", prosody)
-    tl.add_signal("motion", motion[:, 0])
-    tl.add_signal("novelty", novelty(tl.sources["visual"], grid.step))
-    tl.add_signal("loudness", prosody[:, 0])
-    tl.add_signal("pitch", prosody[:, 2])
-    tl.add_signal("pitch_std", prosody[:, 3])
-    if "events" in outputs:
-        events = fit_length(outputs["events"], n)
-        tl.add_source("events", events)
-        for name, cols in event_columns().items():
-            tl.add_signal(f"event.{name}", events[:, cols].max(axis=1) if cols else np.zeros(n))
-    else:
-        tl.add_source("events", np.zeros((n, 521), np.float16))
-        for name in AFFECTIVE_EVENTS:
-            tl.add_signal(f"event.{name}", np.zeros(n))
-    if "faces" in outputs:
-        for name, values in face_signals(fit_length(outputs["faces"], n), grid.step).items():
-            tl.add_signal(name, values)
-    if "envelope" in outputs:
-        per_step = round(grid.step / ENVELOPE_HOP)
-        tl.envelope = fit_length(outputs["envelope"], n * per_step)
-    # Without audio there is no voice: the silent (all-unvoiced) track of the prosody model.
-    model = emotion_model if info.has_audio else ProsodyEmotionModel()
-    with clock.thread("emotion"):
-        model.predict(outputs, tl).add_to(tl)
+    with clock.process("timeline"):
+        for ex in extractors:
+            ran = outputs.get(ex.name)
+            for source in ex.sources:
+                tl.add_source(source.name, source.values(ran, grid.n_steps))
+            before = set(tl.signals)
+            if ran is None:
+                for name, value in ex.signals.items():
+                    if value is not None:
+                        tl.add_signal(name, np.full(grid.n_steps, value, np.float32))
+            else:
+                ex.add_to(tl, ran)
+            undeclared = set(tl.signals) - before - set(ex.signals)
+            if undeclared:
+                raise RuntimeError(
+                    f"stage {ex.name!r} added undeclared signals {sorted(undeclared)}"
+                )
+        # Without audio there is no voice: the silent (all-unvoiced) track of the prosody model.
+        model = emotion_model if info.has_audio else ProsodyEmotionModel()
+        features = {key: value for stage in outputs.values() for key, value in stage.items()}
+        with clock.thread("emotion"):
+            model.predict(features, tl).add_to(tl)
     return tl

@@ -75,11 +75,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     """Build every model EGVS caches, so the first real run does not pay for it."""
     from egvs.api import default_emotion_model
-    from egvs.features.audio_events import YamnetTagger
-    from egvs.features.visual import model_path
+    from egvs.features import audio_events, visual
 
-    model_path()
-    YamnetTagger()
+    visual.model_path()
+    audio_events.model_path()
     model = default_emotion_model()
     if not args.quiet:
         print(f"egvs setup: models ready (speech emotion: {model.name})")

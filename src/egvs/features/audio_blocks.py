@@ -2,18 +2,20 @@
 
 The decoder's 16 kHz mono samples are cut into blocks of whole timeline steps, each carried with
 ``context`` seconds of audio before and after (zeros beyond the file's ends), so an extractor can look
-at a window centred on any step of its block. Every audio extractor implements
-`AudioFeatureExtractor`; its per-step outputs are concatenated over blocks by the pipeline.
+at a window centred on any step of its block. Every audio stage implements
+`AudioFeatureExtractor` (a `BlockExtractor` that declares its timeline sources and signals, see
+`egvs.features.extractor`); its per-step outputs are concatenated over blocks by the pipeline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from egvs.features.extractor import FeatureExtractor
 from egvs.media.decode import SAMPLE_RATE
 
 BLOCK_STEPS = 50  # 25 s of audio per block at the default 0.5 s step
@@ -54,8 +56,9 @@ class AudioBlock:
         return out
 
 
-class AudioFeatureExtractor(Protocol):
-    """A streamed audio stage: per-step arrays for each block (``n_steps`` rows each)."""
+class BlockExtractor(Protocol):
+    """Streamed audio features: per-step arrays for each block (``n_steps`` rows each). Alone,
+    the streamed part of a speech-emotion model (its outputs go to the model only)."""
 
     name: str
 
@@ -64,6 +67,12 @@ class AudioFeatureExtractor(Protocol):
         ...
 
     def extract(self, block: AudioBlock) -> dict[str, np.ndarray]: ...
+
+
+@runtime_checkable
+class AudioFeatureExtractor(BlockExtractor, FeatureExtractor, Protocol):
+    """A stage on the sound (e.g. an audio tagger): streamed blocks in, timeline sources and
+    signals declared; pass it to `egvs.extract` (``extractors=``)."""
 
 
 def iter_blocks(

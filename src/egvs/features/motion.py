@@ -30,7 +30,8 @@ class MotionAnalyzer:
     def __init__(self) -> None:
         self._previous: np.ndarray | None = None
 
-    def config(self) -> dict:
+    @staticmethod
+    def config() -> dict:
         return {"method": "farneback", "features": list(MOTION_FEATURES)}
 
     def update(self, sample: VideoSample) -> np.ndarray:

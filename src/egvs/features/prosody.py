@@ -6,10 +6,13 @@ with FFTs over 40 ms frames at a 20 ms hop: cheap enough to run on hours of audi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from egvs.features.audio_blocks import AudioBlock
-from egvs.timeline import ENVELOPE_HOP
+from egvs.features.extractor import Source
+from egvs.timeline import ENVELOPE_HOP, Timeline, fit_length
 
 PROSODY_FEATURES = (
     "loudness_db",
@@ -54,9 +57,21 @@ def pitch_track(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 class ProsodyExtractor:
-    """Loudness, pitch and brightness per step, plus the 10 ms loudness envelope of each block."""
+    """Loudness, pitch and brightness per step, plus the 10 ms loudness envelope of each block.
+
+    Without sound the ``audio`` source is silence (`SILENCE_DB`, no pitch) and there is no
+    envelope."""
 
     name = "prosody"
+    sources = (
+        Source(
+            "audio",
+            len(PROSODY_FEATURES),
+            output="prosody",
+            absent=(SILENCE_DB, SILENCE_DB) + (0.0,) * (len(PROSODY_FEATURES) - 2),
+        ),
+    )
+    signals: Mapping[str, float | None] = {"loudness": SILENCE_DB, "pitch": 0.0, "pitch_std": 0.0}
 
     def config(self) -> dict:
         return {
@@ -94,3 +109,11 @@ class ProsodyExtractor:
             envelope, (0, max(0, expected - len(envelope))), constant_values=SILENCE_DB
         )[:expected]
         return {"prosody": feats, "envelope": envelope.astype(np.float32)}
+
+    def add_to(self, timeline: Timeline, outputs: Mapping[str, np.ndarray]) -> None:
+        audio = timeline.sources["audio"]
+        timeline.add_signal("loudness", audio[:, 0])
+        timeline.add_signal("pitch", audio[:, 2])
+        timeline.add_signal("pitch_std", audio[:, 3])
+        per_step = round(timeline.grid.step / ENVELOPE_HOP)
+        timeline.envelope = fit_length(outputs["envelope"], timeline.n_steps * per_step)

@@ -153,7 +153,8 @@ class VisualEmbedder:
             str(model_path()), options, providers=["CPUExecutionProvider"]
         )
 
-    def config(self) -> dict:
+    @staticmethod
+    def config() -> dict:
         return {"model": MODEL_NAME, "size": 224}
 
     def embed(self, frames: np.ndarray) -> np.ndarray:
