@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from egvs.evaluation.classification import expected_calibration_error
 from egvs.ser.classes import CLASSES, VALENCE_CLASSES
 from egvs.ser.features import pool, pool_windows
 from egvs.ser.head import SerHead, Task, baseline, normalize_groups, softmax
 from egvs.ser_training.evaluate import format_table, report, restricted_predictions, score
-from egvs.ser_training.fit import expected_calibration_error, fit_logistic, fit_temperature
+from egvs.ser_training.fit import fit_logistic, fit_temperature
 from egvs.ser_training.labels import Item, read_labels
 
 

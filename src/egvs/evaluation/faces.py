@@ -20,9 +20,8 @@ import cv2
 import numpy as np
 
 from egvs.errors import InputError
+from egvs.evaluation.classification import expected_calibration_error, uar
 from egvs.features.faces import EXPRESSIONS, NEGATIVE
-from egvs.ser.evaluate import uar
-from egvs.ser.head import expected_calibration_error
 
 VALENCE_GROUPS = {
     "negative": NEGATIVE,

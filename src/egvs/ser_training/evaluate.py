@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from egvs.evaluation.classification import expected_calibration_error, uar
 from egvs.ser.classes import (
     CLASSES,
     HIGH_AROUSAL,
@@ -35,7 +36,6 @@ from egvs.ser.classes import (
     VALENCE_CLASSES,
     VOCALIZATIONS,
 )
-from egvs.ser_training.fit import expected_calibration_error
 from egvs.ser_training.labels import Item
 
 VALENCE_SPLIT = 0.25  # fixed-valence models: below -0.25 negative, above +0.25 positive
@@ -66,15 +66,6 @@ def valence_from_classes(probs: np.ndarray) -> np.ndarray:
     v = probs @ np.array([VALENCE[c] for c in CLASSES])
     idx = np.where(v < -VALENCE_SPLIT, 0, np.where(v > VALENCE_SPLIT, 2, 1))
     return np.eye(len(VALENCE_CLASSES))[idx]
-
-
-def uar(true: np.ndarray, pred: np.ndarray) -> float:
-    """Unweighted average recall over the classes present in ``true``."""
-    return (
-        float(np.mean([np.mean(pred[true == c] == c) for c in np.unique(true)]))
-        if len(true)
-        else float("nan")
-    )
 
 
 def _class_metrics(true: np.ndarray, pred: np.ndarray, probs: np.ndarray) -> dict:

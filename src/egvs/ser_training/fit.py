@@ -58,17 +58,3 @@ def fit_temperature(
 
     res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(res.x))
-
-
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    """ECE of the top-class confidence: mean |accuracy - confidence| over equal-width bins."""
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        idx = which == b
-        if idx.any():
-            ece += idx.mean() * abs(correct[idx].mean() - conf[idx].mean())
-    return float(ece)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from egvs.atomic import atomic_write, write_text
+from egvs.evaluation.classification import expected_calibration_error
 from egvs.features.audio_blocks import iter_blocks
 from egvs.media.decode import SAMPLE_RATE
 from egvs.progress import logger
@@ -34,7 +35,7 @@ from egvs.ser.classes import (
 from egvs.ser.features import Featurizer
 from egvs.ser.head import SerHead, Task, normalize_groups, softmax
 from egvs.ser_training.evaluate import report
-from egvs.ser_training.fit import expected_calibration_error, fit_logistic, fit_temperature
+from egvs.ser_training.fit import fit_logistic, fit_temperature
 from egvs.ser_training.labels import Item
 from egvs.ser_training.mlp import fit_mlp
 from egvs.timeline import TimeGrid
