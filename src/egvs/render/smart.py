@@ -320,6 +320,9 @@ def _encoder(vin: av.VideoStream, smart: SmartPlan, rate: Fraction) -> av.VideoC
     enc.framerate = rate
     if ctx.sample_aspect_ratio:
         enc.sample_aspect_ratio = ctx.sample_aspect_ratio
+    # the same colour description in the SPS, so players keep one colour matrix across cuts
+    enc.color_range, enc.colorspace = ctx.color_range, ctx.colorspace
+    enc.color_primaries, enc.color_trc = ctx.color_primaries, ctx.color_trc
     enc.flags |= av.codec.context.Flags.global_header
     enc.thread_type = "FRAME"
     enc.options = {**smart.options, "bf": "0"}
