@@ -250,7 +250,11 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_partial_file(
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_a_full_output_disk_blames_the_output(capsys, video: Path, tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("render, renderer", [("encode", "_render"), ("copy", "_render_copy")])
+def test_a_full_output_disk_blames_the_output(
+    capsys, video: Path, tmp_path: Path, monkeypatch, render: str, renderer: str
+):
+    """Either way of rendering: a muxer failing on the output's file is the output's fault."""
     import errno
 
     import av
@@ -261,9 +265,9 @@ def test_a_full_output_disk_blames_the_output(capsys, video: Path, tmp_path: Pat
         path.write_bytes(b"partial")
         raise av.error.OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(render_video, "_render", disk_full)
+    monkeypatch.setattr(render_video, renderer, disk_full)
     out = tmp_path / "o.mp4"
-    code, _out, err = run(capsys, "summarize", video, "-o", out)
+    code, _out, err = run(capsys, "summarize", video, "-o", out, "--render", render)
     assert code == 3 and "cannot write" in err and str(out) in err
     assert list(tmp_path.iterdir()) == []
 

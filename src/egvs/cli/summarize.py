@@ -55,6 +55,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         timeline_path=args.timeline,
         captions=args.captions,
         language=None if args.lang == "auto" else args.lang,
+        render=args.render,
     )
     _print_summary(summary.analysis, summary.output)
     return 0
@@ -140,6 +141,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default="auto",
         metavar="auto|ko|en|...",
         help="spoken language for --captions (default: detected)",
+    )
+    p.add_argument(
+        "--render",
+        choices=("auto", "copy", "encode"),
+        default="auto",
+        help="copy: keep the source's own frames in every whole GOP a segment holds and "
+        "re-encode only those next to each cut (H.264 in mp4/mov/mkv; fails for other "
+        "sources); encode: re-encode every frame; auto (default): copy where the source "
+        "allows it, else encode",
     )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_summarize)
