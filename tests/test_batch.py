@@ -189,6 +189,19 @@ def test_ray_is_imported_only_by_its_engine() -> None:
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+def test_quiet_ray_batch_prints_nothing(folder: Path, tmp_path: Path) -> None:
+    """-q: Ray's own start-up notices (its token-authentication warning) are not printed."""
+    pytest.importorskip("ray")
+    run = subprocess.run(
+        [sys.executable, "-m", "egvs.cli.main", "batch", str(folder / "a"), "-o", str(tmp_path)]
+        + ["--engine", "ray", "--workers", "1", "--mode", "analyze", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0 and run.stdout == "" and run.stderr == "", run.stderr
+
+
 def test_ray_gives_the_same_bytes(first_run: tuple[int, Path], folder: Path, tmp_path: Path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")

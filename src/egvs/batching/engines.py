@@ -87,7 +87,8 @@ def ray_results(
             address=address,
             num_cpus=None if address else cpu_count(),
             include_dashboard=False,
-            logging_level="warning",
+            # -q: Ray's own notices (such as its token-authentication warning) stay unprinted too
+            logging_level="warning" if logger.isEnabledFor(logging.WARNING) else "error",
         )
         if threading.current_thread() is threading.main_thread():
             for sig, handler in handlers.items():  # Ray's would exit without stopping cleanly
