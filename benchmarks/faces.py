@@ -239,20 +239,16 @@ def build(path: Path, kind: str, minutes: float) -> Path:
 
 CHILD = """
 import json, sys
-import egvs.pipeline as p
-from egvs.api import default_emotion_model
-from egvs.cache import FeatureCache
-from egvs.media.probe import probe
-from egvs.timeline import TimeGrid
+import egvs
+from egvs.features.faces import FaceExtractor
+from egvs.pipeline import StageClock, default_extractors
+stages = default_extractors()
 if sys.argv[2] == "off":
-    p._face_stage = lambda info, clock: None
-info = probe(sys.argv[1])
-clock = p.StageClock()
-grid = TimeGrid.for_duration(info.duration)
-p.extract_features(info, grid, FeatureCache("x", enabled=False), default_emotion_model(), clock)
+    stages = [s for s in stages if not isinstance(s, FaceExtractor)]
+clock = StageClock()
+egvs.extract(sys.argv[1], use_cache=False, extractors=stages, clock=clock)
 print(json.dumps(clock.seconds))
 """
-
 
 def cpu_of(cmd: list[str]) -> tuple[float, str]:
     """CPU seconds (user + sys) of a child process, and its stdout."""
