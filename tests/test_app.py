@@ -31,6 +31,7 @@ from egvs.errors import EgvsError, InputError
 from egvs.example import make_video
 from egvs.export.timeline import FORMATS
 from egvs.segments import Segment
+from egvs.shortform import ShortsOptions
 
 RESULT_TIMEOUT_MS = (
     180_000  # a summary of a 10 s clip takes seconds; CI machines are slow and shared
@@ -355,7 +356,9 @@ def test_shorts_job_stops_within_2s_in_every_stage(
         Sessions(),
         "tab",
         job,
-        lambda: run_shorts_job(workspace, upload, count=2, length="5-20"),
+        lambda: run_shorts_job(
+            workspace, upload, options=ShortsOptions.from_options(count=2, length="5-20")
+        ),
     )
     assert reached.wait(300), f"the job never reached {stage}"
     time.sleep(0.2)  # well inside the stage
@@ -846,7 +849,7 @@ def test_idle_memory_stays_flat_over_many_jobs(tmp_path: Path) -> None:
                 status = client.predict(handle_file(str(video)), *options, api_name="/shorts")[0]
                 assert "short(s)" in status, status
             else:
-                options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, ".otio", "en")
+                options = ("ratio", 0.2, 30, 0.4, 0.35, 0.25, 0.5, ".otio", "en")
                 status = client.predict(handle_file(str(video)), *options, api_name="/summarize")[0]
                 assert "Summary:" in status, status
             idle.append(round(_rss_mib(server.pid)))
@@ -931,7 +934,6 @@ def test_shorts_job_zips_every_clip(tmp_path: Path, videos) -> None:
     from zipfile import ZipFile
 
     from egvs.app.jobs import run_shorts_job
-    from egvs.shortform import ShortsOptions
 
     workspace = Workspace.create(tmp_path)
     upload = shutil.copy(videos[0], workspace.uploads / "clip.mp4")  # as Gradio stores uploads
@@ -956,7 +958,11 @@ def test_a_video_shorter_than_the_clip_length_says_what_was_made(tmp_path: Path)
 
     workspace = Workspace.create(tmp_path)
     upload = make_video(workspace.uploads / "short.mp4", 6.0, size=(160, 90))
-    result = run_shorts_job(workspace, upload, length="15-60", captions=False, count=1)
+    result = run_shorts_job(
+        workspace,
+        upload,
+        options=ShortsOptions.from_options(length="15-60", captions=False, count=1),
+    )
     assert [c["rank"] for c in result.shorter_than_asked] == [1]
     status = _shorts_status(result, "en")
     clip = result.clips[0]["duration"]

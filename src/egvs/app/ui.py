@@ -561,6 +561,11 @@ def create(
     return build(workspace, config, sessions), workspace
 
 
+# The gallery's grid crops its thumbnails square (object-fit: cover) whatever `object_fit` says,
+# which only reaches the enlarged preview: a vertical short showed as a square cut of its middle.
+THUMBNAILS_CSS = "#shorts-clips img, #shorts-clips video { object-fit: contain !important; }"
+
+
 def web_font() -> tuple[str, list[str]]:
     """The page's CSS that serves the bundled CJK font, and the path Gradio may serve for it
     (nothing when the font package is missing: the page then uses system fonts only)."""
@@ -580,7 +585,7 @@ def launch_kwargs(config: AppConfig, host: str, port: int) -> dict:
     """Launch options: local only by default, no share link, no server-side rendering (needs Node)."""
     css, font_paths = web_font()
     return {
-        "css": css,
+        "css": f"{THUMBNAILS_CSS}\n{css}",
         "allowed_paths": font_paths,
         "server_name": host,
         "server_port": port,
