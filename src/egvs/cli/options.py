@@ -54,12 +54,17 @@ class HelpFormatter(argparse.HelpFormatter):
         return text.format_map({k: v.replace("%", "%%") for k, v in domain_defaults().items()})
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
+def _number(text: str) -> float:
+    """The number ``text`` spells, or the argparse error that it is none."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    value = _number(text)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text}")
     if not value > 0:
@@ -88,10 +93,7 @@ def ratio(text: str) -> float:
 
 def seconds(text: str) -> float:
     """argparse type: a time in the input, a finite number of seconds >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    value = _number(text)
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"must be a time >= 0 s: {text}")
     return value

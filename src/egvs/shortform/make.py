@@ -24,13 +24,7 @@ import numpy as np
 from egvs.errors import EgvsError, InputError, OutputError
 from egvs.progress import logger
 from egvs.segments import Segment
-from egvs.shortform.options import (  # noqa: F401 (their home before options.py)
-    ASPECTS,
-    DEFAULT_LENGTH,
-    ShortsOptions,
-    parse_aspect,
-    parse_length,
-)
+from egvs.shortform.options import ShortsOptions
 from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
 from egvs.shortform.words import fit_to_words
 
