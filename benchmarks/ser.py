@@ -125,6 +125,11 @@ def _pct(m: dict, key: str) -> str:
     return "-" if v is None or v != v else f"{100 * v:.1f}"
 
 
+def _ece(m: dict, key: str) -> str:
+    v = m.get(key)
+    return "-" if v is None or v != v else f"{v:.3f}"
+
+
 def markdown(result: dict) -> str:
     lines = []
     if "all_corpora" in result:
@@ -136,7 +141,7 @@ def markdown(result: dict) -> str:
         ]
         all_c = result["all_corpora"]
         for name, m in [*all_c["datasets"].items(), ("overall", all_c["overall"])]:
-            ece = "-" if m.get("ece") != m.get("ece") else f"{m['ece']:.3f}"
+            ece = _ece(m, "ece")
             lines.append(
                 f"| {name} | {m['n']} | {_pct(m, 'accuracy')} | {_pct(m, 'uar')} "
                 f"| {_pct(m, 'arousal_uar')} | {_pct(m, 'valence_uar')} "
@@ -146,8 +151,9 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             "Leave one corpus out (trained on all other corpora):",
-            "| held-out corpus | n | UAR % | chance % | arousal UAR % | valence UAR % | chance % |",
-            "|---|---|---|---|---|---|---|",
+            "| held-out corpus | n | UAR % | chance % | arousal UAR % | arousal ECE | valence UAR % "
+            "| chance % |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         uars = []
         for name, m in result["leave_one_corpus_out"].items():
@@ -156,10 +162,12 @@ def markdown(result: dict) -> str:
                 uars.append(m["uar"])
             lines.append(
                 f"| {name} | {m['n']} | {_pct(m, 'uar')} | {_pct(ch, 'uar')} "
-                f"| {_pct(m, 'arousal_uar')} | {_pct(m, 'valence_uar')} "
+                f"| {_pct(m, 'arousal_uar')} | {_ece(m, 'arousal_ece')} | {_pct(m, 'valence_uar')} "
                 f"| {_pct(ch, 'valence_uar')} |"
             )
-        lines.append(f"| mean UAR over the emotion corpora | | {100 * np.mean(uars):.1f} | | | | |")
+        lines.append(
+            f"| mean UAR over the emotion corpora | | {100 * np.mean(uars):.1f} | | | | | |"
+        )
     if "speed" in result:
         s = result["speed"]
         lines += [

