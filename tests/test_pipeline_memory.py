@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -88,6 +92,39 @@ def test_worker_keeps_order_and_reraises() -> None:
     worker.submit(fail)
     with pytest.raises(ValueError, match="boom"):
         worker.finish()
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_a_stop_inside_cancel_leaves_the_running_task_to_the_next_cancel() -> None:
+    """A stop (here SIGALRM standing in for SIGTERM) raised while a stage's thread is being
+    waited for: the next `cancel` (extract_features' ``finally``) still waits for the running
+    task. Python 3.11's `Thread.join`, interrupted, takes the thread for ended, and `egvs
+    shorts` exited under a thread inside CTranslate2 (exit 134 or 139, a core dump)."""
+    done: list[bool] = []
+
+    def slow() -> None:
+        time.sleep(1.0)
+        done.append(True)
+
+    worker = _Worker(ahead=2)
+    worker.submit(slow)
+    worker.submit(slow)  # queued: dropped by the stop
+    previous = signal.signal(signal.SIGALRM, _stop)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            worker.cancel()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert done == []  # the stop came while the first task ran
+    waiting = threading.Thread(target=worker.cancel, daemon=True)  # a hang fails, not stalls
+    waiting.start()
+    waiting.join(10)
+    assert not waiting.is_alive() and done == [True]
 
 
 def test_stage_clock_does_not_count_nested_stages_twice() -> None:

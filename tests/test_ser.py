@@ -205,13 +205,16 @@ def test_read_labels_extra_columns(tmp_path) -> None:
 
 
 def test_default_model_missing_backbone_says_how_to_fix(monkeypatch, tmp_path) -> None:
+    from dataclasses import replace
+
     from egvs.errors import SetupError
-    from egvs.ser import backbone, default_model
+    from egvs.model_files import PACKAGED
+    from egvs.ser import default_model
 
     monkeypatch.setenv("EGVS_CACHE_DIR", str(tmp_path))  # nothing built yet
-    monkeypatch.setattr(
-        backbone, "PACKAGES", ("egvs_no_such_whisper_part1", "egvs_no_such_whisper_part2")
-    )
+    for name in ("whisper-base-part1", "whisper-base-part2"):
+        missing = replace(PACKAGED[name], package=f"egvs_no_such_{name.replace('-', '_')}")
+        monkeypatch.setitem(PACKAGED, name, missing)
     with pytest.raises(SetupError, match="pip install"):
         default_model()
 

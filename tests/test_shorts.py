@@ -299,10 +299,10 @@ def no_analysis(monkeypatch) -> None:
     """Fails a test whose run gets as far as the analysis: its checks must come first."""
     import egvs.api
 
-    def analyze(*_args, **_kwargs):
+    def extract(*_args, **_kwargs):
         raise AssertionError("the run analysed the video before checking its options and outputs")
 
-    monkeypatch.setattr(egvs.api, "analyze", analyze)
+    monkeypatch.setattr(egvs.api, "extract", extract)  # what shorts run (not analyze)
 
 
 @pytest.mark.parametrize("name", ["01-crying-voice-0-46.mp4", "12-x.srt", "03-hello.vtt"])

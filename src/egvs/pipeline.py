@@ -20,7 +20,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -150,20 +150,35 @@ class _Worker:
         future = self._pool.submit(fn, *args)
         self._pending.append(future)
         while len(self._pending) > self._ahead:
-            self._pending.popleft().result()  # re-raises a failed task's error
+            self._wait_oldest()
         return future
+
+    def _wait_oldest(self) -> None:
+        """Wait for the oldest task (re-raising its error); it stays pending until it is done,
+        so a stop raised meanwhile leaves it for `cancel` to wait for."""
+        self._pending[0].result()
+        self._pending.popleft()
 
     def finish(self) -> None:
         """Wait for every task (re-raising the first error) and stop the thread."""
         try:
             while self._pending:
-                self._pending.popleft().result()
+                self._wait_oldest()
         finally:
             self.cancel()
 
     def cancel(self) -> None:
-        """Drop the queued tasks and stop the thread once its running task ends."""
-        self._pool.shutdown(cancel_futures=True)
+        """Drop the queued tasks, wait until the running one has ended and stop the thread.
+
+        It waits on the tasks before joining the thread: a stop (SIGTERM, Ctrl-C) raised inside
+        `Thread.join` makes Python 3.11 take the thread for ended, so a second `cancel` would not
+        wait, and the interpreter exited under a thread still in CTranslate2 or onnxruntime
+        (an abort, "terminate called without an active exception", or a segfault). Interrupted
+        here, the tasks stay pending and the caller's next `cancel` waits for them."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        wait([task for task in self._pending if not task.cancelled()])  # a cancelled one never runs
+        self._pending.clear()
+        self._pool.shutdown()  # the thread has nothing left to run: it ends now
 
 
 def _audio_chunks(items: Iterator, on_video, on_time) -> Iterator[np.ndarray]:

@@ -50,13 +50,18 @@ from egvs.shortform.options import ASPECTS, DEFAULTS, ShortsOptions
 logger = logging.getLogger("egvs")
 T = TypeVar("T")
 
-# System fonts, then the bundled Noto Sans CJK (`egvs.fonts`) served by the app itself for
-# Hangul, kana and Han on a machine without such a font: nothing is fetched from the internet.
+# The bundled Noto Sans CJK (`egvs.fonts`), served by the app itself, draws Hangul, kana and
+# Han on a machine without such a font (nothing is fetched from the internet); its
+# unicode-range leaves Latin to the system fonts. It comes first: after a generic family,
+# Chromium left Hangul laid out before the font arrived (the title, Summarize, Gradio's own
+# "Drop Video Here") as boxes for good.
 CJK_FAMILY = "EGVSNotoSansCJK"
 THEME = gr.themes.Default(
-    font=["ui-sans-serif", "system-ui", "sans-serif", CJK_FAMILY],
-    font_mono=["ui-monospace", "monospace", CJK_FAMILY],
+    font=[CJK_FAMILY, "ui-sans-serif", "system-ui", "sans-serif"],
+    font_mono=[CJK_FAMILY, "ui-monospace", "monospace"],
 )
+# Some of Gradio's components (the table's label) take --font-sans, which the theme does not set.
+THEME_FONT_CSS = ":root, .gradio-container { --font-sans: var(--font); }"
 # Only the CJK blocks: a page without them never downloads the font (17 MB, Bold only).
 _CJK_RANGES = (
     "U+1100-11FF, U+2E80-9FFF, U+A960-A97F, U+AC00-D7FF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
@@ -585,7 +590,7 @@ def launch_kwargs(config: AppConfig, host: str, port: int) -> dict:
     """Launch options: local only by default, no share link, no server-side rendering (needs Node)."""
     css, font_paths = web_font()
     return {
-        "css": f"{THUMBNAILS_CSS}\n{css}",
+        "css": f"{THEME_FONT_CSS}\n{THUMBNAILS_CSS}\n{css}",
         "allowed_paths": font_paths,
         "server_name": host,
         "server_port": port,

@@ -42,8 +42,8 @@ def local_results(
         initializer=init_worker,
         initargs=(threads,),
     )
-    futures = {executor.submit(run_task, task): task for task in tasks}
     try:
+        futures = {executor.submit(run_task, task): task for task in tasks}  # starts the workers
         for future in as_completed(futures):
             try:
                 result = future.result()
@@ -59,8 +59,14 @@ def local_results(
 
 def _stop_processes(executor) -> None:
     """SIGTERM every worker (its running video unwinds and removes its temporary files), then
-    wait for them. ``_processes``: Python 3.14 makes this public as ``terminate_workers()``."""
+    wait for them and for the pool's manager thread. ``_processes``: Python 3.14 makes this
+    public as ``terminate_workers()``.
+
+    The manager is joined here because ``shutdown(wait=False)`` forgets it: left running, it
+    closes its wake-up pipe while the interpreter's exit writes to it ("Exception ignored ...
+    Bad file descriptor" on stderr past ``-q``)."""
     processes = list((executor._processes or {}).values())
+    manager = executor._executor_manager_thread
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
@@ -69,6 +75,8 @@ def _stop_processes(executor) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+    if manager is not None:
+        manager.join(STOP_TIMEOUT)  # it sees the workers gone and ends
 
 
 def ray_results(

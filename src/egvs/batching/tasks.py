@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -297,6 +298,12 @@ def init_worker(threads: int, handle_signals: bool = True) -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     import cv2
     from threadpoolctl import threadpool_limits
+    from tqdm import tqdm
+
+    # tqdm's default lock is a named semaphore (multiprocessing), unlinked by a finalizer that
+    # the os._exit of a stopped worker skips: Python then warns of a "leaked semaphore" at the
+    # batch's end. A worker draws no bars, so a lock of its own threads is enough.
+    tqdm.set_lock(threading.RLock())
 
     from egvs.api import default_emotion_model
     from egvs.progress import set_verbosity

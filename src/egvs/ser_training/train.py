@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from egvs.atomic import atomic_write, write_text
+from egvs.cache import cache_dir
 from egvs.evaluation.classification import expected_calibration_error
 from egvs.features.audio_blocks import iter_blocks
 from egvs.media.decode import SAMPLE_RATE
@@ -84,7 +85,7 @@ def clip_features(
     items: Sequence[Item], featurizer: Featurizer | None = None, use_cache: bool = True
 ) -> np.ndarray:
     """Pooled features (n, 1024) for every item's audio, from the cache where possible."""
-    cache = backbone.cache_dir() / "ser-features"
+    cache = cache_dir() / "ser-features"
     cache.mkdir(parents=True, exist_ok=True)
     out = []
     for i, item in enumerate(items):
@@ -116,7 +117,7 @@ def augmented_features(
         "|".join(sorted(str(it.path) for it in bank_items)).encode()
     ).hexdigest()[:12]
     bank: NoiseBank | None = None
-    cache = backbone.cache_dir() / "ser-features"
+    cache = cache_dir() / "ser-features"
     cache.mkdir(parents=True, exist_ok=True)
     out = []
     for v in range(views):
@@ -146,7 +147,7 @@ def context_features(items: Sequence[Item], featurizer: Featurizer | None = None
     through the pipeline's 25 s blocks, and each clip gets the 3 s window centred on it: the encoder
     then hears neighbouring speech, as it does in a video. Cached per speaker.
     """
-    cache = backbone.cache_dir() / "ser-features"
+    cache = cache_dir() / "ser-features"
     cache.mkdir(parents=True, exist_ok=True)
     out = np.zeros((len(items), 1024), dtype=np.float32)
     for speaker in sorted({it.speaker for it in items}):
