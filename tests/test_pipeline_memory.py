@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import resource
+
 import numpy as np
 import pytest
 
 from egvs.features.video import NOVELTY_CHUNK, novelty
-from egvs.pipeline import StageClock, _Spool, _Worker, compact
+from egvs.pipeline import StageClock, _Spool, _Worker, compact, keep_large_buffers
 from egvs.timeline import TimeGrid, Timeline, UnknownSignalError
 
 
@@ -99,3 +101,14 @@ def test_stage_clock_does_not_count_nested_stages_twice() -> None:
     # Counted twice, "outer" would hold all of "inner"; it holds only what other threads of the
     # test process (servers of earlier tests) used meanwhile.
     assert clock.seconds["outer"] < 0.5 * clock.seconds["inner"]
+
+
+def test_large_freed_buffers_are_reused_not_faulted_in_again() -> None:
+    if not keep_large_buffers():
+        pytest.skip("glibc's mallopt only")
+    size = 48 << 20  # above the largest mmap threshold glibc adapts to by itself (32 MiB)
+    np.ones(size, np.uint8)  # the first one grows the heap
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(20):
+        np.ones(size, np.uint8)  # freed at once; each a fresh mapping by default (500 faults)
+    assert resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before < 20

@@ -14,6 +14,7 @@ pass has freed its decoder buffers and batches.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import tempfile
 import threading
@@ -51,6 +52,47 @@ T = TypeVar("T")
 Extractor = AudioFeatureExtractor | VideoFeatureExtractor
 WIDE = 64  # per-step matrices at least this wide are held in float16
 VIDEO_AHEAD = 3 * BATCH  # frames a video part may fall behind the decoder
+KEPT_BUFFER_BYTES = 64 << 20  # freed buffers up to this size stay in the heap
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (whose mallopt the pass tunes), else None."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
+
+
+def keep_large_buffers() -> bool:
+    """Let glibc reuse freed buffers of up to `KEPT_BUFFER_BYTES` instead of unmapping them.
+
+    The streamed pass allocates and frees the same large buffers block after block: the speech
+    encoder's attention scores (~50 MB per 25 s audio block, on CTranslate2's thread), the
+    spectrograms, the CNN's batches. glibc maps every allocation above its mmap threshold afresh
+    (the threshold adapts, but never past 32 MiB) and hands freed memory above 128 KiB back to
+    the kernel, so each block faulted its buffers in again page by page: 510k minor faults and
+    ~1 CPU-s of kernel time per 2 minutes of 720p video, a third of the pass's cost beyond its
+    stages (benchmarks/speed.py). With both thresholds at 64 MiB they stay in the heap (173k
+    faults). Process-wide and lasting; `return_free_memory` gives the heap's free pages back
+    after the pass. Returns whether it applied (glibc only).
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    return bool(
+        libc.mallopt(_M_MMAP_THRESHOLD, KEPT_BUFFER_BYTES)
+        and libc.mallopt(_M_TRIM_THRESHOLD, KEPT_BUFFER_BYTES)
+    )
+
+
+def return_free_memory() -> None:
+    """Give the heap's free pages back to the kernel (glibc's malloc_trim), so the buffers
+    `keep_large_buffers` kept for the pass do not stay in a long-lived process's memory."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def compact(values: np.ndarray) -> np.ndarray:
@@ -290,6 +332,7 @@ def extract_features(
                 spools[ex.name].append(ex.extract(block))
 
     audio_worker = _Worker(ahead=2)  # blocks of 25 s
+    keep_large_buffers()
     try:
         with clock.process("decode"):
             decoded = stream_media(info, grid, video=bool(runners), audio=bool(missing_audio))
@@ -308,6 +351,7 @@ def extract_features(
         audio_worker.cancel()
         for runner in runners:
             runner.worker.cancel()
+        return_free_memory()
     for name in (a.name for a in missing_audio):
         arrays = spools[name].read()
         cache.store(name, configs[name], arrays)
