@@ -75,11 +75,11 @@ def keep_large_buffers() -> bool:
     encoder's attention scores (~50 MB per 25 s audio block, on CTranslate2's thread), the
     spectrograms, the CNN's batches. glibc maps every allocation above its mmap threshold afresh
     (the threshold adapts, but never past 32 MiB) and hands freed memory above 128 KiB back to
-    the kernel, so each block faulted its buffers in again page by page: 510k minor faults and
-    ~1 CPU-s of kernel time per 2 minutes of 720p video, a third of the pass's cost beyond its
-    stages (benchmarks/speed.py). With both thresholds at 64 MiB they stay in the heap (173k
-    faults). Process-wide and lasting; `return_free_memory` gives the heap's free pages back
-    after the pass. Returns whether it applied (glibc only).
+    the kernel, so each block faulted its buffers in again page by page. An analysis of 2 minutes
+    of 720p took 512k minor faults and 2.1 CPU-s in the kernel; with both thresholds at 64 MiB,
+    183k and 1.0 CPU-s (README, "The rest of the pass"). Process-wide and lasting;
+    `return_free_memory` gives the heap's free pages back after the pass. Returns whether it
+    applied (glibc only).
     """
     libc = _glibc()
     if libc is None:
