@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import resource
-
 import numpy as np
 import pytest
 
@@ -104,6 +102,8 @@ def test_stage_clock_does_not_count_nested_stages_twice() -> None:
 
 
 def test_large_freed_buffers_are_reused_not_faulted_in_again() -> None:
+    import resource  # Linux and macOS; keep_large_buffers applies on glibc only
+
     if not keep_large_buffers():
         pytest.skip("glibc's mallopt only")
     size = 48 << 20  # above the largest mmap threshold glibc adapts to by itself (32 MiB)
