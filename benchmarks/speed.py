@@ -13,8 +13,10 @@ in this one run:
 
 and prints wall time, CPU time (user + sys) and peak RSS of each, with ratios to the bare decode,
 the median startup time of `egvs --version`, and where the time goes: CPU seconds per stage of
-one analysis + rendering run in a child process (the pipeline's `StageClock`, and a decode-only
-pass of the same file for the decoder's share of the streamed pass). --render-only measures just
+one analysis + rendering run in a child process (the pipeline's `StageClock`, a decode-only
+pass of the same file for the decoder's share of the streamed pass, and the CPU of the threads
+that libraries run for themselves, sampled from /proc/self/task: CTranslate2's speech-encoder
+thread and the rest, BLAS, OpenCV, swscale; what remains is the hand-offs and Python). --render-only measures just
 the rendering ways against the bare decode: summarize on cached features with each --render,
 the summary's SSIM against the source pictures it shows, and its size. With --long it
 also builds a 60-minute file (the 10-minute one concatenated 6 times, no re-encoding) and reports
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -138,26 +141,96 @@ def concat(src: Path, times: int, out: Path) -> None:
     )
 
 
+class ThreadCpu:
+    """CPU seconds of every thread of this process, sampled from /proc/self/task while a block
+    runs (a thread that ends keeps its last sample: at most `every` seconds lost), and which of
+    them were Python threads."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.every = every
+        self.seconds: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.python: set[int] = set()
+        self._start: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="thread-cpu", daemon=True)
+
+    @staticmethod
+    def now() -> dict[int, tuple[str, float]]:
+        """(name, CPU s) of each live thread."""
+        tick = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            except OSError:  # it ended meanwhile
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            utime, stime = fields.split()[11:13]
+            found[int(tid)] = (name, (int(utime) + int(stime)) / tick)
+        return found
+
+    def _sample(self) -> None:
+        self.python |= {t.native_id for t in threading.enumerate() if t.native_id}
+        for tid, (name, cpu) in self.now().items():
+            self.names[tid] = name
+            self.seconds[tid] = cpu - self._start.get(tid, 0.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> ThreadCpu:
+        self._start = {tid: cpu for tid, (_, cpu) in self.now().items()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds.pop(self._thread.native_id or 0, None)  # the sampler's own time
+
+
 def stage_breakdown(video: Path, out: Path) -> dict[str, float]:
     """CPU seconds per stage, measured in this (child) process with a cold feature cache."""
     import egvs
+    from egvs.api import default_emotion_model
     from egvs.media.decode import stream_media
     from egvs.media.probe import probe
     from egvs.pipeline import StageClock
     from egvs.timeline import TimeGrid
 
     info = probe(video)
-    # The streamed pass's remainder also holds the stages' own helper threads (OpenCV, BLAS) and
-    # the hand-offs between threads; the decode alone is measured on its own first.
+    # The streamed pass's remainder also holds the threads that libraries start for themselves
+    # and the hand-offs between threads; the decode alone is measured on its own first.
     start = time.process_time()
     for _ in stream_media(info, TimeGrid.for_duration(info.duration)):
         pass
     decode = time.process_time() - start
     clock = StageClock()
-    egvs.extract(video, clock=clock)  # models, every stage, timeline, emotion
+    # CTranslate2 runs the speech encoder on threads of its own, which no stage's thread clock
+    # sees: they are the threads that appear when the encoder loads.
+    with clock.process("models"):
+        model = default_emotion_model()
+        before = set(ThreadCpu.now())
+        getattr(model, "featurizer", None)  # the Whisper encoder, when it is the model in use
+        encoder_threads = set(ThreadCpu.now()) - before
+    with ThreadCpu() as threads:
+        egvs.extract(video, clock=clock, emotion_model=model)  # every stage, timeline, emotion
+    encoder = sum(threads.seconds.get(tid, 0.0) for tid in encoder_threads)
+    # Threads that are neither Python's, FFmpeg's decoders ("av:...") nor the encoder's: BLAS,
+    # OpenCV, swscale and onnxruntime pools.
+    native = sum(
+        cpu
+        for tid, cpu in threads.seconds.items()
+        if tid not in threads.python | encoder_threads and not threads.names[tid].startswith("av:")
+    )
     remainder = clock.seconds.pop("decode")
     clock.add("decode (FFmpeg threads, frame conversion)", decode)
-    clock.add("rest of the pass (helper threads, hand-offs)", remainder - decode)
+    clock.add("ser encoder (CTranslate2's own thread)", encoder)
+    clock.add("other library threads (BLAS, OpenCV, swscale)", native)
+    clock.add("rest of the pass (hand-offs, Python)", remainder - decode - encoder - native)
     # The rest through the public API on the now cached features: analyze = hash, models, cache,
     # timeline, scoring, shots, selection; summarize adds the rendering.
     start = time.process_time()
@@ -328,7 +401,7 @@ def main() -> None:
         "--video",
         type=Path,
         default=None,
-        help="measure this file instead of the built 10-minute one (with --render-only)",
+        help="measure this file instead of the built 10-minute one",
     )
     parser.add_argument("--stage-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -408,7 +481,7 @@ def main() -> None:
             )
         )
     print(
-        f"\n10-minute 1280x720 H.264/AAC ({video.stat().st_size / 2**20:.0f} MiB), {os.cpu_count()} CPUs, median of {args.repeat}\n"
+        f"\n{video.name} ({video.stat().st_size / 2**20:.0f} MiB), {os.cpu_count()} CPUs, median of {args.repeat}\n"
     )
     print_table(rows)
     print(f"\negvs --version: {startup_seconds():.2f} s (median of 5)")

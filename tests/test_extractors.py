@@ -167,3 +167,26 @@ def test_a_stage_whose_output_is_not_as_wide_as_declared_is_an_error() -> None:
     outputs = {"loud-tagger": {"events": np.ones((4, 3), np.float32)}}
     with pytest.raises(ValueError, match="declared 1 wide"):
         build_timeline(info, grid, outputs, ProsodyEmotionModel(), extractors=[LoudTagger()])
+
+
+def test_stages_run_with_one_blas_thread(clip: Path) -> None:
+    """Each stage has a thread of its own; BLAS's second thread only busy-waits beside them."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen: list[int] = []
+
+    class BlasWatcher(LoudTagger):
+        name = "blas-watcher"
+
+        def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
+            seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+            return super().extract(block)
+
+    with threadpool_limits(limits=2, user_api="blas"):  # two, as on the 2-core machines
+        egvs.extract(
+            clip,
+            use_cache=False,
+            extractors=[ProsodyExtractor(), BlasWatcher()],
+            emotion_model=ProsodyEmotionModel(),
+        )
+    assert seen and set(seen) == {1}

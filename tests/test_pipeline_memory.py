@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from egvs.features.video import NOVELTY_CHUNK, novelty
-from egvs.pipeline import StageClock, _Spool, _Worker, compact
+from egvs.pipeline import StageClock, _Spool, _Worker, compact, keep_large_buffers
 from egvs.timeline import TimeGrid, Timeline, UnknownSignalError
 
 
@@ -136,3 +136,16 @@ def test_stage_clock_does_not_count_nested_stages_twice() -> None:
     # Counted twice, "outer" would hold all of "inner"; it holds only what other threads of the
     # test process (servers of earlier tests) used meanwhile.
     assert clock.seconds["outer"] < 0.5 * clock.seconds["inner"]
+
+
+def test_large_freed_buffers_are_reused_not_faulted_in_again() -> None:
+    import resource  # Linux and macOS; keep_large_buffers applies on glibc only
+
+    if not keep_large_buffers():
+        pytest.skip("glibc's mallopt only")
+    size = 48 << 20  # above the largest mmap threshold glibc adapts to by itself (32 MiB)
+    np.ones(size, np.uint8)  # the first one grows the heap
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(20):
+        np.ones(size, np.uint8)  # freed at once; each a fresh mapping by default (500 faults)
+    assert resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before < 20

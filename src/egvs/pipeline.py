@@ -4,7 +4,9 @@ Each extractor's output is cached by (file hash, extractor config); only missing
 computed, and the file is decoded only for the streams they need. The decoding thread only decodes:
 the CNN (in batches), optical flow and the audio extractors each run on a worker thread of their
 own (`_Worker`; onnxruntime, OpenCV, CTranslate2 and FFmpeg release the GIL), so on two cores
-the stages overlap with each other and with FFmpeg's decoder threads.
+the stages overlap with each other and with FFmpeg's decoder threads. The libraries' own pools
+stay at one thread, which on two cores only waits or spins: BLAS during the pass, onnxruntime,
+TFLite and CTranslate2 (which computes on a thread of its own while the audio worker waits).
 
 Memory stays flat in the video's length: frames and audio are streamed, and the per-step outputs
 that add up over the pass (CNN embeddings, AudioSet probabilities, speech features) are appended
@@ -14,6 +16,7 @@ pass has freed its decoder buffers and batches.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import tempfile
 import threading
@@ -25,6 +28,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from egvs.cache import FeatureCache
 from egvs.features.audio_blocks import (
@@ -51,6 +55,47 @@ T = TypeVar("T")
 Extractor = AudioFeatureExtractor | VideoFeatureExtractor
 WIDE = 64  # per-step matrices at least this wide are held in float16
 VIDEO_AHEAD = 3 * BATCH  # frames a video part may fall behind the decoder
+KEPT_BUFFER_BYTES = 64 << 20  # freed buffers up to this size stay in the heap
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (whose mallopt the pass tunes), else None."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
+
+
+def keep_large_buffers() -> bool:
+    """Let glibc reuse freed buffers of up to `KEPT_BUFFER_BYTES` instead of unmapping them.
+
+    The streamed pass allocates and frees the same large buffers block after block: the speech
+    encoder's attention scores (~50 MB per 25 s audio block, on CTranslate2's thread), the
+    spectrograms, the CNN's batches. glibc maps every allocation above its mmap threshold afresh
+    (the threshold adapts, but never past 32 MiB) and hands freed memory above 128 KiB back to
+    the kernel, so each block faulted its buffers in again page by page. An analysis of 2 minutes
+    of 720p took 512k minor faults and 2.1 CPU-s in the kernel; with both thresholds at 64 MiB,
+    183k and 1.0 CPU-s (README, "The rest of the pass"). Process-wide and lasting;
+    `return_free_memory` gives the heap's free pages back after the pass. Returns whether it
+    applied (glibc only).
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    return bool(
+        libc.mallopt(_M_MMAP_THRESHOLD, KEPT_BUFFER_BYTES)
+        and libc.mallopt(_M_TRIM_THRESHOLD, KEPT_BUFFER_BYTES)
+    )
+
+
+def return_free_memory() -> None:
+    """Give the heap's free pages back to the kernel (glibc's malloc_trim), so the buffers
+    `keep_large_buffers` kept for the pass do not stay in a long-lived process's memory."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def compact(values: np.ndarray) -> np.ndarray:
@@ -305,8 +350,12 @@ def extract_features(
                 spools[ex.name].append(ex.extract(block))
 
     audio_worker = _Worker(ahead=2)  # blocks of 25 s
+    keep_large_buffers()
     try:
-        with clock.process("decode"):
+        # One BLAS thread: every stage has a thread of its own, and OpenBLAS's second thread only
+        # busy-waited beside them (0.26 CPU-s per 2 minutes of video in blas_thread_server, for
+        # 0.04 s of YAMNet's mel products).
+        with clock.process("decode"), threadpool_limits(limits=1, user_api="blas"):
             decoded = stream_media(info, grid, video=bool(runners), audio=bool(missing_audio))
             chunks = _audio_chunks(decoded, on_video, on_time)
             if missing_audio:
@@ -323,6 +372,7 @@ def extract_features(
         audio_worker.cancel()
         for runner in runners:
             runner.worker.cancel()
+        return_free_memory()
     for name in (a.name for a in missing_audio):
         arrays = spools[name].read()
         cache.store(name, configs[name], arrays)
