@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,10 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def accuracy_tables(labels: list[Path], hidden: int = DEFAULT_HIDDEN, seed: int = 0) -> dict:
-    items = read_many(labels)
+def accuracy_tables(
+    labels: list[Path], hidden: int = DEFAULT_HIDDEN, seed: int = 0, leave_out: Sequence[str] = ()
+) -> dict:
+    items = [it for it in read_many(labels) if it.dataset not in leave_out]
     x = clip_features(items)
     xc = context_features(items)
     xa = augmented_features(items)
@@ -65,11 +68,12 @@ def accuracy_tables(labels: list[Path], hidden: int = DEFAULT_HIDDEN, seed: int 
     folds = np.full(len(items), -1)
     for k, corpus in enumerate(HELD_OUT_CORPORA):
         folds[datasets == corpus] = k
+    present = [c for c in HELD_OUT_CORPORA if c in set(datasets)]
     loco, _ = cross_validate(
         x, items, seed=seed, x_context=xc, x_augmented=xa, folds=folds, hidden=hidden
     )
     chance = {}
-    for corpus in HELD_OUT_CORPORA:
+    for corpus in present:
         sub = [it for it in items if it.dataset == corpus]
         n_classes = len({it.label for it in sub if it.label})
         n_valence = len({it.valence for it in sub if it.valence})
@@ -199,12 +203,45 @@ def main() -> None:
         default=train_module.CORPUS_WEIGHT_POWER,
         help="a corpus of n clips weighs n ** (1 - this) (0.5 shipped; 1: every corpus the same)",
     )
+    parser.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="CORPUS",
+        help="train and test without this corpus (repeatable), e.g. emotiontts_open_db",
+    )
+    parser.add_argument(
+        "--equal-baselines",
+        action="store_true",
+        help="judge each speaker against all their clips equally (shipped: calm clips weigh 90%%)",
+    )
+    parser.add_argument(
+        "--normalise-within",
+        choices=("speaker", "corpus"),
+        default="speaker",
+        help="z-score each voice within its speaker (shipped) or its corpus",
+    )
+    parser.add_argument(
+        "--class-weight",
+        action="append",
+        default=[],
+        metavar="CLASS=W",
+        help="weigh a class's clips W times in the emotion task, e.g. laughing=3",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
     labels = args.labels or DEFAULT_LABELS
     train_module.CORPUS_WEIGHT_POWER = args.corpus_weight_power
-    result: dict = {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed)
+    if args.equal_baselines:
+        train_module.CALM_LABELS = ()
+    train_module.NORMALISE_WITHIN = args.normalise_within
+    for spec in args.class_weight:
+        name, _, weight = spec.partition("=")
+        train_module.CLASS_WEIGHTS[name] = float(weight)
+    result: dict = (
+        {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed, args.leave_out)
+    )
     if not args.no_speed:
         result["speed"] = speed(labels[0])
     print(markdown(result))

@@ -342,3 +342,32 @@ def test_clip_features_cache_follows_content_not_path_or_mtime(tmp_path, monkeyp
     assert not [
         p for p in (tmp_path / "cache" / "ser-features").iterdir() if p.name.startswith(".")
     ]
+
+
+def test_class_weights_and_corpus_normalisation_reach_the_fit(monkeypatch) -> None:
+    from egvs.ser_training import train
+
+    items = [
+        Item(Path(f"{c}/{s}_{k}.flac"), f"{c}_{s}", c, label, kind="speech")
+        for c in ("a", "b")
+        for s in range(2)
+        for k, label in enumerate(["neutral", "laughing", "angry"])
+    ]
+    fitted = {}
+
+    def by_task(z, y, k, l2, weights):
+        fitted[k] = (y, weights)
+        return np.zeros((z.shape[1], k)), np.zeros(k)
+
+    monkeypatch.setattr(train, "fit_logistic", by_task)
+    monkeypatch.setattr(train, "CLASS_WEIGHTS", {"laughing": 3.0})
+    x = np.random.default_rng(0).normal(size=(len(items), 4)).astype(np.float32)
+    train.fit_head(x, items, hidden=0)
+    y, w = fitted[len(CLASSES)]  # the emotion task: laughs weigh 3x
+    laugh = y == CLASSES.index("laughing")
+    assert np.allclose(w[laugh], 3 * w[~laugh][0]) and np.allclose(w[~laugh], w[~laugh][0])
+    y, w = fitted[len(VALENCE_CLASSES)]  # other tasks are not class-weighted
+    assert np.allclose(w, w[0])
+    assert train.norm_groups(items)[0] == "a_0"
+    monkeypatch.setattr(train, "NORMALISE_WITHIN", "corpus")
+    assert list(train.norm_groups(items)) == [it.dataset for it in items]
