@@ -321,6 +321,23 @@ def test_hevc_parameter_set_ids_are_rewritten_to_unused_ones(tmp_path: Path) -> 
         taken.adopt(sets[1])
 
 
+def test_a_level_the_encoder_refuses_falls_back(tmp_path: Path, monkeypatch) -> None:
+    """An hvcC that claims level 0.5 (none exists): x265 does not open, so auto encodes."""
+    parse = Hvcc.parse
+
+    def with_level_half(data: bytes) -> Hvcc:
+        record = parse(data)
+        record.header = record.header[:12] + bytes([15]) + record.header[13:]
+        return record
+
+    monkeypatch.setattr(Hvcc, "parse", with_level_half)
+    src = make_source(tmp_path / "in.mp4", **CASES["hevc-2s-gop-no-b-frames"])
+    out = tmp_path / "out.mp4"
+    rendered, used, why = render_summary(probe(src), CUTS, out, render="auto")
+    assert (used, why) == ("encode", "libx265 refuses the source's profile or level")
+    _check(src, out, CUTS, rendered)
+
+
 def test_other_codecs_and_drawn_pictures_are_encoded(tmp_path: Path) -> None:
     from test_media_edge import coded_video
 

@@ -223,10 +223,10 @@ class Avcc(Record):
 
 
 def _rewritten(nal: bytes, edits: Sequence[tuple[int, int, str]]) -> bytes:
-    """``nal`` with each (bit, length, bits) of its payload replaced by those bits; every edit
-    after the first keeps its place only if they come in order of their bits, and all of them
-    together must change the length by whole bytes, so what follows stays byte-aligned (a
-    slice's data, a parameter set's trailing bits)."""
+    """``nal`` with each (bit, length, bits) of ``edits`` done: the ``length`` payload bits at
+    ``bit`` (a position in ``nal``'s payload, the edits in order of it) replaced by ``bits``.
+    Together they must change the length by whole bytes, so that what follows stays
+    byte-aligned (a slice's data, a parameter set's trailing bits)."""
     rbsp = _unescape(nal)
     size = max(bit + length for bit, length, _ in edits) // 8 + 1
     bits = "".join(f"{byte:08b}" for byte in rbsp[:size])
@@ -329,7 +329,7 @@ class Hvcc(Record):
             "open-gop": "0",
             "level-idc": f"{self.header[12] / 30:.1f}",
             "high-tier": str(self.header[1] >> 5 & 1),
-            "log-level": "error",
+            "log-level": "none",  # a refusal is a CannotCopy, not a line on stderr
         }
         return {
             "preset": preset,
@@ -575,7 +575,10 @@ def _encoder(vin: av.VideoStream, smart: SmartPlan, rate: Fraction) -> av.VideoC
     enc.flags |= av.codec.context.Flags.global_header
     enc.thread_type = "FRAME"
     enc.options = smart.options
-    enc.open()
+    try:
+        enc.open()
+    except av.error.FFmpegError:
+        raise CannotCopy(f"{smart.record.encoder} refuses the source's profile or level") from None
     return enc
 
 
