@@ -2,7 +2,8 @@
 
 The sources code their frame index in the picture and flash with a beep (as in
 test_media_edge), in the shapes that break naive stream-copy cutters: short and long GOPs,
-B-frames, open GOPs, variable frame rate, several SPS/PPS, a rotated picture.
+B-frames, open GOPs, variable frame rate, several SPS/PPS, a rotated picture; H.264 (x264) and
+HEVC (x265).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from test_media_edge import (
 
 from egvs.errors import InputError
 from egvs.media.probe import probe
-from egvs.render.smart import Avcc, annexb_units
+from egvs.render.smart import Avcc, CannotCopy, Hvcc, _hevc_ids, annexb_units
 from egvs.render.video import render_summary
 from egvs.segments import Segment
 
@@ -52,23 +53,38 @@ def _image(index: int, ms: int) -> av.VideoFrame:
     return frame
 
 
-def _x264(gop: int, options: dict[str, str]) -> av.VideoCodecContext:
-    enc = av.CodecContext.create("libx264", "w")
+ENCODERS = {"h264": "libx264", "hevc": "libx265"}
+
+
+def _encoder(codec: str, gop: int, options: dict[str, str]) -> av.VideoCodecContext:
+    """x264 with ``options``, or x265 with ``options`` (its x265-params after these)."""
+    enc = av.CodecContext.create(ENCODERS[codec], "w")
     enc.width, enc.height, enc.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     enc.time_base, enc.framerate, enc.gop_size = TB, FPS, gop
     enc.flags |= av.codec.context.Flags.global_header
-    enc.options = {"preset": "fast", "crf": "18", "sc_threshold": "0", **options}
+    if codec == "hevc":
+        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:log-level=error"
+        options = {
+            **options,
+            "x265-params": ":".join(filter(None, [params, options.get("x265-params")])),
+        }
+        enc.options = {"preset": "fast", "crf": "18", **options}
+    else:
+        enc.options = {"preset": "fast", "crf": "18", "sc_threshold": "0", **options}
     enc.open()
     return enc
 
 
-def _template(path: Path) -> Path:
-    """A one-picture H.264 mp4 of the sources' size: a stream to copy the settings of."""
+def _template(path: Path, codec: str) -> Path:
+    """A one-picture mp4 of the sources' codec and size: a stream to copy the settings of."""
     with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=FPS)
+        v = out.add_stream(ENCODERS[codec], rate=FPS)
         v.width, v.height, v.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        out.mux(v.encode(_image(0, 0)))
-        out.mux(v.encode())
+        if codec == "hevc":
+            v.options = {"x265-params": "log-level=error"}
+        for packet in [*v.encode(_image(0, 0)), *v.encode()]:
+            packet.dts = packet.pts  # libx265 can leave a lone picture's DTS unset
+            out.mux(packet)
     return path
 
 
@@ -80,28 +96,34 @@ def make_source(
     vfr: bool = False,
     rotation: int = 0,
     variants: int = 1,
+    codec: str = "h264",
 ) -> Path:
-    """An H.264 + AAC source. ``variants`` > 1 encodes GOP k with x264 setting k % variants
-    (CABAC or not, SPS/PPS id k % variants), all parameter sets in one avcC."""
+    """An H.264 or HEVC + AAC source. ``variants`` > 1 (H.264) encodes GOP k with x264 setting
+    k % variants (CABAC or not, SPS/PPS id k % variants), all parameter sets in one avcC; HEVC's
+    Annex B pictures and parameter sets are put in the container's hvcC form by its muxer."""
     n = int(DURATION * FPS)
     times = _vfr_times(n) if vfr else [i * 1000 // FPS for i in range(n)]
     options = options or {}
 
     def variant(k: int) -> av.VideoCodecContext:
+        if codec == "hevc":
+            return _encoder(codec, gop, options)
         params = ":".join(filter(None, [f"sps-id={k}", options.get("x264-params")]))
-        return _x264(gop, {**options, "coder": str(k % 2), "x264-params": params})
+        return _encoder(codec, gop, {**options, "coder": str(k % 2), "x264-params": params})
 
     encoders = [variant(k) for k in range(variants)]
     sets = [annexb_units(bytes(e.extradata)) for e in encoders]
-    avcc = Avcc(100, 0, 30, 4, [s[0] for s in sets], [s[1] for s in sets])
+    avcc = (
+        Avcc(100, 0, 30, 4, [s[0] for s in sets], [s[1] for s in sets]) if codec == "h264" else None
+    )
     sound = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(int(DURATION * SR)) / SR)
     sound = (sound * _flashing(np.arange(len(sound)) / SR)).astype(np.float32)
     with (
-        av.open(str(_template(path.with_name("template.mp4")))) as template,
+        av.open(str(_template(path.with_name("template.mp4"), codec))) as template,
         av.open(str(path), "w") as out,
     ):
         v = out.add_stream_from_template(template.streams.video[0])
-        v.codec_context.extradata = avcc.to_bytes()
+        v.codec_context.extradata = avcc.to_bytes() if avcc else encoders[0].extradata
         v.time_base = TB
         if rotation:
             v.set_display_rotation(rotation)
@@ -112,7 +134,7 @@ def make_source(
 
         def put(packets: list[av.Packet]) -> None:
             for p in packets:
-                sample = av.Packet(avcc.sample(annexb_units(bytes(p))))
+                sample = av.Packet(avcc.sample(annexb_units(bytes(p))) if avcc else p)
                 sample.pts, sample.dts, sample.is_keyframe = p.pts, p.dts, p.is_keyframe
                 sample.time_base, sample.stream = TB, v
                 pending.append(sample)
@@ -228,6 +250,19 @@ CASES = {
     "variable-frame-rate": dict(gop=25, options={"bf": "2"}, vfr=True),
     "two-sps-pps": dict(gop=25, variants=2),
     "rotated": dict(gop=25, options={"bf": "1"}, rotation=90),
+    "hevc-12-frame-gop-b-frames": dict(
+        codec="hevc", gop=12, options={"x265-params": "bframes=3:open-gop=0"}
+    ),
+    "hevc-2s-gop-no-b-frames": dict(
+        codec="hevc", gop=50, options={"x265-params": "bframes=0:open-gop=0"}
+    ),
+    "hevc-variable-frame-rate": dict(
+        codec="hevc", gop=25, options={"x265-params": "bframes=2:open-gop=0"}, vfr=True
+    ),
+}
+OPEN_GOPS = {
+    "h264": {"bf": "3", "x264-params": "open-gop=1"},
+    "hevc": {"x265-params": "bframes=3:open-gop=1"},  # CRA keyframes with RASL pictures
 }
 # the segments start and end off the frame grid; the last spans two whole 1 s GOPs
 CUTS = [*SEGMENTS[:2], Segment(14.93, 19.11)]
@@ -247,17 +282,22 @@ def test_copy_keeps_whole_gops_and_cuts_exactly(tmp_path: Path, case: str) -> No
         assert probe(out).rotation == 90
 
 
+@pytest.mark.parametrize("case", ["12-frame-gop-b-pyramid", "hevc-12-frame-gop-b-frames"])
 @pytest.mark.parametrize("suffix", [".mkv", ".mov"])
-def test_copy_into_other_containers(tmp_path: Path, suffix: str) -> None:
-    src = make_source(tmp_path / "in.mp4", gop=12, options={"bf": "3"})
+def test_copy_into_other_containers(tmp_path: Path, suffix: str, case: str) -> None:
+    """From mp4 (H.264) or from the output's own container (HEVC: hvcC in a mov box, or in
+    Matroska's CodecPrivate)."""
+    src_name = "in.mp4" if CASES[case].get("codec", "h264") == "h264" else f"in{suffix}"
+    src = make_source(tmp_path / src_name, **CASES[case])
     out = tmp_path / f"out{suffix}"
     rendered, used, _ = render_summary(probe(src), CUTS, out, render="copy")
     assert used == "copy"
     assert _check(src, out, CUTS, rendered) == _copied_gops(src, CUTS) > 0
 
 
-def test_open_gops_fall_back_to_the_full_encode(tmp_path: Path) -> None:
-    src = make_source(tmp_path / "in.mp4", gop=25, options={"bf": "3", "x264-params": "open-gop=1"})
+@pytest.mark.parametrize("codec", list(OPEN_GOPS))
+def test_open_gops_fall_back_to_the_full_encode(tmp_path: Path, codec: str) -> None:
+    src = make_source(tmp_path / "in.mp4", gop=25, options=OPEN_GOPS[codec], codec=codec)
     out = tmp_path / "out.mp4"
     rendered, used, why = render_summary(probe(src), CUTS, out, render="auto")
     assert used == "encode" and "open GOP" in why
@@ -265,6 +305,37 @@ def test_open_gops_fall_back_to_the_full_encode(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="open GOP"):
         render_summary(probe(src), CUTS, tmp_path / "copy.mp4", render="copy")
     assert not (tmp_path / "copy.mp4").exists()
+
+
+def test_hevc_parameter_set_ids_are_rewritten_to_unused_ones(tmp_path: Path) -> None:
+    with av.open(str(_template(tmp_path / "t.mp4", "hevc"))) as c:
+        hvcc = Hvcc.parse(bytes(c.streams.video[0].codec_context.extradata))
+    sets = hvcc.parameter_sets()
+    assert [_hevc_ids(u) for u in sets] == [(32, 0), (33, 0), (34, 0)]
+    adopted = [hvcc.adopt(u) for u in sets]
+    assert [_hevc_ids(u) for u in adopted] == [(32, 1), (33, 15), (34, 15)]
+    assert [len(b) - len(a) for a, b in zip(sets, adopted, strict=True)] == [0, 1, 2]
+    # a source that already uses SPS id 15 leaves x265's SPS no id with a code of the right length
+    taken = Hvcc(hvcc.header, hvcc.length_size, [(33, [adopted[1]]), *hvcc.arrays])
+    with pytest.raises(CannotCopy, match="parameter set ids"):
+        taken.adopt(sets[1])
+
+
+def test_a_level_the_encoder_refuses_falls_back(tmp_path: Path, monkeypatch) -> None:
+    """An hvcC that claims level 0.5 (none exists): x265 does not open, so auto encodes."""
+    parse = Hvcc.parse
+
+    def with_level_half(data: bytes) -> Hvcc:
+        record = parse(data)
+        record.header = record.header[:12] + bytes([15]) + record.header[13:]
+        return record
+
+    monkeypatch.setattr(Hvcc, "parse", with_level_half)
+    src = make_source(tmp_path / "in.mp4", **CASES["hevc-2s-gop-no-b-frames"])
+    out = tmp_path / "out.mp4"
+    rendered, used, why = render_summary(probe(src), CUTS, out, render="auto")
+    assert (used, why) == ("encode", "libx265 refuses the source's profile or level")
+    _check(src, out, CUTS, rendered)
 
 
 def test_other_codecs_and_drawn_pictures_are_encoded(tmp_path: Path) -> None:
@@ -305,7 +376,7 @@ def test_the_cli_records_the_way_it_rendered(capsys, tmp_path: Path) -> None:
     assert main(["summarize", str(mpeg2), "-o", str(out), "--render", "copy", "-q"]) == 2
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "error" in line] == [
-        f"egvs: error: cannot stream-copy {mpeg2}: smart rendering handles H.264, not "
+        f"egvs: error: cannot stream-copy {mpeg2}: smart rendering handles H.264 and HEVC, not "
         "mpeg2video; use --render encode"
     ]
     assert not out.exists()

@@ -277,7 +277,7 @@ def summarize(
     render: str = "auto",
 ) -> Summary:
     """Analyze ``path`` and render the summary to ``output`` (H.264/AAC in mp4, mov or mkv by
-    its extension), plus the optional analysis JSON, plot and editor timeline. With ``captions``
+    its extension; HEVC/AAC where smart rendering copies an HEVC source), plus the optional analysis JSON, plot and editor timeline. With ``captions``
     the speech is transcribed (Whisper-base, ``language`` or detected) and burned in.
     ``render`` is "auto" (copy the source's whole GOPs where it allows that exactly, re-encode
     the rest), "copy" (the same, or `InputError` where it cannot) or "encode" (re-encode every

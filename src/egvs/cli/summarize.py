@@ -106,7 +106,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         formatter_class=options.HelpFormatter,
         help="make a highlight video of the emotional moments",
         description="Analyze INPUT and render its emotional highlights as an H.264/AAC video "
-        "(mp4, mov or mkv, by the output's extension).",
+        "(mp4, mov or mkv, by the output's extension; an HEVC source's smart render stays HEVC).",
         epilog="example: egvs summarize talk.mp4 -o talk-short.mp4 --duration 60 --json talk.json --plot talk.png",
     )
     p.add_argument("input", type=Path, help="video or audio file (any format FFmpeg reads)")
@@ -115,7 +115,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--output",
         type=Path,
         required=True,
-        help="summary video to write: .mp4, .m4v, .mov or .mkv (H.264/AAC)",
+        help="summary video to write: .mp4, .m4v, .mov or .mkv (H.264/AAC; HEVC/AAC for an "
+        "HEVC source with --render copy or auto)",
     )
     p.add_argument(
         "--json",
@@ -147,7 +148,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         choices=("auto", "copy", "encode"),
         default="auto",
         help="copy: keep the source's own frames in every whole GOP a segment holds and "
-        "re-encode only those next to each cut (H.264 in mp4/mov/mkv; fails for other "
+        "re-encode only those next to each cut (H.264 or HEVC in mp4/mov/mkv; fails for other "
         "sources); encode: re-encode every frame; auto (default): copy where the source "
         "allows it, else encode",
     )

@@ -1,4 +1,5 @@
-"""Render selected segments into one H.264/AAC mp4, picture and sound in sync.
+"""Render selected segments into one H.264/AAC mp4, picture and sound in sync (smart rendering,
+`egvs.render.smart`, keeps an HEVC source's codec).
 
 Each segment is cut on the source's frame grid: it becomes exactly ``round(duration * fps)`` output
 frames (the source frame nearest each output time) and exactly that many frames' worth of audio
@@ -22,7 +23,7 @@ from egvs.errors import InputError, OutputError, reason
 from egvs.media.picture import Yuv420
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.progress import progress
-from egvs.render.smart import CannotCopy, SpanWriter, output_avcc, plan
+from egvs.render.smart import CannotCopy, SpanWriter, output_record, plan
 from egvs.segments import Segment
 
 FADE_SECONDS = 0.02
@@ -131,7 +132,8 @@ def render_summary(
 ) -> tuple[float, str, str]:
     """Write ``segments`` of ``info.path`` to ``output`` by ``render``: "encode" (every picture
     through x264, `render_segments`), "copy" (smart rendering: the source's whole GOPs copied,
-    only the pictures next to each cut re-encoded; `egvs.render.smart`) or "auto" (copy where
+    only the pictures next to each cut re-encoded with the source's codec, H.264 or HEVC;
+    `egvs.render.smart`) or "auto" (copy where
     the source allows it exactly, else encode). Returns the summary's duration in seconds, the
     way used ("copy" or "encode") and, when "auto" encoded, why it could not copy.
 
@@ -201,7 +203,7 @@ def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> fl
         rate = _frame_rate(vin)
         smart = plan(inp, vin, info, segments, rate, DEFAULT_PRESET)
         vout = out.add_stream_from_template(vin)
-        vout.codec_context.extradata = output_avcc(vin, smart, rate)
+        vout.codec_context.extradata = output_record(vin, smart, rate)
         sink = _audio_sink(out, ain) if ain is not None else None
         writer = SpanWriter(inp, vin, out, vout, smart, rate)
         bar = progress(
