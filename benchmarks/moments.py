@@ -1,10 +1,12 @@
 """End-to-end check that speech emotion guides the summary (issue 4, benchmark 8).
 
-    .venv/bin/python benchmarks/moments.py [--set single|multi|both] [--videos 4] [--work DIR]
+    .venv/bin/python benchmarks/moments.py [--set single|multi|korean|both|all] [--videos 4]
+        [--work DIR]
         [--labels ../shared/data/ser/labels.csv] [--extra ../shared/data/ser/labels_extra.csv]
         [--out moments.json]
 
-Two sets of ~3-minute videos, built and scored in one run, each reported in its own table:
+Three sets of ~3-minute videos (``both``, the default, is single + multi; ``all`` adds korean),
+built and scored in one run, each reported in its own table:
 
 * **single**: one video per held-out RAVDESS actor (17-20): that actor's calm/neutral utterances
   with 0.6-1.6 s pauses, and 4 emotional moments of 2-3 consecutive clips (the actor's
@@ -26,14 +28,27 @@ Two sets of ~3-minute videos, built and scored in one run, each reported in its 
   speakers each of EmoDB, emotiontts_ko, nEMO and ASED (one per gender where possible, with enough
   calm and strong clips), 10% of the EmoGator and donateacry speakers, the single set's Deeply
   nonverbal speakers, and the UrbanSound8K fold.
+* **korean**: two Korean-only videos. The speakers are the multi set's 2 held-out emotiontts_ko
+  speakers (one woman, one man) and, as a further calm voice, one emotiontts_open_db speaker
+  (neutral read speech, >= 20 clips; every emotiontts_open_db speaker is held out, whatever the
+  training code does with that corpus). Calm talk is turns as in the multi set, same pauses;
+  each emotiontts_ko speaker has one happy and one angry moment of 2-3 consecutive clips per video
+  and calm turns too, so a change of speaker is no cue. Sad, though acted, is no moment and is
+  left out: it is low-arousal speech, and the summary looks for aroused moments (the other sets'
+  moments are high-arousal acted emotion or vocal bursts); putting it in the calm talk would
+  instead claim that sadness is never a highlight. Only two videos: each held-out speaker has 5
+  clips of each emotion, so two videos use 8-10 of its 10 happy/angry clips, none twice; a third
+  would reuse them, and holding out more emotiontts_ko speakers would take half of the Korean
+  training speakers away. The 5 neutral clips of each emotiontts_ko speaker recur within a video.
+  No beds: the multi set measures those.
 
 Why it is honest: every clip, calm or emotional, speech or laughter, is trimmed to its sound and
 normalised to the same peak loudness (max momentary 400 ms RMS at -18 dBFS), so speakers' natural
 loudness and a scream's level give nothing away (the loudness-only baseline shows it); pauses have
 the same length distribution inside and outside moments; the picture is a looped low-motion
 gradient, so only the sound can tell. The speech-emotion head is trained here through
-``egvs.ser_training.train.train`` on labels.csv + labels_extra.csv minus every speaker used in any video of
-either set and minus the UrbanSound8K fold the noise beds come from (the held-out set does not
+``egvs.ser_training.train.train`` on labels.csv + labels_extra.csv minus every speaker used in any
+video of any set and minus the UrbanSound8K fold the noise beds come from (the held-out set does not
 depend on ``--set``/``--videos``, so one head serves every run; it is cached in ``--work`` keyed by
 the held-out set, the training files and their labels, and the training code).
 
@@ -57,7 +72,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -101,6 +116,12 @@ NOISE_SKIP = ("children_playing",)  # voices: shouting and laughter are no neutr
 PAUSE = (0.3, 1.6)
 BED_SECONDS = (3.0, 20.0)
 BED_UNDER_DB = (10.0, 20.0)
+
+# Korean-only set.
+KOREAN_VIDEOS = 2  # the 2 held-out emotiontts_ko speakers have 5 happy + 5 angry clips each
+KOREAN_CALM_CORPUS = "emotiontts_open_db"  # neutral-only Korean speakers, all held out
+KOREAN_CALM_MIN = 20  # calm clips a further calm voice needs (ada-add have 5)
+KOREAN_KINDS = ("happy", "angry")  # sad is acted low-arousal: neither a moment nor calm talk
 
 
 def held_out(items: list[Item]) -> set[str]:
@@ -271,10 +292,11 @@ class HeldOut:
     vocal: dict[str, set[str]]  # dataset -> speakers whose laughter/crying/screams are moments
     noise_fold: str
     noise: list[Clip]  # UrbanSound8K clips for the noise beds
+    korean_calm: list[str] = field(default_factory=list)  # every emotiontts_open_db speaker
 
     def speakers(self) -> set[str]:
         out = set(self.single) | {s for v in self.multi.values() for s in v}
-        return out | {s for v in self.vocal.values() for s in v}
+        return out | {s for v in self.vocal.values() for s in v} | set(self.korean_calm)
 
     def describe(self) -> dict:
         return {
@@ -283,6 +305,7 @@ class HeldOut:
             "vocal": {k: sorted(v) for k, v in self.vocal.items()},
             "urbansound8k_fold": self.noise_fold,
             "urbansound8k_clips": len(self.noise),
+            "korean_calm": list(self.korean_calm),
         }
 
 
@@ -314,7 +337,8 @@ def choose_held_out(
         vocal[dataset] = {names[i] for i in _rng("vocal", dataset).permutation(len(names))[:n]}
     urban = [c for c in clips if c.dataset == "urbansound8k" and c.cls not in NOISE_SKIP]
     fold = noise_fold(sorted({c.fold for c in urban}), requested)
-    return HeldOut(single, multi, vocal, fold, [c for c in urban if c.fold == fold])
+    korean_calm = sorted({c.speaker for c in clips if c.dataset == KOREAN_CALM_CORPUS})
+    return HeldOut(single, multi, vocal, fold, [c for c in urban if c.fold == fold], korean_calm)
 
 
 def noise_fold(folds: list[str], requested: str) -> str:
@@ -336,11 +360,16 @@ def noise_fold(folds: list[str], requested: str) -> str:
 
 @dataclass
 class Plan:
-    """One multi-speaker video: its speakers and its 4 moment kinds, in time order."""
+    """One multi-speaker video: its speakers and its 4 moment kinds, in time order.
+
+    ``moments``, when given, are each moment's clips in the order they are heard (one speaker's);
+    otherwise `build_multi_audio` draws them.
+    """
 
     name: str
     speakers: list[str]
     kinds: list[str]
+    moments: list[list[Clip]] | None = None
 
 
 def multi_plans(hold: HeldOut, clips: Sequence[Clip]) -> list[Plan]:
@@ -408,7 +437,11 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
     while pos < total * SR or m < len(plan.kinds):
         if m < len(plan.kinds) and pos >= starts[m] * SR:
             kind = plan.kinds[m]
-            if kind in VOCAL_KINDS:
+            if plan.moments is not None:
+                pool = plan.moments[m]
+                who = prev = pool[0].speaker
+                pick = np.arange(len(pool))
+            elif kind in VOCAL_KINDS:
                 sources = [d for d in VOCAL_SOURCES[kind] if hold.vocal.get(d)]
                 who = sources[int(rng.integers(len(sources)))]
                 pool = [
@@ -424,9 +457,10 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
                 moment_count[who] += 1
                 pool = strong_clips(clips, who, kind)
                 prev = who
-            pick = rng.choice(
-                len(pool), size=min(len(pool), int(rng.integers(2, 4))), replace=False
-            )
+            if plan.moments is None:
+                pick = rng.choice(
+                    len(pool), size=min(len(pool), int(rng.integers(2, 4))), replace=False
+                )
             start = pos
             for j, p in enumerate(pick):
                 add(trim_and_level(load_audio(pool[p].path)))
@@ -448,6 +482,53 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
             used.append(clip.path)
             add(_pause(rng))
     return np.concatenate(parts), moments, used
+
+
+def korean_plans(hold: HeldOut, clips: Sequence[Clip]) -> list[Plan]:
+    """`KOREAN_VIDEOS` plans: the multi set's 2 held-out emotiontts_ko speakers and one
+    emotiontts_open_db speaker (a further calm voice) per video.
+
+    Each emotiontts_ko speaker has one happy and one angry moment of 2-3 clips in every video and
+    calm turns too, so a change of speaker is no cue; the moments' order is seeded. A speaker's
+    clips of a kind are dealt in seeded order without reuse across videos (5 per kind make 2
+    videos; the calm clips, 5 per emotiontts_ko speaker, recur).
+    """
+    ko = list(hold.multi.get("emotiontts_ko", []))
+    voices = [s for s in hold.korean_calm if len(calm_clips(clips, s)) >= KOREAN_CALM_MIN]
+    if not ko or not voices:
+        raise SystemExit(
+            "moments: the korean set needs held-out emotiontts_ko speakers and "
+            f"{KOREAN_CALM_CORPUS} speakers with >= {KOREAN_CALM_MIN} calm clips"
+        )
+    voices = [voices[i] for i in _rng("korean", "voices").permutation(len(voices))]
+    deck = {}
+    for s in ko:
+        for kind in KOREAN_KINDS:
+            pool = strong_clips(clips, s, kind)
+            deck[s, kind] = [pool[i] for i in _rng("korean", s, kind).permutation(len(pool))]
+    plans = []
+    for v in range(KOREAN_VIDEOS):
+        rng = _rng("korean", v)
+        pairs = [(s, kind) for s in ko for kind in KOREAN_KINDS]
+        pairs = [pairs[i] for i in rng.permutation(len(pairs))]
+        moments = []
+        for pair in pairs:
+            n = min(int(rng.integers(2, 4)), len(deck[pair]))
+            if n < 2:
+                raise SystemExit(
+                    f"moments: too few {pair[1]} clips of {pair[0]} for the korean set"
+                )
+            moments.append(deck[pair][:n])
+            deck[pair] = deck[pair][n:]
+        plans.append(
+            Plan(
+                f"moments_korean_{v + 1}",
+                [*ko, voices[v % len(voices)]],
+                [kind for _, kind in pairs],
+                moments,
+            )
+        )
+    return plans
 
 
 def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -552,6 +633,15 @@ def head_labels_key(items: Sequence[Item]) -> str:
     return hashlib.sha1("\n".join(rows).encode()).hexdigest()
 
 
+def training_rows(items: Sequence[Item], hold: HeldOut, clips: Sequence[Clip]) -> list[Item]:
+    """``items`` less every row of a held-out speaker, by speaker name and by file (a held-out
+    speaker's clips, the noise fold), so a change in how `read_labels` names speakers cannot
+    let one through."""
+    speakers = hold.speakers()
+    held_paths = {c.path for c in clips if c.speaker in speakers} | {c.path for c in hold.noise}
+    return [it for it in items if it.speaker not in speakers and it.path not in held_paths]
+
+
 def train_head(
     work: Path,
     labels: Path,
@@ -564,9 +654,7 @@ def train_head(
 ) -> tuple[Path, dict]:
     """A head trained (``egvs.ser_training.train.train``, no CV) without any held-out speaker or clip.
 
-    A training row is dropped when its speaker is held out or its file belongs to a held-out
-    speaker or the noise fold (by path too, so a change in how `read_labels` names speakers
-    cannot let one through). Cached in ``work/head-<key>``; the key covers the held-out set, the
+    The training rows are `training_rows`. Cached in ``work/head-<key>``; the key covers the held-out set, the
     training files with their labels (a corrected label retrains) and the training code
     (`TRAINING_CODE`), so a change to any of them trains anew (a change to inference code alone
     does not).
@@ -576,14 +664,12 @@ def train_head(
     if head_data == "all" and extra is not None:
         items += read_labels(extra)
         sources.append(extra.name)
-    speakers = hold.speakers()
+    train_items = training_rows(items, hold, clips)
     noise_paths = {c.path for c in hold.noise}
-    held_paths = {c.path for c in clips if c.speaker in speakers} | noise_paths
-    train_items = [it for it in items if it.speaker not in speakers and it.path not in held_paths]
     key = hashlib.sha1(
         json.dumps(
             {
-                "held_out": sorted(speakers),
+                "held_out": sorted(hold.speakers()),
                 "hidden": hidden,
                 # seed 0 is left out of the key, so heads cached before --seed existed still count
                 **({"seed": seed} if seed else {}),
@@ -784,15 +870,20 @@ def run_single(args, items, hold: HeldOut, head_dir: Path) -> dict:
     return {"videos": rows, "mean": mean}
 
 
-def run_multi(args, clips, hold: HeldOut, head_dir: Path) -> dict:
+def run_plans(
+    args, clips, hold: HeldOut, head_dir: Path, plans: list[Plan], title: str, beds: bool
+) -> dict:
+    """Build, analyse and score each plan's video (with music/noise beds if ``beds``)."""
     rows = []
     speakers = hold.speakers()
     held_paths = {c.path for c in clips if c.speaker in speakers}
-    for plan in multi_plans(hold, clips)[: args.videos]:
-        speech, moments, used = build_multi_audio(plan, clips, hold, args.minutes)
-        assert set(used) <= held_paths, "a multi-speaker video uses a clip the head may know"
-        truth = mask(moments, len(speech) / SR)
-        audio, beds, coverage = add_beds(speech, truth, hold, plan.name)
+    for plan in plans[: args.videos]:
+        audio, moments, used = build_multi_audio(plan, clips, hold, args.minutes)
+        assert set(used) <= held_paths, f"{plan.name} uses a clip the head may know"
+        extra: dict = {}
+        if beds:
+            truth = mask(moments, len(audio) / SR)
+            audio, extra["beds"], extra["bed_coverage"] = add_beds(audio, truth, hold, plan.name)
         row = score_video(
             args.work / f"{plan.name}.mp4",
             audio,
@@ -801,13 +892,16 @@ def run_multi(args, clips, hold: HeldOut, head_dir: Path) -> dict:
             args.analyze_args,
             _rng("baselines", plan.name),
         )
-        rows.append({"speakers": plan.speakers, **row, "beds": beds, "bed_coverage": coverage})
-        print(
-            _line(row) + f"\n    speakers {', '.join(plan.speakers)}; beds cover "
-            f"{coverage['moments']:.0%} of moment time, {coverage['calm']:.0%} of calm time"
-        )
-    mean = table("multi-speaker, multilingual, with music/noise beds", rows)
-    return {"videos": rows, "mean": mean, "music": "egvs.ser_training.augment.synth_music"}
+        rows.append({"speakers": plan.speakers, **row, **extra})
+        note = f"\n    speakers {', '.join(plan.speakers)}"
+        if beds:
+            cover = extra["bed_coverage"]
+            note += (
+                f"; beds cover {cover['moments']:.0%} of moment time, "
+                f"{cover['calm']:.0%} of calm time"
+            )
+        print(_line(row) + note)
+    return {"videos": rows, "mean": table(title, rows)}
 
 
 def main() -> None:
@@ -819,8 +913,15 @@ def main() -> None:
         "--extra", type=Path, default=DEFAULT_EXTRA, help="labels_extra.csv (multi set, training)"
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/egvs-moments"))
-    parser.add_argument("--set", choices=("single", "multi", "both"), default="both")
-    parser.add_argument("--videos", type=int, default=4, help="videos per set (max 4)")
+    parser.add_argument(
+        "--set",
+        choices=("single", "multi", "korean", "both", "all"),
+        default="both",
+        help="both = single + multi; all = single + multi + korean",
+    )
+    parser.add_argument(
+        "--videos", type=int, default=4, help=f"videos per set (max 4; korean {KOREAN_VIDEOS})"
+    )
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument(
         "--noise-fold", default=NOISE_FOLD, help="UrbanSound8K fold of the noise beds (held out)"
@@ -866,6 +967,7 @@ def main() -> None:
     for dataset, speakers in hold.vocal.items():
         print(f"  {dataset} vocalizations ({len(speakers)}): {', '.join(sorted(speakers))}")
     print(f"  urbansound8k fold {hold.noise_fold}: {len(hold.noise)} clips (noise beds)")
+    print(f"  korean set, {KOREAN_CALM_CORPUS} (calm voices): {', '.join(hold.korean_calm)}")
     head_dir, head = train_head(
         args.work, args.labels, extra, hold, clips, args.head_data, args.hidden, args.seed
     )
@@ -874,10 +976,16 @@ def main() -> None:
         f"{' + '.join(head['trained_on'])}, {head['held_out_clips']} held out"
     )
     result: dict = {"held_out": hold.describe(), "head": head}
-    if args.set in ("single", "both"):
+    if args.set in ("single", "both", "all"):
         result["single"] = run_single(args, items, hold, head_dir)
-    if args.set in ("multi", "both"):
-        result["multi"] = run_multi(args, clips, hold, head_dir)
+    if args.set in ("multi", "both", "all"):
+        title = "multi-speaker, multilingual, with music/noise beds"
+        multi = run_plans(args, clips, hold, head_dir, multi_plans(hold, clips), title, beds=True)
+        result["multi"] = {**multi, "music": "egvs.ser_training.augment.synth_music"}
+    if args.set in ("korean", "all"):
+        title = "Korean only (held-out emotiontts_ko and emotiontts_open_db speakers)"
+        plans = korean_plans(hold, clips)
+        result["korean"] = run_plans(args, clips, hold, head_dir, plans, title, beds=False)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
 

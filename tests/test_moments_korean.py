@@ -1,0 +1,106 @@
+"""The moments benchmark's Korean-only set, on made-up label rows (no audio is decoded)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egvs.ser_training.labels import Item
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "moments.py"
+
+
+@pytest.fixture(scope="module")
+def moments():
+    spec = importlib.util.spec_from_file_location("moments_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+KO = ("emotiontts_k1", "emotiontts_k2")  # held out
+KO_TRAIN = "emotiontts_k3"
+CALM = {"emotiontts_o1": 25, "emotiontts_o2": 30, "emotiontts_o3": 5}  # speaker -> clips
+
+
+def made_up_clips(moments) -> list:
+    clips = []
+    for speaker in (*KO, KO_TRAIN):
+        for kind in ("neutral", "happy", "sad", "angry"):
+            for i in range(5):
+                path = Path(f"/nowhere/{speaker}/{kind}{i}.flac")
+                clips.append(
+                    moments.Clip(path, "emotiontts_ko", speaker, "F", kind, "", "", "", "")
+                )
+    for speaker, n in CALM.items():
+        for i in range(n):
+            path = Path(f"/nowhere/{speaker}/{i}.opus")
+            clips.append(
+                moments.Clip(path, "emotiontts_open_db", speaker, "M", "neutral", "", "", "", "")
+            )
+    return clips
+
+
+def held(moments):
+    return moments.HeldOut(set(), {"emotiontts_ko": list(KO)}, {}, "2", [], sorted(CALM))
+
+
+def test_korean_plans_deal_strong_clips_once_to_speakers_with_calm_turns(moments) -> None:
+    clips = made_up_clips(moments)
+    plans = moments.korean_plans(held(moments), clips)
+    assert len(plans) == moments.KOREAN_VIDEOS == 2
+    dealt = []
+    for plan in plans:
+        assert plan.moments is not None and len(plan.moments) == len(plan.kinds) == 4
+        calm_voices = [s for s in plan.speakers if s not in KO]
+        assert calm_voices and all(CALM[s] >= moments.KOREAN_CALM_MIN for s in calm_voices)
+        for kind, moment in zip(plan.kinds, plan.moments, strict=True):
+            assert kind in ("happy", "angry")  # sad is no moment
+            assert 2 <= len(moment) <= 3
+            assert {c.speaker for c in moment} == {moment[0].speaker}
+            assert {c.emotion for c in moment} == {kind}
+            who = moment[0].speaker
+            assert who in KO and who in plan.speakers and moments.calm_clips(clips, who)
+            dealt += [c.path for c in moment]
+    assert len(dealt) == len(set(dealt)), "an emotional clip is in two moments"
+    again = moments.korean_plans(held(moments), clips)
+    assert [(p.speakers, p.kinds, p.moments) for p in again] == [
+        (p.speakers, p.kinds, p.moments) for p in plans
+    ]
+
+
+def test_korean_video_gives_each_moment_speaker_calm_turns(moments, monkeypatch) -> None:
+    def fake_audio(path: Path) -> np.ndarray:
+        rng = np.random.default_rng(zlib.crc32(str(path).encode()))
+        return (0.1 * rng.standard_normal(int(rng.uniform(2, 5) * moments.SR))).astype(np.float32)
+
+    monkeypatch.setattr(moments, "load_audio", fake_audio)
+    clips = made_up_clips(moments)
+    hold = held(moments)
+    plan = moments.korean_plans(hold, clips)[0]
+    audio, found, used = moments.build_multi_audio(plan, clips, hold, minutes=1.5)
+    assert [m[2] for m in found] == plan.kinds
+    assert [m[3] for m in found] == [m[0].speaker for m in plan.moments]
+    by_path = {c.path: c for c in clips}
+    calm_speakers = {by_path[p].speaker for p in used if by_path[p].emotion == "neutral"}
+    assert set(plan.speakers) <= calm_speakers
+    assert all(by_path[p].emotion != "sad" for p in used)
+    again, found_again, _ = moments.build_multi_audio(plan, clips, hold, minutes=1.5)
+    assert np.array_equal(audio, again) and found == found_again
+
+
+def test_training_rows_leave_out_every_korean_speaker_of_the_set(moments) -> None:
+    clips = made_up_clips(moments)
+    items = [Item(c.path, c.speaker, c.dataset, c.emotion) for c in clips]
+    renamed = Item(clips[0].path, "someone_else", "emotiontts_ko", "neutral")
+    rows = moments.training_rows([*items, renamed], held(moments), clips)
+    assert {it.speaker for it in rows} == {KO_TRAIN}
+    assert len(rows) == 20
