@@ -14,7 +14,9 @@ import json
 import os
 import shutil
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,28 +45,46 @@ def _write_string(f, s: str) -> None:
     f.write(struct.pack("H", len(s) + 1) + s.encode("utf-8") + b"\0")
 
 
-def _trim_encoder(src, dst, keep: int) -> None:
-    """Copy a CTranslate2 model file, leaving out encoder layers ``>= keep`` (variables and aliases)."""
-    drop = tuple(f"encoder/layer_{i}/" for i in range(keep, 32))
+class Variable(NamedTuple):
+    """One variable record of a CTranslate2 model file, its bytes as stored."""
+
+    name: str
+    dims: tuple[int, ...]
+    dtype: int  # CTranslate2's type code (4: float16)
+    data: bytes
+
+
+def read_header(src) -> tuple[int, str, bytes]:
+    """A CTranslate2 model file's format version, spec name and (raw) spec revision."""
     (version,) = struct.unpack("I", src.read(4))
-    dst.write(struct.pack("I", version))
-    _write_string(dst, _read_string(src))
-    dst.write(src.read(4))  # spec revision
+    return version, _read_string(src), src.read(4)
+
+
+def read_variables(src) -> Iterator[Variable]:
+    """The variable records that follow `read_header` (consume them all before the aliases)."""
     (n_vars,) = struct.unpack("I", src.read(4))
-    kept = []
     for _ in range(n_vars):
         name = _read_string(src)
         (rank,) = struct.unpack("B", src.read(1))
-        dims = src.read(4 * rank)
-        dtype = src.read(1)
+        dims = struct.unpack(f"{rank}I", src.read(4 * rank))
+        (dtype,) = struct.unpack("B", src.read(1))
         (n_bytes,) = struct.unpack("I", src.read(4))
-        data = src.read(n_bytes)
-        if not name.startswith(drop):
-            kept.append((name, rank, dims, dtype, n_bytes, data))
+        yield Variable(name, dims, dtype, src.read(n_bytes))
+
+
+def _trim_encoder(src, dst, keep: int) -> None:
+    """Copy a CTranslate2 model file, leaving out encoder layers ``>= keep`` (variables and aliases)."""
+    drop = tuple(f"encoder/layer_{i}/" for i in range(keep, 32))
+    version, spec, revision = read_header(src)
+    dst.write(struct.pack("I", version))
+    _write_string(dst, spec)
+    dst.write(revision)
+    kept = [v for v in read_variables(src) if not v.name.startswith(drop)]
     dst.write(struct.pack("I", len(kept)))
-    for name, rank, dims, dtype, n_bytes, data in kept:
-        _write_string(dst, name)
-        dst.write(struct.pack("B", rank) + dims + dtype + struct.pack("I", n_bytes) + data)
+    for v in kept:
+        _write_string(dst, v.name)
+        dst.write(struct.pack(f"=B{len(v.dims)}IB", len(v.dims), *v.dims, v.dtype))  # no padding
+        dst.write(struct.pack("I", len(v.data)) + v.data)
     (n_alias,) = struct.unpack("I", src.read(4))
     aliases = [(_read_string(src), _read_string(src)) for _ in range(n_alias)]
     aliases = [(a, v) for a, v in aliases if not a.startswith(drop) and not v.startswith(drop)]

