@@ -31,13 +31,13 @@ FOLDS = 4
 
 
 def text_ids(labels: list[Path]) -> dict[Path, str]:
-    """Each labelled clip's sentence id (the CSV's ``text_id``), by resolved path."""
+    """Each labelled clip's sentence id (the CSV's ``text_id``), by path as `read_many` makes it."""
     out = {}
     for csv_path in labels:
         with csv_path.open(newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 if row.get("text_id"):
-                    out[(csv_path.parent / row["path"]).resolve()] = row["text_id"]
+                    out[csv_path.parent / row["path"]] = row["text_id"]
     return out
 
 
@@ -53,19 +53,19 @@ def main() -> None:
     print("| corpus | sentences | speakers | sentence accuracy, held-out speakers % | majority % |")
     print("|---|---|---|---|---|")
     for corpus in sorted({it.dataset for it in items}):
-        own = [it for it in items if it.dataset == corpus and it.path.resolve() in texts]
+        sentence = {it: texts[it.path] for it in items if it.dataset == corpus and it.path in texts}
         readers: dict[str, set[str]] = {}
-        for it in own:
-            readers.setdefault(texts[it.path.resolve()], set()).add(it.speaker)
-        own = [it for it in own if len(readers[texts[it.path.resolve()]]) > 1]  # shared sentences
+        for it, text in sentence.items():
+            readers.setdefault(text, set()).add(it.speaker)
+        own = [it for it, text in sentence.items() if len(readers[text]) > 1]  # shared sentences
         speakers = sorted({it.speaker for it in own})
-        names = sorted({texts[it.path.resolve()] for it in own})
+        names = sorted({sentence[it] for it in own})
         if len(speakers) < FOLDS or len(names) < 2:
             continue
         x = clip_features(own)
         groups = norm_groups(own)
         z = normalize_groups(x, groups, x.mean(0), x.std(0) + 1e-6, baseline_weights(own, groups))
-        y = np.array([names.index(texts[it.path.resolve()]) for it in own])
+        y = np.array([names.index(sentence[it]) for it in own])
         who = np.array([it.speaker for it in own])
         pred = np.zeros(len(y), dtype=int)
         for k in range(FOLDS):
