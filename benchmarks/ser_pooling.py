@@ -41,7 +41,7 @@ from egvs.cache import cache_dir
 from egvs.ser.audio import load_audio
 from egvs.ser.backbone import FRAME_SECONDS
 from egvs.ser.features import MIN_WEIGHT, pool
-from egvs.ser.head import baseline, normalize_groups, softmax
+from egvs.ser.head import group_baselines, normalize_groups, softmax
 from egvs.ser.vad import SileroVad
 from egvs.ser_training.encoder_layers import TorchEncoder
 from egvs.ser_training.labels import Item, read_many
@@ -229,12 +229,9 @@ def train_and_predict(
             p = pooled_all(train_idx)
             mean, std = _stats(p)
             groups = norm_groups(tr_items)
-            in_baseline = baseline_weights(tr_items, groups)
-            shift, scale = np.empty_like(p), np.empty_like(p)
-            for g in np.unique(groups):
-                own = groups == g
-                shift[own], scale[own] = baseline(p[own], mean, std, weights=in_baseline[own])
-            base["shift"], base["scale"] = torch.from_numpy(shift), torch.from_numpy(scale)
+            shift, scale = group_baselines(p, groups, mean, std, baseline_weights(tr_items, groups))
+            base["shift"] = torch.from_numpy(shift.astype(np.float32))
+            base["scale"] = torch.from_numpy(scale.astype(np.float32))
             base["stats"] = (mean, std)
 
         def features(idx: torch.Tensor, train: bool) -> torch.Tensor:

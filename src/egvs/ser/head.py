@@ -39,6 +39,24 @@ def baseline(
     return gm, np.sqrt(gv + 1e-6)
 
 
+def group_baselines(
+    x: np.ndarray,
+    groups: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, its group's `baseline` mean and std (each ``x.shape``; see `normalize_groups`)."""
+    shift = np.empty(x.shape, dtype=np.float64)
+    scale = np.empty(x.shape, dtype=np.float64)
+    for g in np.unique(groups):
+        idx = groups == g
+        shift[idx], scale[idx] = baseline(
+            x[idx], mean, std, weights=None if weights is None else weights[idx]
+        )
+    return shift, scale
+
+
 def normalize_groups(
     x: np.ndarray,
     groups: np.ndarray,
@@ -52,12 +70,8 @@ def normalize_groups(
     usual voice); a group with one clip mostly by the global statistics, so it is not zeroed out.
     ``weights`` (one per row) weigh the rows within each group's baseline.
     """
-    out = np.empty_like(x, dtype=np.float32)
-    for g in np.unique(groups):
-        idx = groups == g
-        gm, gs = baseline(x[idx], mean, std, weights=None if weights is None else weights[idx])
-        out[idx] = (x[idx] - gm) / gs
-    return out
+    shift, scale = group_baselines(x, groups, mean, std, weights)
+    return ((x - shift) / scale).astype(np.float32)
 
 
 @dataclass
