@@ -45,26 +45,15 @@ from egvs.ser.head import group_baselines, normalize_groups, softmax
 from egvs.ser.vad import SileroVad
 from egvs.ser_training.encoder_layers import TorchEncoder
 from egvs.ser_training.labels import Item, read_many
-from egvs.ser_training.mlp import (
-    BATCH,
-    DROPOUT_HIDDEN,
-    DROPOUT_INPUT,
-    EPOCHS,
-    HIDDEN,
-    LEARNING_RATE,
-    MIN_STEPS,
-    WEIGHT_DECAY,
-)
+from egvs.ser_training.mlp import train_mlp
 from egvs.ser_training.train import (
-    TASK_LABELS,
     _cache_key,
-    _sample_weights,
     baseline_weights,
     cross_validate,
     norm_groups,
     report_outputs,
     speaker_folds,
-    task_targets,
+    training_targets,
 )
 
 LAYER = 2  # the shipped backbone's last kept layer (0-based)
@@ -134,16 +123,6 @@ def load_frames(items: list[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(frames), np.concatenate(log_w), np.array(offsets)
 
 
-def _targets(items: list[Item]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
-    datasets = np.array([it.dataset for it in items])
-    out = {}
-    for name, (rows, y) in task_targets(items).items():
-        if len(np.unique(y)) > 1:
-            w = _sample_weights(datasets[rows])
-            out[name] = (rows, y, w / w.mean(), len(TASK_LABELS[name]))
-    return out
-
-
 def _normalised(p: np.ndarray, items: list[Item], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     groups = norm_groups(items)
     return normalize_groups(p, groups, mean, std, baseline_weights(items, groups))
@@ -156,25 +135,11 @@ def train_and_predict(
     import torch
 
     torch.set_num_threads(1)
-    torch.manual_seed(seed)
     f = torch.nn.functional
     tr_items = [items[i] for i in train_idx]
     te_items = [items[i] for i in test_idx]
-    targets = _targets(tr_items)
-    names = list(targets)
-    n = len(train_idx)
-    y = np.full((len(names), n), -1, dtype=np.int64)
-    w = np.zeros((len(names), n), dtype=np.float32)
-    for i, name in enumerate(names):
-        rows, labels, weights, _ = targets[name]
-        y[i, rows], w[i, rows] = labels, weights
-    yt, wt = torch.from_numpy(y), torch.from_numpy(w)
-    trunk = torch.nn.Sequential(
-        torch.nn.Dropout(DROPOUT_INPUT), torch.nn.Linear(1024, HIDDEN), torch.nn.ReLU(),
-        torch.nn.Dropout(DROPOUT_HIDDEN),
-    )  # fmt: skip
-    outs = torch.nn.ModuleList(torch.nn.Linear(HIDDEN, targets[nm][3]) for nm in names)
-    params = list(trunk.parameters()) + list(outs.parameters())
+    targets = training_targets(tr_items)
+    params: list[torch.nn.Parameter] = []
 
     if kind == "layers":
         pooled = data["pooled"]  # (N, L, 1024)
@@ -238,22 +203,15 @@ def train_and_predict(
             p = pool_clips(train_idx[idx.numpy()])
             return (p - base["shift"][idx]) / base["scale"][idx]
 
-    opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    generator = torch.Generator().manual_seed(seed)
-    batches = -(-n // BATCH)
-    for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
-        if refresh is not None:
-            refresh()
-        trunk.train()
-        for idx in torch.randperm(n, generator=generator).split(BATCH):
-            h = trunk(features(idx, True))
-            loss = torch.zeros(())
-            for i, head in enumerate(outs):
-                ce = f.cross_entropy(head(h), yt[i, idx].clamp(min=0), reduction="none")
-                loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    trunk, outs = train_mlp(
+        len(train_idx),
+        1024,
+        targets,
+        lambda idx: features(idx, True),
+        seed=seed,
+        extra_params=params,
+        before_epoch=refresh,
+    )
     trunk.eval()
     with torch.no_grad():
         if kind == "layers":
@@ -262,7 +220,7 @@ def train_and_predict(
             refresh()
             z = torch.from_numpy(_normalised(pooled_all(test_idx), te_items, *base["stats"]))
         h = trunk(z)
-        return {name: head(h).numpy() for name, head in zip(names, outs, strict=True)}
+        return {name: head(h).numpy() for name, head in zip(targets, outs, strict=True)}
 
 
 def _stats(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ the moments benchmark's videos, so the shipped head is this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from egvs.errors import SetupError
@@ -26,6 +28,71 @@ DROPOUT_INPUT = 0.2
 DROPOUT_HIDDEN = 0.3
 
 
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise SetupError(
+            "training the speech-emotion head needs PyTorch: pip install 'egvs[train]' "
+            "(or --hidden 0 for the linear head, which does not)"
+        ) from exc
+    return torch
+
+
+def train_mlp(
+    n: int,
+    in_dim: int,
+    targets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+    inputs: Callable,
+    hidden: int = HIDDEN,
+    seed: int = 0,
+    extra_params: Sequence = (),
+    before_epoch: Callable[[], None] | None = None,
+):
+    """The shared trunk and one output per task (torch modules, in ``targets``' order), trained.
+
+    ``inputs(idx)`` gives the trunk's input rows for a batch of row indices (a tensor); it may
+    hold parameters of its own (``extra_params``, trained with the head: a pooling, a layer
+    weighting), and ``before_epoch`` runs before every epoch. See `fit_mlp` for ``targets``.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    names = list(targets)
+    y = np.full((len(names), n), -1, dtype=np.int64)
+    w = np.zeros((len(names), n), dtype=np.float32)
+    for i, name in enumerate(names):
+        rows, labels, weights, _ = targets[name]
+        y[i, rows] = labels
+        w[i, rows] = weights / weights.mean()
+    trunk = torch.nn.Sequential(
+        torch.nn.Dropout(DROPOUT_INPUT),
+        torch.nn.Linear(in_dim, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(DROPOUT_HIDDEN),
+    )
+    outs = torch.nn.ModuleList(torch.nn.Linear(hidden, targets[nm][3]) for nm in names)
+    params = list(trunk.parameters()) + list(outs.parameters()) + list(extra_params)
+    opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    yt, wt = torch.from_numpy(y), torch.from_numpy(w)
+    generator = torch.Generator().manual_seed(seed)
+    batches = -(-n // BATCH)
+    for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
+        if before_epoch is not None:
+            before_epoch()
+        for idx in torch.randperm(n, generator=generator).split(BATCH):
+            h = trunk(inputs(idx))
+            loss = torch.zeros(())
+            for i, head in enumerate(outs):
+                ce = torch.nn.functional.cross_entropy(
+                    head(h), yt[i, idx].clamp(min=0), reduction="none"
+                )
+                loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return trunk, outs
+
+
 def fit_mlp(
     z: np.ndarray,
     targets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]],
@@ -37,58 +104,17 @@ def fit_mlp(
     ``targets[name] = (rows, y, weights, n_classes)``: the rows of ``z`` the task has a target
     for, the class index of each, its sample weight (normalised to mean 1 within the task).
     """
-    try:
-        import torch
-    except ImportError as exc:
-        raise SetupError(
-            "training the speech-emotion head needs PyTorch: pip install 'egvs[train]' "
-            "(or --hidden 0 for the linear head, which does not)"
-        ) from exc
+    torch = _torch()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(seed)
-        n, d = z.shape
-        names = list(targets)
-        y = np.full((len(names), n), -1, dtype=np.int64)
-        w = np.zeros((len(names), n), dtype=np.float32)
-        for i, name in enumerate(names):
-            rows, labels, weights, _ = targets[name]
-            y[i, rows] = labels
-            w[i, rows] = weights / weights.mean()
-        trunk = torch.nn.Sequential(
-            torch.nn.Dropout(DROPOUT_INPUT),
-            torch.nn.Linear(d, hidden),
-            torch.nn.ReLU(),
-            torch.nn.Dropout(DROPOUT_HIDDEN),
-        )
-        outs = torch.nn.ModuleList(torch.nn.Linear(hidden, targets[nm][3]) for nm in names)
-        params = list(trunk.parameters()) + list(outs.parameters())
-        opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-        zt, yt, wt = (
-            torch.from_numpy(np.ascontiguousarray(z, np.float32)),
-            torch.from_numpy(y),
-            torch.from_numpy(w),
-        )
-        generator = torch.Generator().manual_seed(seed)
-        batches = -(-n // BATCH)
-        for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
-            for idx in torch.randperm(n, generator=generator).split(BATCH):
-                h = trunk(zt[idx])
-                loss = torch.zeros(())
-                for i, head in enumerate(outs):
-                    ce = torch.nn.functional.cross_entropy(
-                        head(h), yt[i, idx].clamp(min=0), reduction="none"
-                    )
-                    loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+        zt = torch.from_numpy(np.ascontiguousarray(z, np.float32))
+        trunk, outs = train_mlp(len(z), z.shape[1], targets, lambda idx: zt[idx], hidden, seed)
         linear = trunk[1]
         to_np = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731
         return (to_np(linear.weight).T.copy(), to_np(linear.bias)), {
             name: (to_np(head.weight).T.copy(), to_np(head.bias))
-            for name, head in zip(names, outs, strict=True)
+            for name, head in zip(targets, outs, strict=True)
         }
     finally:
         torch.set_num_threads(threads)

@@ -257,6 +257,26 @@ def task_targets(items: Sequence[Item]) -> dict[str, tuple[np.ndarray, np.ndarra
 TASK_LABELS = {"emotion": CLASSES, "arousal": AROUSAL_LABELS, "valence": VALENCE_CLASSES}
 
 
+def training_targets(
+    items: Sequence[Item], n_views: int = 1
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Per task with two classes or more: (rows, class index, sample weight, class count) over
+    ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion)."""
+    n = len(items)
+    datasets = np.array([it.dataset for it in items])
+    targets = {}
+    for name, (rows, y) in task_targets(items).items():
+        if len(np.unique(y)) < 2:
+            continue
+        all_rows = np.concatenate([rows + k * n for k in range(n_views)])
+        weights = _sample_weights(datasets[rows])
+        if name == "emotion":
+            weights = weights * np.array([CLASS_WEIGHTS.get(CLASSES[c], 1.0) for c in y])
+        weights = np.tile(weights, n_views)
+        targets[name] = (all_rows, np.tile(y, n_views), weights, len(TASK_LABELS[name]))
+    return targets
+
+
 def fit_head(
     x: np.ndarray,
     items: Sequence[Item],
@@ -283,17 +303,7 @@ def fit_head(
     views = [x] + ([x_context] if x_context is not None else []) + list(x_augmented)
     z = np.concatenate([normalize_groups(v, groups, mean, std, in_baseline) for v in views])
     n = len(items)
-    datasets = np.array([it.dataset for it in items])
-    targets = {}
-    for name, (rows, y) in task_targets(items).items():
-        if len(np.unique(y)) < 2:
-            continue
-        all_rows = np.concatenate([rows + k * n for k in range(len(views))])
-        weights = _sample_weights(datasets[rows])
-        if name == "emotion":
-            weights = weights * np.array([CLASS_WEIGHTS.get(CLASSES[c], 1.0) for c in y])
-        weights = np.tile(weights, len(views))
-        targets[name] = (all_rows, np.tile(y, len(views)), weights, len(TASK_LABELS[name]))
+    targets = training_targets(items, len(views))
     trunk = None
     if hidden:
         trunk, fitted = fit_mlp(z, targets, hidden, seed)
