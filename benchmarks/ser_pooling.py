@@ -87,9 +87,10 @@ def extract(items: list[Item]) -> None:
         layers = encoder.layers(audio)
         weights = SileroVad.resample(vad(audio), layers.shape[1], FRAME_SECONDS)
         pooled = np.stack([pool(layer, weights) for layer in layers])
-        tmp = _file(item).with_suffix(".tmp.npz")
+        file = _file(item)
+        tmp = file.with_suffix(".tmp.npz")
         np.savez(tmp, pooled=pooled, frames=layers[LAYER].astype(np.float16), vad=weights)
-        tmp.rename(_file(item))
+        tmp.rename(file)
         if i % 200 == 0:
             print(f"{i}/{len(todo)} clips, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
 
@@ -109,12 +110,9 @@ def load_frames(items: list[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for it in items:
         with np.load(_file(it)) as f:
             fr, vad = f["frames"][::FRAME_STRIDE], f["vad"][::FRAME_STRIDE]
-        if len(fr) > MAX_FRAMES // FRAME_STRIDE:
+        if len(fr) > MAX_FRAMES // FRAME_STRIDE:  # the central MAX_FRAMES
             a = (len(fr) - MAX_FRAMES // FRAME_STRIDE) // 2
-            fr, vad = (
-                fr[a : a + MAX_FRAMES // FRAME_STRIDE],
-                vad[a : a + MAX_FRAMES // FRAME_STRIDE],
-            )
+            fr, vad = fr[a:][: MAX_FRAMES // FRAME_STRIDE], vad[a:][: MAX_FRAMES // FRAME_STRIDE]
         if len(fr) == 0:  # an empty clip: one silent frame
             fr, vad = np.zeros((1, fr.shape[1]), np.float16), np.zeros(1, np.float32)
         frames.append(fr)
