@@ -19,11 +19,13 @@ that libraries run for themselves, sampled from /proc/self/task: CTranslate2's s
 thread and the rest, BLAS, OpenCV, swscale; what remains is the hand-offs and Python). --render-only measures just
 the rendering ways against the bare decode: summarize on cached features with each --render,
 the summary's SSIM against the source pictures it shows, and its size. With --long it
-also builds a 60-minute file (the 10-minute one concatenated 6 times, no re-encoding) and reports
-analyze's peak RSS on it, to show memory does not grow with length.
+also builds a 60-minute file (the 10-minute one concatenated 6 times, no re-encoding) and
+measures it the same way from scratch (bare decode, analyze, summarize with each --render;
+--long-repeat times, once by default), with each summary's SSIM and size, and analyze's peak
+RSS beside the 10-minute file's, to show memory does not grow with length.
 
-    .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long] [--stages-only]
-                                         [--render-only]
+    .venv/bin/python benchmarks/speed.py [--work DIR] [--repeat N] [--long [--long-repeat N]]
+                                         [--stages-only] [--render-only]
 """
 
 from __future__ import annotations
@@ -337,6 +339,45 @@ def summary_ssim(video: Path, summary: Path, segments: list[dict], every: int = 
     return {"mean": values.mean(), "min": values.min(), "identical": (values == 1.0).mean()}
 
 
+def print_quality(video: Path, rendered: dict[str, tuple[Path, Path]]) -> None:
+    """Per --render way: what was used, the summary's length, size, and SSIM against the source
+    pictures it shows (``rendered``: way -> (summary video, its JSON report))."""
+    print(
+        "\n| --render | used | summary s | size MiB | SSIM mean | SSIM min | pictures identical |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for way, (summary, report_path) in rendered.items():
+        report = json.loads(report_path.read_text())["summary"]
+        quality = summary_ssim(video, summary, report["segments"])
+        size = summary.stat().st_size / 2**20
+        print(
+            f"| {way} | {report['render']['used']} | {report['duration']:.1f} | {size:.1f} | "
+            f"{quality['mean']:.4f} | {quality['min']:.4f} | {100 * quality['identical']:.0f}% |"
+        )
+
+
+def summarize_command(video: Path, out: Path, way: str, prefix: str, cache: bool) -> list[str]:
+    """`egvs summarize` of ``video`` with --render ``way``, its outputs ``out/PREFIX-WAY.*``."""
+    return [
+        *EGVS,
+        "summarize",
+        str(video),
+        "-o",
+        str(out / f"{prefix}-{way}.mp4"),
+        "--json",
+        str(out / f"{prefix}-{way}.json"),
+        "--render",
+        way,
+        *([] if cache else ["--no-cache"]),
+        "--overwrite",
+        "-q",
+    ]
+
+
+def rendered_files(out: Path, prefix: str) -> dict[str, tuple[Path, Path]]:
+    return {way: (out / f"{prefix}-{way}.mp4", out / f"{prefix}-{way}.json") for way in RENDER_WAYS}
+
+
 def render_comparison(video: Path, out: Path, env: dict, repeat: int) -> None:
     """Summarize on cached features with each --render: time beside the bare decode, SSIM
     against the source, size."""
@@ -348,36 +389,41 @@ def render_comparison(video: Path, out: Path, env: dict, repeat: int) -> None:
     rows: dict[str, list[tuple[float, float, float]]] = {}
     commands = {BARE_DECODE: bare_decode(video)}
     for way in RENDER_WAYS:
-        commands[f"summarize, cached features, --render {way}"] = [
-            *EGVS,
-            "summarize",
-            str(video),
-            "-o",
-            str(out / f"r-{way}.mp4"),
-            "--json",
-            str(out / f"r-{way}.json"),
-            "--render",
-            way,
-            "--overwrite",
-            "-q",
-        ]
+        commands[f"summarize, cached features, --render {way}"] = summarize_command(
+            video, out, way, "r", cache=True
+        )
     for _ in range(repeat):
         for name, cmd in commands.items():
             rows.setdefault(name, []).append(run_measured(cmd, env))
     print(f"\nrendering ways, median of {repeat}, {os.cpu_count()} CPUs\n")
     print_table(rows)
-    print(
-        "\n| --render | used | summary s | size MiB | SSIM mean | SSIM min | pictures identical |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for way in RENDER_WAYS:
-        report = json.loads((out / f"r-{way}.json").read_text())["summary"]
-        quality = summary_ssim(video, out / f"r-{way}.mp4", report["segments"])
-        size = (out / f"r-{way}.mp4").stat().st_size / 2**20
-        print(
-            f"| {way} | {report['render']['used']} | {report['duration']:.1f} | {size:.1f} | "
-            f"{quality['mean']:.4f} | {quality['min']:.4f} | {100 * quality['identical']:.0f}% |"
-        )
+    print_quality(video, rendered_files(out, "r"))
+
+
+def uncached_runs(video: Path, out: Path, env: dict, repeat: int, prefix: str) -> dict:
+    """Bare decode, analyze and summarize (each --render) from scratch, ``repeat`` times each."""
+    commands = {
+        BARE_DECODE: bare_decode(video),
+        "egvs analyze": [
+            *EGVS,
+            "analyze",
+            str(video),
+            "--json",
+            str(out / f"{prefix}-analysis.json"),
+            "--no-cache",
+            "--overwrite",
+            "-q",
+        ],
+        **{
+            f"egvs summarize --render {way}": summarize_command(video, out, way, prefix, False)
+            for way in RENDER_WAYS
+        },
+    }
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            rows.setdefault(name, []).append(run_measured(cmd, env))
+    return rows
 
 
 def main() -> None:
@@ -388,7 +434,14 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measurement (median reported)"
     )
-    parser.add_argument("--long", action="store_true", help="also check memory on a 60-minute file")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="also the 60-minute file: the same timings, SSIM and size, and peak memory",
+    )
+    parser.add_argument(
+        "--long-repeat", type=int, default=1, help="runs of each 60-minute measurement"
+    )
     parser.add_argument(
         "--stages-only", action="store_true", help="only the per-stage breakdown (no timing table)"
     )
@@ -425,38 +478,7 @@ def main() -> None:
         render_comparison(video, out, env, args.repeat)
         return
 
-    rows: dict[str, list[tuple[float, float, float]]] = {}
-    commands = {
-        BARE_DECODE: bare_decode(video),
-        "egvs analyze": [
-            *EGVS,
-            "analyze",
-            str(video),
-            "--json",
-            str(out / "a.json"),
-            "--no-cache",
-            "--overwrite",
-            "-q",
-        ],
-        **{
-            f"egvs summarize --render {way}": [
-                *EGVS,
-                "summarize",
-                str(video),
-                "-o",
-                str(out / f"s-{way}.mp4"),
-                "--render",
-                way,
-                "--no-cache",
-                "--overwrite",
-                "-q",
-            ]
-            for way in RENDER_WAYS
-        },
-    }
-    for _ in range(args.repeat):
-        for name, cmd in commands.items():
-            rows.setdefault(name, []).append(run_measured(cmd, env))
+    rows = uncached_runs(video, out, env, args.repeat, "s")
     # Warm cache: a new budget on an analysed file.
     subprocess.run(
         [*EGVS, "analyze", str(video), "--json", str(out / "a.json"), "--overwrite", "-q"],
@@ -489,22 +511,15 @@ def main() -> None:
     if args.long:
         long_video = args.work / "sixty_minutes_720p.mp4"
         concat(video, 6, long_video)
-        wall, cpu, rss = run_measured(
-            [
-                *EGVS,
-                "analyze",
-                str(long_video),
-                "--json",
-                str(out / "l.json"),
-                "--no-cache",
-                "--overwrite",
-                "-q",
-            ],
-            env,
-        )
+        long_rows = uncached_runs(long_video, out, env, args.long_repeat, "l")
+        print(f"\n{long_video.name}, {os.cpu_count()} CPUs, median of {args.long_repeat}\n")
+        print_table(long_rows)
+        print_quality(long_video, rendered_files(out, "l"))
         ten_rss = max(v[2] for v in rows["egvs analyze"])
+        long_rss = max(v[2] for v in long_rows["egvs analyze"])
         print(
-            f"\n60-minute file: analyze wall {wall:.0f} s, peak RSS {rss:.0f} MiB (10-minute: {ten_rss:.0f} MiB, +{rss - ten_rss:.0f} MiB)"
+            f"\nanalyze peak RSS: 60-minute {long_rss:.0f} MiB, 10-minute {ten_rss:.0f} MiB "
+            f"({long_rss - ten_rss:+.0f} MiB)"
         )
 
 
