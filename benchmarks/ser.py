@@ -182,6 +182,11 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def named_factors(specs: Sequence[str]) -> dict[str, float]:
+    """``NAME=W`` options as a mapping."""
+    return {name: float(weight) for name, _, weight in (s.partition("=") for s in specs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -202,6 +207,15 @@ def main() -> None:
         type=float,
         default=train_module.CORPUS_WEIGHT_POWER,
         help="a corpus of n clips weighs n ** (1 - this) (0.5 shipped; 1: every corpus the same)",
+    )
+    parser.add_argument(
+        "--corpus-weight",
+        action="append",
+        default=[],
+        metavar="CORPUS=W",
+        help="a corpus's factor on its weight (repeatable; shipped: "
+        + ", ".join(f"{c}={w:g}" for c, w in train_module.CORPUS_WEIGHTS.items())
+        + "), e.g. emotiontts_open_db=1",
     )
     parser.add_argument(
         "--leave-out",
@@ -236,9 +250,8 @@ def main() -> None:
     if args.equal_baselines:
         train_module.CALM_LABELS = ()
     train_module.NORMALISE_WITHIN = args.normalise_within
-    for spec in args.class_weight:
-        name, _, weight = spec.partition("=")
-        train_module.CLASS_WEIGHTS[name] = float(weight)
+    train_module.CLASS_WEIGHTS.update(named_factors(args.class_weight))
+    train_module.CORPUS_WEIGHTS.update(named_factors(args.corpus_weight))
     result: dict = (
         {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed, args.leave_out)
     )

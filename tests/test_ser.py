@@ -371,3 +371,39 @@ def test_class_weights_and_corpus_normalisation_reach_the_fit(monkeypatch) -> No
     assert train.norm_groups(items)[0] == "a_0"
     monkeypatch.setattr(train, "NORMALISE_WITHIN", "corpus")
     assert list(train.norm_groups(items)) == [it.dataset for it in items]
+
+
+def test_a_corpus_factor_scales_its_clips_in_every_task(monkeypatch) -> None:
+    """`CORPUS_WEIGHTS` (the neutral-only Korean corpus at a tenth, as shipped) scales a corpus's
+    clips against another of the same size, in every task and every view."""
+    from egvs.ser_training import train
+
+    items = [
+        Item(Path(f"{c}/{s}_{k}.flac"), f"{c}_{s}", c, label, kind="speech")
+        for c in ("a", "b")
+        for s in range(2)
+        for k, label in enumerate(["neutral", "sad", "angry"])
+    ]
+    datasets = np.array([it.dataset for it in items * 2])
+    monkeypatch.setattr(train, "CORPUS_WEIGHTS", {"b": 0.1})
+    targets = train.training_targets(items, n_views=2)
+    assert {"emotion", "arousal"} <= set(targets)
+    for rows, _y, weights, _k in targets.values():
+        a, b = weights[datasets[rows] == "a"], weights[datasets[rows] == "b"]
+        assert len(a) == len(b) > 0 and np.allclose(b, 0.1 * a)
+
+
+def test_the_noise_bank_key_does_not_depend_on_how_the_labels_path_was_spelled(
+    tmp_path, monkeypatch
+) -> None:
+    """A relative ``--labels ../shared/...`` and an absolute one name the same noise files, so
+    they must find the same cached augmented views (a relative path once recomputed all 14k)."""
+    from egvs.ser_training.train import noise_bank_key
+
+    (tmp_path / "noise").mkdir()
+    names = ["b.wav", "a.wav"]
+    monkeypatch.chdir(tmp_path / "noise")
+    relative = [Item(Path(f"../noise/{n}"), "urbansound8k_fold3", "us8k", None) for n in names]
+    absolute = [Item(tmp_path / "noise" / n, "urbansound8k_fold3", "us8k", None) for n in names]
+    assert noise_bank_key(relative) == noise_bank_key(absolute)
+    assert noise_bank_key(relative) != noise_bank_key(relative[:1])
