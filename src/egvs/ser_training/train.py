@@ -60,9 +60,10 @@ CALM_LABELS = ("neutral", "calm")
 CORPUS_WEIGHT_POWER = 0.5
 # Per-corpus factors on that weight. emotiontts' Main corpus is the only Korean speech with an
 # emotion label beside the Korean actors, and all of it is neutral: at full weight the head learns
-# "Korean sounds neutral" (held-out Korean actors 36% UAR); left out, calm talk in videos reads
-# emotional more often (it is the one corpus of many calm sentences per speaker). At a tenth of
-# its weight it keeps most of the one and loses most of the other (docs/speech_emotion.md).
+# "Korean sounds neutral" (held-out Korean actors 34.4% UAR, median of 3 seeds); left out (50.6%,
+# seed 0), calm talk in videos reads emotional more often (it is the one corpus of many calm
+# sentences per speaker). At a tenth: held-out Korean 40.0%, the moments videos within the seeds'
+# spread except the Korean-only ones (0.888 -> 0.849) (docs/speech_emotion.md).
 CORPUS_WEIGHTS: dict[str, float] = {"emotiontts_open_db": 0.1}
 # Extra weight of a class's clips in the emotion task (e.g. {"laughing": 3.0}); none by default:
 # tripling laughs raised EmoGator laughs 80.5% -> 83.7% for more false vocalizations
