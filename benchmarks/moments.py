@@ -680,6 +680,12 @@ def train_head(
                 "hidden": hidden,
                 # seed 0 is left out of the key, so heads cached before --seed existed still count
                 **({"seed": seed} if seed else {}),
+                # likewise a recipe setting only when it is not the shipped one
+                **(
+                    {"content_adversary": train_module.CONTENT_ADVERSARY}
+                    if train_module.CONTENT_ADVERSARY
+                    else {}
+                ),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
                 "labels": head_labels_key(train_items),
@@ -953,11 +959,20 @@ def main() -> None:
         help="the head's training seed (the MLP's initialisation and dropout; default 0)",
     )
     parser.add_argument(
+        "--content-adversary",
+        type=float,
+        default=train_module.CONTENT_ADVERSARY,
+        metavar="STRENGTH",
+        help="train the head with a sentence-reading adversary at this gradient-reversal "
+        f"strength (shipped: {train_module.CONTENT_ADVERSARY:g}; docs/speech_emotion.md)",
+    )
+    parser.add_argument(
         "--analyze-args",
         default="",
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
     )
     args = parser.parse_args()
+    train_module.CONTENT_ADVERSARY = args.content_adversary
     args.work.mkdir(parents=True, exist_ok=True)
     items = read_labels(args.labels)
     clips = read_clips(args.labels)

@@ -242,6 +242,14 @@ def main() -> None:
         metavar="CLASS=W",
         help="weigh a class's clips W times in the emotion task, e.g. laughing=3",
     )
+    parser.add_argument(
+        "--content-adversary",
+        type=float,
+        default=train_module.CONTENT_ADVERSARY,
+        metavar="STRENGTH",
+        help="gradient reversal on a sentence-reading adversary (shipped: "
+        f"{train_module.CONTENT_ADVERSARY:g}; 0: none)",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
@@ -252,6 +260,7 @@ def main() -> None:
     train_module.NORMALISE_WITHIN = args.normalise_within
     train_module.CLASS_WEIGHTS.update(named_factors(args.class_weight))
     train_module.CORPUS_WEIGHTS.update(named_factors(args.corpus_weight))
+    train_module.CONTENT_ADVERSARY = args.content_adversary
     result: dict = (
         {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed, args.leave_out)
     )

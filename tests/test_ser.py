@@ -407,3 +407,59 @@ def test_the_noise_bank_key_does_not_depend_on_how_the_labels_path_was_spelled(
     absolute = [Item(tmp_path / "noise" / n, "urbansound8k_fold3", "us8k", None) for n in names]
     assert noise_bank_key(relative) == noise_bank_key(absolute)
     assert noise_bank_key(relative) != noise_bank_key(relative[:1])
+
+
+def test_the_adversary_reads_only_sentences_read_in_several_emotions() -> None:
+    """A sentence read in one emotion names that emotion: the adversary would unlearn the
+    emotion itself, so only sentences read in two emotions (or voice sentiments) or more count."""
+    from egvs.ser_training.train import content_targets
+
+    items = [
+        Item(Path("a/1.flac"), "a_1", "a", "sad", text="s1"),
+        Item(Path("a/2.flac"), "a_1", "a", "angry", text="s1"),
+        Item(Path("a/3.flac"), "a_1", "a", "angry", text="s2"),  # one emotion only
+        Item(Path("b/1.flac"), "b_1", "b", "sad", text="s1"),  # another corpus's "s1"
+        Item(Path("c/1.flac"), "c_1", "c", "", "positive", text="t"),
+        Item(Path("c/2.flac"), "c_1", "c", "", "negative", text="t"),
+        Item(Path("c/3.flac"), "c_1", "c", "neutral"),  # no sentence
+    ]
+    rows, y, n_sentences = content_targets(items)
+    assert list(rows) == [0, 1, 4, 5] and n_sentences == 2
+    assert y[0] == y[1] != y[2] == y[3]
+
+
+def test_the_content_adversary_leaves_less_of_the_sentence_in_the_hidden_layer() -> None:
+    """Inputs that carry the emotion in some dimensions and the sentence in others: with the
+    gradient reversed, a probe reads the sentence from the trained hidden layer less well, the
+    emotion as well, and the adversary's output is not part of the head."""
+    pytest.importorskip("torch")
+    from egvs.ser_training.fit import fit_logistic
+    from egvs.ser_training.mlp import fit_mlp
+
+    rng = np.random.default_rng(0)
+    n, n_sentences = 1200, 8
+    emotion, sentence = rng.integers(0, 2, n), rng.integers(0, n_sentences, n)
+    z = rng.normal(size=(n, 24)).astype(np.float32)
+    z[:, :4] += 1.5 * emotion[:, None]
+    z[:, 4:12] += 2.0 * np.eye(n_sentences)[sentence]
+    rows = np.arange(n)
+    targets = {
+        "emotion": (rows, emotion, np.ones(n), 2),
+        "content": (rows, sentence, np.ones(n), n_sentences),
+    }
+    train, test = rows < 800, rows >= 800
+
+    def probe(hidden: np.ndarray, y: np.ndarray, k: int) -> float:
+        w, b = fit_logistic(hidden[train], y[train], k, 1e-2, np.ones(int(train.sum())))
+        return float(np.mean((hidden[test] @ w + b).argmax(1) == y[test]))
+
+    read = {}
+    for adversary in (None, {"content": 0.3}):
+        tasks = targets if adversary else {"emotion": targets["emotion"]}
+        (w, b), outputs = fit_mlp(z, tasks, 32, 0, adversary)
+        assert set(outputs) == {"emotion"}
+        hidden = np.maximum(z @ w + b, 0)
+        read[bool(adversary)] = (probe(hidden, sentence, n_sentences), probe(hidden, emotion, 2))
+    (sentence_plain, emotion_plain), (sentence_adv, emotion_adv) = read[False], read[True]
+    assert sentence_adv < sentence_plain - 0.08, read  # 0.35 against 0.48 (chance 0.125)
+    assert emotion_adv > emotion_plain - 0.05, read

@@ -42,6 +42,7 @@ class Item:
     label: str
     valence: str = ""
     kind: str = ""
+    text: str = ""  # the sentence read (the CSV's text_id), "" when unknown
 
     @property
     def has_voice(self) -> bool:
@@ -112,8 +113,9 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
                     f"{csv_path}: unknown valence {valence!r} (known: {', '.join(VALENCE_CLASSES)})"
                 )
             kind = (row.get("kind") or "").strip()
+            text = (row.get("text_id") or "").strip()
             items.append(
-                Item(root / row["path"], _speaker(row), row["dataset"], label, valence, kind)
+                Item(root / row["path"], _speaker(row), row["dataset"], label, valence, kind, text)
             )
     if not items:
         raise InputError(f"{csv_path}: no labelled rows")

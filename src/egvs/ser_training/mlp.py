@@ -5,14 +5,16 @@ Inference is numpy (`egvs.ser.head.SerHead.trunk`); torch is only needed to trai
 One hidden ReLU layer shared by the emotion, arousal and valence tasks, each with its own softmax
 output; every row carries the targets it has (a valence-only clip trains the trunk and the
 valence output). Dropout on the input and the hidden layer, AdamW, a fixed number of epochs, one
-thread and a fixed seed, so a run is reproducible. Measured against the linear head
+thread and a fixed seed, so a run is reproducible. An adversarial task (``reversed_tasks``, e.g. the
+sentence read) trains its own output normally while the trunk gets its gradient reversed and
+scaled, so the trunk unlearns what that output can read from it. Measured against the linear head
 (``--hidden 0``, docs/speech_emotion.md): better on clips of held-out speakers and corpora and on
 the moments benchmark's videos, so the shipped head is this one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,8 +50,12 @@ def train_mlp(
     seed: int = 0,
     extra_params: Sequence = (),
     before_epoch: Callable[[], None] | None = None,
+    reversed_tasks: Mapping[str, float] | None = None,
 ):
     """The shared trunk and one output per task (torch modules, in ``targets``' order), trained.
+
+    ``reversed_tasks[name] = strength``: that task's output learns from the trunk's features,
+    and the trunk is pushed the other way (its gradient times ``-strength``: a gradient reversal).
 
     ``inputs(idx)`` gives the trunk's input rows for a batch of row indices (a tensor); it may
     hold parameters of its own (``extra_params``, trained with the head: a pooling, a layer
@@ -76,6 +82,7 @@ def train_mlp(
     yt, wt = torch.from_numpy(y), torch.from_numpy(w)
     generator = torch.Generator().manual_seed(seed)
     batches = -(-n // BATCH)
+    reversal = [(reversed_tasks or {}).get(name, 0.0) for name in names]
     for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
         if before_epoch is not None:
             before_epoch()
@@ -83,8 +90,10 @@ def train_mlp(
             h = trunk(inputs(idx))
             loss = torch.zeros(())
             for i, head in enumerate(outs):
+                # h's values; the gradient through it reaches the trunk times -reversal[i]
+                seen = h.detach() + reversal[i] * (h.detach() - h) if reversal[i] else h
                 ce = torch.nn.functional.cross_entropy(
-                    head(h), yt[i, idx].clamp(min=0), reduction="none"
+                    head(seen), yt[i, idx].clamp(min=0), reduction="none"
                 )
                 loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
             opt.zero_grad()
@@ -98,23 +107,35 @@ def fit_mlp(
     targets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]],
     hidden: int = HIDDEN,
     seed: int = 0,
+    reversed_tasks: Mapping[str, float] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Trunk (weights (d, hidden), bias) and per task (weights (hidden, k), bias).
 
     ``targets[name] = (rows, y, weights, n_classes)``: the rows of ``z`` the task has a target
     for, the class index of each, its sample weight (normalised to mean 1 within the task).
+    ``reversed_tasks`` are adversaries (see `train_mlp`); only the trunk they shaped is returned,
+    not their outputs.
     """
     torch = _torch()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         zt = torch.from_numpy(np.ascontiguousarray(z, np.float32))
-        trunk, outs = train_mlp(len(z), z.shape[1], targets, lambda idx: zt[idx], hidden, seed)
+        trunk, outs = train_mlp(
+            len(z),
+            z.shape[1],
+            targets,
+            lambda idx: zt[idx],
+            hidden,
+            seed,
+            reversed_tasks=reversed_tasks,
+        )
         linear = trunk[1]
         to_np = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731
         return (to_np(linear.weight).T.copy(), to_np(linear.bias)), {
             name: (to_np(head.weight).T.copy(), to_np(head.bias))
             for name, head in zip(targets, outs, strict=True)
+            if name not in (reversed_tasks or {})
         }
     finally:
         torch.set_num_threads(threads)
