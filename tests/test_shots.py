@@ -48,6 +48,34 @@ def test_cpd_nonlin_cost_decreases_with_more_change_points():
     assert all(costs[i + 1] <= costs[i] + 1e-9 for i in range(len(costs) - 1))
 
 
+def test_cpd_nonlin_finds_the_least_scatter_of_every_count_within_the_length_bounds():
+    """Against every segmentation of a short input (brute force): the least total scatter for
+    each number of change points, segments within [lmin, lmax], inf where none fits, and change
+    points that reach that least cost."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(1)
+    x = np.repeat(rng.normal(size=(4, 6)), 3, axis=0)[:11] + 0.3 * rng.normal(size=(11, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    kernel = x @ x.T
+
+    def scatter(a, b):
+        part = kernel[a:b, a:b]
+        return np.trace(part) - part.sum() / (b - a)
+
+    n, lmin, lmax = len(kernel), 2, 5
+    cps, costs = cpd_nonlin(kernel, 4, lmin, lmax)
+    for m in range(5):
+        fits = [
+            sum(scatter(a, b) for a, b in zip((0, *c), (*c, n)))
+            for c in combinations(range(1, n), m)
+            if all(lmin <= b - a <= lmax for a, b in zip((0, *c), (*c, n)))
+        ]
+        assert np.isclose(costs[m], min(fits)) if fits else costs[m] == np.inf
+    assert np.isclose(sum(scatter(a, b) for a, b in zip((0, *cps), (*cps, n))), costs[4])
+    assert cpd_nonlin(kernel, 2, lmin=4, lmax=3)[1].tolist() == [np.inf] * 3  # nothing fits
+
+
 def test_pauses_and_snapping():
     env = np.full(500, -20.0)  # 5 s of speech-level sound
     env[200:240] = -70.0  # a 0.4 s pause centred at 2.2 s

@@ -26,6 +26,49 @@ def _scatter(diag: np.ndarray, block: np.ndarray, a: np.ndarray, b: np.ndarray) 
     return (diag[b] - diag[a]) - inner / np.maximum(b - a, 1)
 
 
+def _best_splits(
+    kernel: np.ndarray, n_cps: int, lmin: int, lmax: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The dynamic programme of every count up to ``n_cps`` at once: ``cost[m, e]`` is the least
+    scatter of steps ``[0, e)`` in ``m + 1`` segments, ``back[m, e]`` where its last one starts.
+
+    The scatter of every segment ending at each step is computed once per length, outside the
+    loop over counts (it does not depend on the count), and each count is one minimum over the
+    (length, end) table; the first (shortest) length wins a tie.
+    """
+    n = len(kernel)
+    diag, block = _segment_costs(kernel)
+    ends = np.arange(n + 1)
+    lengths = np.arange(lmin, min(lmax, n) + 1)
+    starts = ends[None, :] - lengths[:, None]  # (length, end)
+    valid = starts >= 0
+    scatter = np.full(starts.shape, np.inf)
+    scatter[valid] = _scatter(
+        diag, block, starts[valid], np.broadcast_to(ends, starts.shape)[valid]
+    )
+    safe_starts = np.where(valid, starts, 0)
+    cost = np.full((n_cps + 1, n + 1), np.inf)
+    back = np.zeros((n_cps + 1, n + 1), dtype=np.int64)
+    first = (ends >= lmin) & (ends <= lmax)
+    cost[0, first] = _scatter(diag, block, np.zeros_like(ends[first]), ends[first])
+    for k in range(1, n_cps + 1 if len(lengths) else 1):
+        cand = cost[k - 1, safe_starts] + scatter  # inf where the segment cannot start
+        pick = cand.argmin(0)
+        cost[k] = cand[pick, ends]
+        back[k] = np.where(np.isfinite(cost[k]), starts[pick, ends], 0)
+    return cost, back
+
+
+def _change_points(back: np.ndarray, m: int) -> list[int]:
+    """The ``m`` change points of the best segmentation of the whole input (from `_best_splits`)."""
+    cps: list[int] = []
+    pos = back.shape[1] - 1
+    for k in range(m, 0, -1):
+        pos = int(back[k, pos])
+        cps.append(pos)
+    return sorted(cps)
+
+
 def cpd_nonlin(
     kernel: np.ndarray, n_cps: int, lmin: int = 1, lmax: int | None = None
 ) -> tuple[list[int], np.ndarray]:
@@ -34,55 +77,28 @@ def cpd_nonlin(
     ``costs[m]`` is the minimal total scatter with ``m`` change points (inf when infeasible).
     Segment lengths lie in [lmin, lmax].
     """
-    n = len(kernel)
-    lmax = lmax or n
-    diag, block = _segment_costs(kernel)
-    inf = np.inf
-    cost = np.full((n_cps + 1, n + 1), inf)
-    back = np.zeros((n_cps + 1, n + 1), dtype=np.int64)
-    ends = np.arange(n + 1)
-    first = (ends >= lmin) & (ends <= lmax)
-    cost[0, first] = _scatter(diag, block, np.zeros_like(ends[first]), ends[first])
-    for k in range(1, n_cps + 1):
-        best = np.full(n + 1, inf)
-        arg = np.zeros(n + 1, dtype=np.int64)
-        for length in range(lmin, min(lmax, n) + 1):
-            b = ends[length:]
-            a = b - length
-            cand = cost[k - 1, a] + _scatter(diag, block, a, b)
-            better = cand < best[length:]
-            best[length:][better] = cand[better]
-            arg[length:][better] = a[better]
-        cost[k] = best
-        back[k] = arg
-    cps: list[int] = []
-    pos = n
-    for k in range(n_cps, 0, -1):
-        pos = int(back[k, pos])
-        cps.append(pos)
-    return sorted(cps), cost[:, n]
+    cost, back = _best_splits(kernel, n_cps, lmin, lmax or len(kernel))
+    return _change_points(back, n_cps), cost[:, -1]
 
 
 def cpd_auto(
     kernel: np.ndarray, max_cps: int, vmax: float = 1.0, lmin: int = 1, lmax: int | None = None
 ) -> list[int]:
-    """Change points with their number picked by KTS's penalised cost."""
+    """Change points with their number picked by KTS's penalised cost (one dynamic programme
+    gives the cost of every count and the change points of the one picked)."""
     n = len(kernel)
     max_cps = max(0, min(max_cps, n // max(lmin, 1) - 1))
     if max_cps == 0:
         return []
-    _, costs = cpd_nonlin(kernel, max_cps, lmin, lmax)
+    cost, back = _best_splits(kernel, max_cps, lmin, lmax or n)
     m = np.arange(1, max_cps + 1)
     penalties = np.zeros(max_cps + 1)
     penalties[1:] = vmax * m / (2.0 * n) * (np.log(n / m) + 1)
-    total = costs / n + penalties
+    total = cost[:, n] / n + penalties
     if not np.isfinite(total).any():  # no segmentation satisfies the length bounds
         return []
     best = int(np.nanargmin(np.where(np.isfinite(total), total, np.nan)))
-    if best == 0:
-        return []
-    cps, _ = cpd_nonlin(kernel, best, lmin, lmax)
-    return cps
+    return _change_points(back, best) if best else []
 
 
 def kts_segments(
