@@ -120,6 +120,7 @@ def render_segments(
 
 
 RENDER_MODES = ("auto", "copy", "encode")
+AUTO_HEVC = "x265 re-encodes the pictures next to each cut slower than x264 encodes it all"
 
 
 def render_summary(
@@ -134,7 +135,7 @@ def render_summary(
     through x264, `render_segments`), "copy" (smart rendering: the source's whole GOPs copied,
     only the pictures next to each cut re-encoded with the source's codec, H.264 or HEVC;
     `egvs.render.smart`) or "auto" (copy where
-    the source allows it exactly, else encode). Returns the summary's duration in seconds, the
+    the source is H.264 and allows it exactly, else encode). Returns the summary's duration in seconds, the
     way used ("copy" or "encode") and, when "auto" encoded, why it could not copy.
 
     "copy" of a source that cannot be copied exactly, or with burned-in ``picture``s, is an
@@ -143,6 +144,11 @@ def render_summary(
     if render not in RENDER_MODES:
         raise ValueError(f"render must be one of {RENDER_MODES}, not {render!r}")
     why = "pictures are drawn on (captions)" if picture is not None else ""
+    if render == "auto" and info.video_codec == "hevc" and not why:
+        # x265 encoded 720p at 12 pictures/s on one core here (superfast; x264: 114/s on two):
+        # re-encoding the pieces next to the cuts took 3x as long as encoding the whole summary
+        # (README, "Speed and memory"). "copy" still copies HEVC.
+        why = AUTO_HEVC
     if render != "encode" and not why:
         try:
             return _written(info, output, lambda tmp: _render_copy(info, segments, tmp)), "copy", ""
