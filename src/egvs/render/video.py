@@ -134,9 +134,9 @@ def render_summary(
     """Write ``segments`` of ``info.path`` to ``output`` by ``render``: "encode" (every picture
     through x264, `render_segments`), "copy" (smart rendering: the source's whole GOPs copied,
     only the pictures next to each cut re-encoded with the source's codec, H.264 or HEVC;
-    `egvs.render.smart`) or "auto" (copy where
-    the source is H.264 and allows it exactly, else encode). Returns the summary's duration in seconds, the
-    way used ("copy" or "encode") and, when "auto" encoded, why it could not copy.
+    `egvs.render.smart`) or "auto" (copy where the source is H.264 and allows it exactly, else
+    encode). Returns the summary's duration in seconds, the way used ("copy" or "encode") and,
+    when "auto" encoded, why it could not copy.
 
     "copy" of a source that cannot be copied exactly, or with burned-in ``picture``s, is an
     `InputError` that says why.
@@ -147,7 +147,7 @@ def render_summary(
     if render == "auto" and info.video_codec == "hevc" and not why:
         # x265 encoded 720p at 12 pictures/s on one core here (superfast; x264: 114/s on two):
         # re-encoding the pieces next to the cuts took 3x as long as encoding the whole summary
-        # (README, "Speed and memory"). "copy" still copies HEVC.
+        # (README, "Smart rendering"). "copy" still copies HEVC.
         why = AUTO_HEVC
     if render != "encode" and not why:
         try:

@@ -282,15 +282,15 @@ def content_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, int]
     """Rows, sentence index and sentence count of the clips whose sentence (its corpus's
     ``text``) is read in two emotions (or voice sentiments) or more: the adversary's task. A
     sentence read in one emotion only names that emotion, and is left to the emotion task."""
+    keys = [f"{it.dataset}:{it.text}" if it.text else "" for it in items]
     labels: dict[str, set[str]] = {}
-    for it in items:
-        if it.text and (it.label or it.valence):
-            labels.setdefault(f"{it.dataset}:{it.text}", set()).add(it.label or it.valence)
+    for key, it in zip(keys, items, strict=True):
+        if key and (it.label or it.valence):
+            labels.setdefault(key, set()).add(it.label or it.valence)
     names = sorted(key for key, seen in labels.items() if len(seen) > 1)
     index = {key: k for k, key in enumerate(names)}
-    rows = [i for i, it in enumerate(items) if f"{it.dataset}:{it.text}" in index]
-    y = [index[f"{items[i].dataset}:{items[i].text}"] for i in rows]
-    return np.array(rows, dtype=int), np.array(y, dtype=int), len(names)
+    rows = [i for i, key in enumerate(keys) if key in index]
+    return np.array(rows, dtype=int), np.array([index[keys[i]] for i in rows]), len(names)
 
 
 def training_targets(

@@ -51,7 +51,9 @@ def _best_splits(
     back = np.zeros((n_cps + 1, n + 1), dtype=np.int64)
     first = (ends >= lmin) & (ends <= lmax)
     cost[0, first] = _scatter(diag, block, np.zeros_like(ends[first]), ends[first])
-    for k in range(1, n_cps + 1 if len(lengths) else 1):
+    if not len(lengths):  # no segment length fits: every count is infeasible
+        return cost, back
+    for k in range(1, n_cps + 1):
         cand = cost[k - 1, safe_starts] + scatter  # inf where the segment cannot start
         pick = cand.argmin(0)
         cost[k] = cand[pick, ends]
