@@ -280,3 +280,34 @@ def test_cli_transcribe_bad_input_exits_2(tmp_path, capsys) -> None:
 def test_a_short_span_gets_the_language_of_the_speech_around_it(clip, offline) -> None:
     """2-5 s of this English clip alone was detected as Italian."""
     assert transcribe(clip, start=2.0, end=5.0).language == "en"
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_the_first_window_is_encoded_once_when_its_language_is_detected(
+    shared_data, offline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """faster-whisper encodes a 20 s+ span's first window to detect its language; transcribing
+    reuses that encoding. A short span's language comes from a window of its own, whose
+    encoding must not be taken for the span's."""
+    from faster_whisper import WhisperModel
+
+    path = shared_data / "videos" / "auto_editor_example.mp4"  # 42 s, one English speaker
+    if not path.exists():
+        pytest.skip(f"needs {path}")
+    encoded: list[tuple[int, ...]] = []
+    real = WhisperModel.encode
+
+    def counted(self, features):
+        encoded.append(features.shape)
+        return real(self, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", counted)
+    spoken = transcribe(path, start=0.0, end=24.0)
+    assert spoken.language == "en" and "say banana" in spoken.text.lower()
+    assert len(encoded) == 1
+    encoded.clear()
+    short = transcribe(path, start=0.0, end=5.0)
+    assert len(encoded) == 2  # the language's 20 s window, then the span itself
+    assert short.words and all(w.end <= 5.0 for w in short.words)
+    assert "example video" in short.text.lower() and "banana" not in short.text.lower()

@@ -12,6 +12,7 @@ import fcntl
 import functools
 import os
 import shutil
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,7 +102,42 @@ def load_model() -> WhisperModel:
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise SetupError(f"faster-whisper is not installed: {FIX}") from exc
-    return WhisperModel(
+
+    class EncodeOnce(WhisperModel):
+        """faster-whisper 1.2 encodes the first 30 s window twice when it detects the language
+        itself: once to detect it, again to transcribe it (0.8 s each on 2 cores). The language
+        detection's encoding is handed on to the transcription, as faster-whisper 0.10 did."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._detected = threading.local()
+
+        def detect_language(self, audio=None, features=None, **kwargs):
+            # Only transcribe() passes features; a call on audio is a separate window.
+            self._detected.wanted = audio is None and features is not None
+            self._detected.output = None
+            try:
+                return super().detect_language(audio, features, **kwargs)
+            finally:
+                self._detected.wanted = False
+
+        def encode(self, features):
+            output = super().encode(features)
+            if getattr(self._detected, "wanted", False):
+                self._detected.output = output
+            return output
+
+        def generate_segments(
+            self, features, tokenizer, options, log_progress, encoder_output=None
+        ):
+            if encoder_output is None:
+                encoder_output = getattr(self._detected, "output", None)
+            self._detected.output = None
+            return super().generate_segments(
+                features, tokenizer, options, log_progress, encoder_output
+            )
+
+    return EncodeOnce(
         str(model_path()),
         device="cpu",
         compute_type="int8",
