@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import av
+import cv2
 import numpy as np
 import pytest
 from conftest import shared_path
@@ -116,6 +117,15 @@ def test_detector_finds_the_face_in_a_real_frame(detector):
     moved = detector.detect(canvas)
     assert len(moved) == 1
     np.testing.assert_allclose(moved[0].box, (x0 + 40, y0 + 250, x1 + 40, y1 + 250), atol=tol)
+    # A large frame is first shrunk by a whole factor (its square's side rounded up to a multiple
+    # of it): scaled up, to an odd size too, the face still comes back where it is.
+    for size in ((3 * w, 3 * h), (1297, 973)):
+        big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+        sx, sy = size[0] / w, size[1] / h
+        found = detector.detect(big)
+        assert len(found) == 1 and found[0].score > 0.7
+        expected = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+        np.testing.assert_allclose(found[0].box, expected, atol=tol * sx)
 
 
 def test_detector_finds_nothing_in_blank_or_noise(detector):

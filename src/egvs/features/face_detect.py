@@ -219,12 +219,18 @@ class FaceDetector:
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in ``rgb`` (h, w, 3 uint8), best score first."""
         h, w = rgb.shape[:2]
-        side = max(h, w)
-        # Letterbox to a square (the models' input), padding evenly as MediaPipe does.
+        # Letterbox to a square (the models' input), padding evenly as MediaPipe does. A large
+        # frame is first shrunk by a whole factor, which OpenCV's area filter does 3-6x faster
+        # than a fractional one; the square's side is rounded up to a multiple of that factor.
+        factor = max(1, max(h, w) // (2 * max(model.spec.size for model in self.models)))
+        side = -(-max(h, w) // factor) * factor
         top, left = (side - h) // 2, (side - w) // 2
         square = cv2.copyMakeBorder(
             rgb, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=(0, 0, 0)
         )
+        if factor > 1:
+            small = side // factor
+            square = cv2.resize(square, (small, small), interpolation=cv2.INTER_AREA)
         found = [model(square) for model in self.models]
         boxes = np.concatenate([b for b, _ in found])
         scores = np.concatenate([s for _, s in found])
