@@ -31,6 +31,7 @@ from test_media_edge import (
 
 from egvs.errors import InputError
 from egvs.media.probe import probe
+from egvs.render import smart
 from egvs.render.smart import Avcc, CannotCopy, Hvcc, _hevc_ids, annexb_units
 from egvs.render.video import AUTO_HEVC, render_summary
 from egvs.segments import Segment
@@ -336,6 +337,37 @@ def test_a_level_the_encoder_refuses_falls_back(tmp_path: Path, monkeypatch) -> 
     with pytest.raises(InputError, match="libx265 refuses the source's profile or level"):
         render_summary(probe(src), CUTS, tmp_path / "out.mp4", render="copy")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_pieces_encoded_side_by_side_match_pieces_encoded_one_at_a_time(
+    tmp_path: Path, monkeypatch
+) -> None:
+    src = make_source(tmp_path / "in.mp4", **CASES["12-frame-gop-b-pyramid"])
+    videos = []
+    for workers in (1, smart.PIECE_WORKERS):
+        monkeypatch.setattr(smart, "PIECE_WORKERS", workers)
+        out = tmp_path / f"out{workers}.mp4"
+        rendered, used, _ = render_summary(probe(src), CUTS, out, render="copy")
+        assert used == "copy" and _check(src, out, CUTS, rendered) == _copied_gops(src, CUTS)
+        videos.append(_video(out))
+    assert smart.PIECE_WORKERS > 1 and videos[0] == videos[1]
+
+
+def test_a_piece_that_fails_on_its_thread_stops_the_copy(tmp_path: Path, monkeypatch) -> None:
+    """The error reaches the caller (auto then encodes everything) and no file is left."""
+
+    def refuse(self, kept, packets):
+        raise CannotCopy("the decoder returned fewer pictures than the packets hold")
+
+    monkeypatch.setattr(smart.SpanWriter, "_encode", refuse)
+    src = make_source(tmp_path / "in.mp4", **CASES["12-frame-gop-b-pyramid"])
+    with pytest.raises(InputError, match="fewer pictures"):
+        render_summary(probe(src), CUTS, tmp_path / "copy.mp4", render="copy")
+    assert not (tmp_path / "copy.mp4").exists()
+    out = tmp_path / "auto.mp4"
+    rendered, used, why = render_summary(probe(src), CUTS, out, render="auto")
+    assert used == "encode" and "fewer pictures" in why
+    assert _check(src, out, CUTS, rendered) == 0
 
 
 def test_auto_encodes_an_hevc_source_whole(tmp_path: Path) -> None:

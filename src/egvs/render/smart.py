@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -40,6 +41,7 @@ HEVC_VPS, HEVC_SPS, HEVC_PPS, HEVC_AUD = 32, 33, 34, 35
 HEVC_IDR = (19, 20)  # IDR_W_RADL, IDR_N_LP
 HEVC_IRAP = range(16, 24)  # slices whose header has no_output_of_prior_pics_flag
 HEVC_MAIN = 1  # general_profile_idc of the Main profile, the only one x265 matches here
+PIECE_WORKERS = 2  # re-encoded pieces at once: the machine this is tuned on has 2 cores
 
 
 class CannotCopy(Exception):
@@ -617,7 +619,14 @@ def _gops(
 
 
 class SpanWriter:
-    """Writes the video of each span: copied GOPs as they are, the rest through the encoder."""
+    """Writes the video of each span: copied GOPs as they are, the rest through the encoder.
+
+    `write` reads a span's packets and starts its re-encoded pieces on `PIECE_WORKERS` threads
+    (x264 and the decoder release the GIL), so they run beside each other, beside the caller's
+    work on the span's sound and beside the next span's reading; the span's pictures are muxed
+    in order by the next `write`, or by `flush` after the last span. Close it (it is a context
+    manager) to stop pieces left running after an error.
+    """
 
     def __init__(
         self,
@@ -631,17 +640,43 @@ class SpanWriter:
         self.inp, self.vin, self.out, self.vout = inp, vin, out, vout
         self.smart, self.rate = smart, rate
         self.sets = _encoder_sets(_encoder(vin, smart, rate), smart.record)
+        self.pool = ThreadPoolExecutor(PIECE_WORKERS, thread_name_prefix="egvs-piece")
+        # the last written span's picture times, and its GOPs in order: copied packets (with the
+        # pts each packet's dts comes from), or a re-encoded piece's pictures
+        self.shows: dict[int, tuple[int, int]] = {}
+        self.queued: list[list[tuple[av.Packet, int]] | Future[list[av.Packet]]] = []
+
+    def __enter__(self) -> SpanWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def write(self, span: _Span) -> None:
+        """Read ``span``'s packets and start its pieces; then mux the span written before."""
         # each kept picture's output time and how long it shows (the last, to the span's end)
         kept = sorted(p for g in span.gops for p in span.kept(g))
         ends = [*kept[1:], span.first + span.length]
-        self.shows = {p: (span.offset + p - span.first, end - p) for p, end in zip(kept, ends)}
+        shows = {p: (span.offset + p - span.first, end - p) for p, end in zip(kept, ends)}
+        queued: list[list[tuple[av.Packet, int]] | Future[list[av.Packet]]] = []
         for gop, packets in _gops(self.inp, self.vin, span):
             if span.copies(gop):
-                self._copy(gop, packets)
+                queued.append(list(zip(packets, sorted(gop.pts), strict=True)))
             elif span.kept(gop):
-                self._encode(span.kept(gop), packets)
+                queued.append(self.pool.submit(self._encode, span.kept(gop), packets))
+        self.flush()
+        self.shows, self.queued = shows, queued
+
+    def flush(self) -> None:
+        """Mux the last written span's pictures, in order, once its pieces are encoded."""
+        for item in self.queued:
+            if isinstance(item, Future):
+                for sample in item.result():
+                    self._mux(sample, sample.pts, sample.pts)
+            else:
+                for packet, dts_from in item:
+                    self._mux(packet, packet.pts, dts_from)
+        self.queued = []
 
     def _mux(self, packet: av.Packet, pts: int, dts_from: int) -> None:
         at, lasts = self.shows[pts]
@@ -651,11 +686,9 @@ class SpanWriter:
         packet.stream = self.vout
         self.out.mux(packet)
 
-    def _copy(self, gop: _Gop, packets: list[av.Packet]) -> None:
-        for packet, dts_from in zip(packets, sorted(gop.pts), strict=True):
-            self._mux(packet, packet.pts, dts_from)
-
-    def _encode(self, kept: list[int], packets: list[av.Packet]) -> None:
+    def _encode(self, kept: list[int], packets: list[av.Packet]) -> list[av.Packet]:
+        """The ``kept`` pictures of one GOP re-encoded, as samples whose pts is the source
+        picture's (no B-frames: they come out in the order they went in)."""
         dec = av.CodecContext.create(self.vin.codec_context.name, "r")
         dec.extradata = self.vin.codec_context.extradata
         dec.thread_type = "AUTO"
@@ -663,6 +696,7 @@ class SpanWriter:
         if _encoder_sets(enc, self.smart.record) != self.sets:
             raise CannotCopy("the encoder wrote different parameter sets for two pieces")
         wanted, made = set(kept), iter(kept)
+        samples: list[av.Packet] = []
         for packet in [*packets, None]:
             for frame in dec.decode(packet):
                 if frame.pts not in wanted:
@@ -671,15 +705,17 @@ class SpanWriter:
                     raise CannotCopy("the video is interlaced")
                 frame.pict_type = av.video.frame.PictureType.NONE
                 frame.time_base = self.vin.time_base
-                self._put(enc.encode(frame), made)
+                samples += self._samples(enc.encode(frame), made)
                 wanted.discard(frame.pts)
             if not wanted:
                 break  # a GOP's pictures after the segment's end need no decoding
-        self._put(enc.encode(None), made)
+        samples += self._samples(enc.encode(None), made)
         if next(made, None) is not None:
             raise CannotCopy("the decoder returned fewer pictures than the packets hold")
+        return samples
 
-    def _put(self, encoded: list[av.Packet], made: Iterator[int]) -> None:
+    def _samples(self, encoded: list[av.Packet], made: Iterator[int]) -> list[av.Packet]:
+        out = []
         for packet in encoded:
             record = self.smart.record
             units = [
@@ -691,5 +727,6 @@ class SpanWriter:
             pictures = [record.adopt(u) for u in units if u not in inband]
             sample = av.Packet(record.sample(pictures))
             sample.is_keyframe = packet.is_keyframe
-            pts = next(made)
-            self._mux(sample, pts, pts)
+            sample.pts = next(made)
+            out.append(sample)
+        return out

@@ -211,32 +211,33 @@ def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> fl
         vout = out.add_stream_from_template(vin)
         vout.codec_context.extradata = output_record(vin, smart, rate)
         sink = _audio_sink(out, ain) if ain is not None else None
-        writer = SpanWriter(inp, vin, out, vout, smart, rate)
         bar = progress(
             total=round(sum(s.duration for s in segments), 1), desc="rendering", unit="s"
         )
         total = 0.0
-        for seg, span in zip(segments, smart.spans, strict=True):
-            writer.write(span)
-            length = float(span.length * vin.time_base)
-            if sink is not None:
-                start = info.start_time + seg.start
-                _copy_segment(
-                    inp,
-                    None,
-                    ain,
-                    None,
-                    sink,
-                    out,
-                    start,
-                    length,
-                    rate,
-                    {},
-                    origin=info.start_time,
-                    rotation=0,
-                )
-            total += length
-            bar.update(round(length, 1))
+        with SpanWriter(inp, vin, out, vout, smart, rate) as writer:
+            for seg, span in zip(segments, smart.spans, strict=True):
+                writer.write(span)  # its pieces encode while its sound is cut below
+                length = float(span.length * vin.time_base)
+                if sink is not None:
+                    start = info.start_time + seg.start
+                    _copy_segment(
+                        inp,
+                        None,
+                        ain,
+                        None,
+                        sink,
+                        out,
+                        start,
+                        length,
+                        rate,
+                        {},
+                        origin=info.start_time,
+                        rotation=0,
+                    )
+                total += length
+                bar.update(round(length, 1))
+            writer.flush()
         bar.close()
         if sink is not None:
             sink.close()
