@@ -8,7 +8,9 @@ picture changes when there is no face (``FaceTrack.saliency``, the frame-differe
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import av
@@ -30,6 +32,7 @@ CUT_CORRELATION = 0.6  # histogram correlation below this between consecutive fr
 _MOVED = 20  # grey levels: a pixel whose change is above this moved
 # Fraction of pixels that must move for a saliency centre: fewer is noise, more is a camera move.
 _MOVED_RANGE = (0.002, 0.5)
+_IN_FLIGHT = 4  # sampled frames (2.8 MB each at 720p) queued for face detection at most
 
 
 @dataclass
@@ -249,26 +252,41 @@ def detect_track(
     times, faces, saliency, cuts = [], [], [], []
     size = (0, 0)
     previous: tuple[int, np.ndarray] | None = None  # (shot, small grey frame)
-    for t, frame in _decoded(path, start, end):
-        if finder.is_cut(_pixels(frame, _SALIENCY_WIDTH)):
-            cuts.append(t)
-        if not sampler.wants(t):
-            continue
-        rgb = _pixels(frame)
-        size = (rgb.shape[1], rgb.shape[0])
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        scale = size[0] / _SALIENCY_WIDTH
-        small = cv2.resize(
-            gray, (_SALIENCY_WIDTH, max(1, round(size[1] / scale))), interpolation=cv2.INTER_AREA
-        )
-        if previous is None or previous[0] != len(cuts):
+
+    def detect_and_link(t: float, rgb: np.ndarray, gray: np.ndarray, new_shot: bool) -> list[Face]:
+        if new_shot:
             linker.reset()
-            saliency.append((np.nan, np.nan))
-        else:
-            saliency.append(_saliency(previous[1], small, scale))
-        previous = (len(cuts), small)
-        times.append(t)
-        faces.append(linker.link(t, detector.detect(rgb), gray))
+        return linker.link(t, detector.detect(rgb), gray)
+
+    # Faces are detected and linked in order on one thread (LiteRT releases the GIL) while
+    # this one decodes and looks for cuts; at most `_IN_FLIGHT` frames wait for it.
+    with ThreadPoolExecutor(1, thread_name_prefix="egvs-faces") as pool:
+        pending: deque[Future[list[Face]]] = deque()
+        for t, frame in _decoded(path, start, end):
+            if finder.is_cut(_pixels(frame, _SALIENCY_WIDTH)):
+                cuts.append(t)
+            if not sampler.wants(t):
+                continue
+            rgb = _pixels(frame)
+            size = (rgb.shape[1], rgb.shape[0])
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            scale = size[0] / _SALIENCY_WIDTH
+            small = cv2.resize(
+                gray,
+                (_SALIENCY_WIDTH, max(1, round(size[1] / scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            new_shot = previous is None or previous[0] != len(cuts)
+            if previous is not None and not new_shot:
+                saliency.append(_saliency(previous[1], small, scale))
+            else:
+                saliency.append((np.nan, np.nan))
+            previous = (len(cuts), small)
+            times.append(t)
+            pending.append(pool.submit(detect_and_link, t, rgb, gray, new_shot))
+            while len(pending) > _IN_FLIGHT:
+                faces.append(pending.popleft().result())
+        faces += [done.result() for done in pending]
     if not times:
         raise InputError(f"no video frames in {start:.2f}-{end:.2f} s of {path}")
     return FaceTrack(
