@@ -105,6 +105,34 @@ def test_edges_land_on_sentence_boundaries_not_inside_words() -> None:
     assert not any(w.start < start < w.end or w.start < end < w.end for w in words)
 
 
+def _syllables(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A speech-like 10 ms loudness envelope in dB: 0.1-0.3 s bursts between 0.05-0.4 s pauses."""
+    n = round(seconds / ENVELOPE_HOP)
+    values: list[float] = []
+    while len(values) < n:
+        values += [rng.uniform(-30, -15)] * int(rng.integers(10, 30))
+        values += [-60.0] * int(rng.integers(5, 40))
+    return np.array(values[:n]) + rng.normal(0, 1, n)
+
+
+def test_a_replayed_sound_is_not_offered_twice() -> None:
+    """A rerun looks different enough (another picture) but sounds the same: one clip of the two
+    is offered; a different recording in its place is offered as well."""
+    rng = np.random.default_rng(3)
+    speech = _syllables(30.0, rng)
+    for replayed, offered in ((True, 1), (False, 2)):
+        timeline, importance = _timeline(200.0, [30.0, 130.0])
+        envelope = np.full(round(200 / ENVELOPE_HOP), -70.0)
+        envelope[1500:4500] = speech  # 15-45 s
+        # 70 ms later, 6 dB quieter, with noise; or someone else speaking
+        again = speech - 6 + rng.normal(0, 1, len(speech)) if replayed else _syllables(30, rng)
+        envelope[11507:14507] = again
+        timeline.envelope = envelope
+        clips = choose_clips(timeline, importance, 200.0, count=3, length=(15.0, 20.0))
+        near_peaks = [c for c in clips if c.start < 30 < c.end or c.start < 130 < c.end]
+        assert len(near_peaks) == offered
+
+
 def test_a_clip_that_says_the_same_passage_again_is_a_repeat() -> None:
     from egvs.shortform.make import repeats
 

@@ -5,7 +5,9 @@ importance curve (the emotion, events and motion the summary scorer fuses) to th
 the most above-typical moments, with a lead-in before the peak, then its edges are moved into speech
 pauses so it starts at a sentence and ends after the moment. Clips never overlap and a clip that
 looks like one already chosen (mean visual embedding, relative to the video's own variety) is
-skipped. Clips are ranked by a documented score (`ClipScore`).
+skipped, and so is one whose sound is heard again in a chosen clip (a rerun or a loop, found on
+the cached loudness envelope before anything is transcribed). Clips are ranked by a documented
+score (`ClipScore`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ DUPLICATE_QUANTILE = (
     0.9  # a clip more alike than this share of the video's window pairs is a repeat
 )
 MIN_DUPLICATE_SIMILARITY = 0.9
+# The same recording again: at least this share of a clip's audible 2 s stretches of the 10 ms
+# loudness envelope correlate (Pearson r > 0.9) with a chosen clip's at one lag, 3 of them at
+# least (`benchmarks/repeats.py`: none of 292 pairs of different recordings of the same speakers
+# and sentences, all of 50 replays off the grid, quieter, under noise).
+HEARD_AGAIN_SHARE = 0.5
+SOUND_WINDOW = 2.0  # s
+SOUND_MATCH = 0.9
+SOUND_LAG_TOLERANCE = 3  # envelope values (30 ms) the matched stretches' lags may differ by
+SOUND_MIN_MATCHED = 3
+SOUND_AUDIBLE_DB = 10.0  # above the video's 20th percentile: a stretch mostly above it is audible
 # ClipScore weights (sum to 1); see docs/shorts.md.
 SCORE_WEIGHTS = {"intensity": 0.35, "peak": 0.2, "events": 0.15, "speech": 0.1, "hook": 0.2}
 
@@ -124,6 +136,36 @@ def _duplicate_threshold(visual: np.ndarray, window: int) -> float:
     return float(max(MIN_DUPLICATE_SIMILARITY, np.quantile(pairs, DUPLICATE_QUANTILE)))
 
 
+def heard_again(
+    envelope: np.ndarray, clip: tuple[float, float], other: tuple[float, float]
+) -> bool:
+    """Whether ``clip`` (start, end seconds) replays the sound of ``other``: `HEARD_AGAIN_SHARE`
+    of its audible `SOUND_WINDOW` stretches match ``other``'s loudness envelope at one lag."""
+    w = round(SOUND_WINDOW / ENVELOPE_HOP)
+    mine = envelope[round(clip[0] / ENVELOPE_HOP) : round(clip[1] / ENVELOPE_HOP)]
+    theirs = envelope[round(other[0] / ENVELOPE_HOP) : round(other[1] / ENVELOPE_HOP)]
+    if len(mine) < w or len(theirs) < w:
+        return False
+    audible = float(np.percentile(envelope, 20)) + SOUND_AUDIBLE_DB
+    views = np.lib.stride_tricks.sliding_window_view(theirs.astype(np.float64), w)
+    views = (views - views.mean(1, keepdims=True)) / (views.std(1, keepdims=True) + 1e-9)
+    best, lags = [], []
+    for at in range(0, len(mine) - w + 1, w):
+        stretch = mine[at : at + w].astype(np.float64)
+        if np.mean(stretch > audible) < 0.5:
+            continue  # mostly quiet: no evidence either way
+        r = views @ ((stretch - stretch.mean()) / (stretch.std() + 1e-9)) / w
+        k = int(np.argmax(r))
+        best.append(r[k])
+        lags.append(k - at)
+    matched = np.array(best) > SOUND_MATCH
+    if matched.sum() < SOUND_MIN_MATCHED:
+        return False
+    lag = np.median(np.array(lags)[matched])
+    matched &= np.abs(np.array(lags) - lag) <= SOUND_LAG_TOLERANCE
+    return bool(matched.sum() >= max(SOUND_MIN_MATCHED, HEARD_AGAIN_SHARE * len(best)))
+
+
 def choose_clips(
     timeline: Timeline,
     importance: np.ndarray,
@@ -179,6 +221,11 @@ def choose_clips(
             )
         ):
             taken[max(0, p - 1) : p + 2] = True  # this peak repeats a chosen clip
+            continue
+        if timeline.envelope is not None and any(
+            heard_again(timeline.envelope, (start, end), (c.start, c.end)) for c in chosen
+        ):
+            taken[max(0, p - 1) : p + 2] = True
             continue
         clip = _scored(Clip(start, end, float((p + 0.5) * step)), timeline, imp, step)
         chosen.append(clip)
