@@ -686,6 +686,7 @@ def train_head(
                     if train_module.CONTENT_ADVERSARY
                     else {}
                 ),
+                **({"ensemble": train_module.ENSEMBLE} if train_module.ENSEMBLE > 1 else {}),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
                 "labels": head_labels_key(train_items),
@@ -967,12 +968,20 @@ def main() -> None:
         f"strength (shipped: {train_module.CONTENT_ADVERSARY:g}; docs/speech_emotion.md)",
     )
     parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=train_module.ENSEMBLE,
+        metavar="K",
+        help=f"MLPs per head, logits averaged (shipped: {train_module.ENSEMBLE})",
+    )
+    parser.add_argument(
         "--analyze-args",
         default="",
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
     )
     args = parser.parse_args()
     train_module.CONTENT_ADVERSARY = args.content_adversary
+    train_module.ENSEMBLE = args.ensemble
     args.work.mkdir(parents=True, exist_ok=True)
     items = read_labels(args.labels)
     clips = read_clips(args.labels)

@@ -463,3 +463,26 @@ def test_the_content_adversary_leaves_less_of_the_sentence_in_the_hidden_layer()
     (sentence_plain, emotion_plain), (sentence_adv, emotion_adv) = read[False], read[True]
     assert sentence_adv < sentence_plain - 0.08, read  # 0.35 against 0.48 (chance 0.125)
     assert emotion_adv > emotion_plain - 0.05, read
+
+
+def test_an_ensemble_is_one_wider_mlp_whose_logits_are_its_members_mean() -> None:
+    pytest.importorskip("torch")
+    from egvs.ser_training.mlp import fit_mlp
+
+    rng = np.random.default_rng(1)
+    n = 300
+    y = rng.integers(0, 3, n)
+    z = rng.normal(size=(n, 12)).astype(np.float32)
+    z[:, :3] += 1.5 * np.eye(3)[y]
+    targets = {"emotion": (np.arange(n), y, np.ones(n), 3)}
+
+    def logits(fitted) -> np.ndarray:
+        (w, b), outputs = fitted
+        weights, bias = outputs["emotion"]
+        return np.maximum(z @ w + b, 0) @ weights + bias
+
+    ensemble = fit_mlp(z, targets, 16, seed=0, members=3)
+    assert ensemble[0][0].shape == (12, 48)
+    members = [logits(fit_mlp(z, targets, 16, seed=m)) for m in range(3)]  # seeds 100 * 0 + m
+    np.testing.assert_allclose(logits(ensemble), np.mean(members, axis=0), atol=1e-4)
+    assert not np.allclose(logits(ensemble), members[0], atol=1e-2)

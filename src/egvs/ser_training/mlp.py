@@ -108,14 +108,38 @@ def fit_mlp(
     hidden: int = HIDDEN,
     seed: int = 0,
     reversed_tasks: Mapping[str, float] | None = None,
+    members: int = 1,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Trunk (weights (d, hidden), bias) and per task (weights (hidden, k), bias).
 
     ``targets[name] = (rows, y, weights, n_classes)``: the rows of ``z`` the task has a target
     for, the class index of each, its sample weight (normalised to mean 1 within the task).
     ``reversed_tasks`` are adversaries (see `train_mlp`); only the trunk they shaped is returned,
-    not their outputs.
+    not their outputs. ``members`` > 1 trains that many MLPs (seeds ``100 * seed + m``) and
+    averages their logits, returned as one MLP with ``members`` times the hidden units: the
+    runtime head is unchanged, only wider.
     """
+    if members == 1:
+        return _fit_one(z, targets, hidden, seed, reversed_tasks)
+    fits = [_fit_one(z, targets, hidden, 100 * seed + m, reversed_tasks) for m in range(members)]
+    trunk = (np.concatenate([f[0][0] for f in fits], 1), np.concatenate([f[0][1] for f in fits]))
+    tasks = {
+        name: (
+            np.concatenate([f[1][name][0] for f in fits], 0) / members,
+            np.mean([f[1][name][1] for f in fits], axis=0),
+        )
+        for name in fits[0][1]
+    }
+    return trunk, tasks
+
+
+def _fit_one(
+    z: np.ndarray,
+    targets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+    hidden: int,
+    seed: int,
+    reversed_tasks: Mapping[str, float] | None,
+) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     torch = _torch()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

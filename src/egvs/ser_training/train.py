@@ -75,6 +75,9 @@ CLASS_WEIGHTS: dict[str, float] = {}
 # held-out corpora gain 2 points (UAR) but held-out RAVDESS speakers lose 2.4 and the moments
 # videos lose 0.07 (multi-speaker), two seeds (docs/speech_emotion.md, "Content-adversarial").
 CONTENT_ADVERSARY = 0.0
+# MLPs trained per head (seeds 100 * seed + m), their logits averaged: one MLP with this many
+# times the hidden units (docs/speech_emotion.md, "Ensembles").
+ENSEMBLE = 1
 # What each voice is z-scored within: "speaker" (shipped) or "corpus" (measured beside it).
 NORMALISE_WITHIN = "speaker"
 # UrbanSound8K's third fold is the noise bank for augmentation; its other folds stay clean
@@ -351,7 +354,7 @@ def fit_head(
     trunk = None
     if hidden:
         reversed_tasks = {"content": CONTENT_ADVERSARY} if adversary else None
-        trunk, fitted = fit_mlp(z, targets, hidden, seed, reversed_tasks)
+        trunk, fitted = fit_mlp(z, targets, hidden, seed, reversed_tasks, members=ENSEMBLE)
     else:
         fitted = {
             name: fit_logistic(z[rows], y, k, l2, weights)
@@ -367,6 +370,7 @@ def fit_head(
         "augmented_views": len(x_augmented),
         "calm_baseline_share": CALM_BASELINE_SHARE,
         **({"content_adversary": CONTENT_ADVERSARY} if adversary else {}),
+        **({"ensemble": ENSEMBLE} if hidden and ENSEMBLE > 1 else {}),
         **backbone.config(),
     }
     return SerHead(
