@@ -25,20 +25,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from egvs.features.prosody import db
-from egvs.shortform.select import heard_again
+from egvs.features.prosody import loudness_envelope
+from egvs.shortform.select import audible_level, heard_again
 from egvs.timeline import ENVELOPE_HOP
 
 SER = Path(__file__).resolve().parents[2] / "shared" / "data" / "ser"
 RATE = 16000
 SPAN = 25.0  # s, a short's length
-
-
-def envelope(audio: np.ndarray) -> np.ndarray:
-    """The 10 ms loudness envelope in dB, as `egvs.features.prosody` computes it."""
-    hop = round(ENVELOPE_HOP * RATE)
-    n = len(audio) // hop
-    return db((audio[: n * hop].reshape(n, hop) ** 2).mean(1))
 
 
 def main() -> None:
@@ -71,9 +64,10 @@ def main() -> None:
     span = round(SPAN * RATE)
     starts = rng.integers(0, len(track) - span, size=(args.pairs, 2))
     starts = starts[np.abs(starts[:, 0] - starts[:, 1]) >= span]
-    env = envelope(track)
+    env = loudness_envelope(track, RATE)
+    audible = audible_level(env)
     as_span = lambda sample: (sample / RATE, sample / RATE + SPAN)  # noqa: E731
-    false = sum(heard_again(env, as_span(a), as_span(b)) for a, b in starts)
+    false = sum(heard_again(env, as_span(a), as_span(b), audible) for a, b in starts)
     replays = []
     for a in rng.integers(0, len(track) - span, size=args.replays):
         piece = track[a : a + span] * 10 ** (-rng.uniform(0, 6) / 20)
@@ -81,7 +75,9 @@ def main() -> None:
         noise *= np.sqrt((piece**2).mean() / 100 / (noise**2).mean())
         lead = np.zeros(RATE + int(rng.integers(0, round(ENVELOPE_HOP * RATE))), np.float32)
         again = np.concatenate([track, lead, piece + noise])
-        replays.append(heard_again(envelope(again), as_span(a), as_span(len(track) + len(lead))))
+        env = loudness_envelope(again, RATE)
+        found = heard_again(env, as_span(a), as_span(len(track) + len(lead)), audible_level(env))
+        replays.append(found)
     minutes = len(track) / RATE / 60
     print(f"\n{len(parts) // 2} clips, {minutes:.1f} min of speech; 25 s spans\n")
     print("| pairs | count | called the same sound |")

@@ -38,6 +38,12 @@ def db(power: np.ndarray) -> np.ndarray:
     return np.maximum(10 * np.log10(np.maximum(power, 1e-12)), SILENCE_DB)
 
 
+def loudness_envelope(x: np.ndarray, sr: int) -> np.ndarray:
+    """Loudness in dB per `ENVELOPE_HOP` of ``x`` (the timeline's fine envelope)."""
+    hop = round(ENVELOPE_HOP * sr)
+    return db((_frames(x, hop, hop) ** 2).mean(1))
+
+
 def pitch_track(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pitch Hz or 0, voicing strength, spectral centroid Hz) per 20 ms frame."""
     frame, hop = round(_FRAME * sr), round(_HOP * sr)
@@ -84,8 +90,7 @@ class ProsodyExtractor:
     def extract(self, block: AudioBlock) -> dict[str, np.ndarray]:
         sr = block.sample_rate
         core = block.core()
-        env_hop = round(ENVELOPE_HOP * sr)
-        envelope = db((_frames(core, env_hop, env_hop) ** 2).mean(1))
+        envelope = loudness_envelope(core, sr)
         pitch, strength, centroid = pitch_track(core, sr)
         per_step = round(block.step / _HOP)
         feats = np.zeros((block.n_steps, len(PROSODY_FEATURES)), dtype=np.float32)

@@ -136,17 +136,22 @@ def _duplicate_threshold(visual: np.ndarray, window: int) -> float:
     return float(max(MIN_DUPLICATE_SIMILARITY, np.quantile(pairs, DUPLICATE_QUANTILE)))
 
 
+def audible_level(envelope: np.ndarray) -> float:
+    """The loudness (dB) above which a stretch of the video counts as audible in `heard_again`."""
+    return float(np.percentile(envelope, 20)) + SOUND_AUDIBLE_DB
+
+
 def heard_again(
-    envelope: np.ndarray, clip: tuple[float, float], other: tuple[float, float]
+    envelope: np.ndarray, clip: tuple[float, float], other: tuple[float, float], audible: float
 ) -> bool:
     """Whether ``clip`` (start, end seconds) replays the sound of ``other``: `HEARD_AGAIN_SHARE`
-    of its audible `SOUND_WINDOW` stretches match ``other``'s loudness envelope at one lag."""
+    of its `SOUND_WINDOW` stretches mostly above ``audible`` (`audible_level`) match ``other``'s
+    loudness envelope at one lag."""
     w = round(SOUND_WINDOW / ENVELOPE_HOP)
     mine = envelope[round(clip[0] / ENVELOPE_HOP) : round(clip[1] / ENVELOPE_HOP)]
     theirs = envelope[round(other[0] / ENVELOPE_HOP) : round(other[1] / ENVELOPE_HOP)]
     if len(mine) < w or len(theirs) < w:
         return False
-    audible = float(np.percentile(envelope, 20)) + SOUND_AUDIBLE_DB
     views = np.lib.stride_tricks.sliding_window_view(theirs.astype(np.float64), w)
     views = (views - views.mean(1, keepdims=True)) / (views.std(1, keepdims=True) + 1e-9)
     best, lags = [], []
@@ -191,6 +196,8 @@ def choose_clips(
     gain = np.concatenate([[0.0], np.cumsum(imp - typical)])
     pauses = _Pauses(timeline)
     visual = timeline.sources.get("visual")
+    envelope = timeline.envelope
+    audible = audible_level(envelope) if envelope is not None and len(envelope) else 0.0
     lo_len, hi_len = round(min_len / step), max(round(min_len / step), int(max_len / step))
     threshold = (
         _duplicate_threshold(visual[:n], lo_len) if visual is not None and len(visual) else 1.0
@@ -222,8 +229,8 @@ def choose_clips(
         ):
             taken[max(0, p - 1) : p + 2] = True  # this peak repeats a chosen clip
             continue
-        if timeline.envelope is not None and any(
-            heard_again(timeline.envelope, (start, end), (c.start, c.end)) for c in chosen
+        if envelope is not None and any(
+            heard_again(envelope, (start, end), (c.start, c.end), audible) for c in chosen
         ):
             taken[max(0, p - 1) : p + 2] = True
             continue
