@@ -959,29 +959,14 @@ def main() -> None:
         default=0,
         help="the head's training seed (the MLP's initialisation and dropout; default 0)",
     )
-    parser.add_argument(
-        "--content-adversary",
-        type=float,
-        default=train_module.CONTENT_ADVERSARY,
-        metavar="STRENGTH",
-        help="train the head with a sentence-reading adversary at this gradient-reversal "
-        f"strength (shipped: {train_module.CONTENT_ADVERSARY:g}; docs/speech_emotion.md)",
-    )
-    parser.add_argument(
-        "--ensemble",
-        type=int,
-        default=train_module.ENSEMBLE,
-        metavar="K",
-        help=f"MLPs per head, logits averaged (shipped: {train_module.ENSEMBLE})",
-    )
+    train_module.add_recipe_options(parser)
     parser.add_argument(
         "--analyze-args",
         default="",
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
     )
     args = parser.parse_args()
-    train_module.CONTENT_ADVERSARY = args.content_adversary
-    train_module.ENSEMBLE = args.ensemble
+    train_module.set_recipe(args)
     args.work.mkdir(parents=True, exist_ok=True)
     items = read_labels(args.labels)
     clips = read_clips(args.labels)

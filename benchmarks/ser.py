@@ -242,21 +242,7 @@ def main() -> None:
         metavar="CLASS=W",
         help="weigh a class's clips W times in the emotion task, e.g. laughing=3",
     )
-    parser.add_argument(
-        "--content-adversary",
-        type=float,
-        default=train_module.CONTENT_ADVERSARY,
-        metavar="STRENGTH",
-        help="gradient reversal on a sentence-reading adversary (shipped: "
-        f"{train_module.CONTENT_ADVERSARY:g}; 0: none)",
-    )
-    parser.add_argument(
-        "--ensemble",
-        type=int,
-        default=train_module.ENSEMBLE,
-        metavar="K",
-        help=f"MLPs per head, logits averaged (shipped: {train_module.ENSEMBLE})",
-    )
+    train_module.add_recipe_options(parser)
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args()
@@ -267,8 +253,7 @@ def main() -> None:
     train_module.NORMALISE_WITHIN = args.normalise_within
     train_module.CLASS_WEIGHTS.update(named_factors(args.class_weight))
     train_module.CORPUS_WEIGHTS.update(named_factors(args.corpus_weight))
-    train_module.CONTENT_ADVERSARY = args.content_adversary
-    train_module.ENSEMBLE = args.ensemble
+    train_module.set_recipe(args)
     result: dict = (
         {} if args.speed_only else accuracy_tables(labels, args.hidden, args.seed, args.leave_out)
     )

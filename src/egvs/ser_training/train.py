@@ -9,6 +9,7 @@ heard. The run is deterministic for a given ``seed``.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import json
@@ -296,6 +297,31 @@ def content_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, int]
     index = {key: k for k, key in enumerate(names)}
     rows = [i for i, key in enumerate(keys) if key in index]
     return np.array(rows, dtype=int), np.array([index[keys[i]] for i in rows]), len(names)
+
+
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The recipe settings the benchmarks measure beside the shipped ones (`set_recipe`)."""
+    parser.add_argument(
+        "--content-adversary",
+        type=float,
+        default=CONTENT_ADVERSARY,
+        metavar="STRENGTH",
+        help="train the head with a sentence-reading adversary at this gradient-reversal "
+        f"strength (shipped: {CONTENT_ADVERSARY:g}; 0: none; docs/speech_emotion.md)",
+    )
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=ENSEMBLE,
+        metavar="K",
+        help=f"MLPs per head, logits averaged (shipped: {ENSEMBLE})",
+    )
+
+
+def set_recipe(args: argparse.Namespace) -> None:
+    """Train every head from here on with the settings `add_recipe_options` parsed."""
+    global CONTENT_ADVERSARY, ENSEMBLE
+    CONTENT_ADVERSARY, ENSEMBLE = args.content_adversary, args.ensemble
 
 
 def training_targets(
