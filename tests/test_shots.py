@@ -4,7 +4,7 @@ import numpy as np
 from timelines import silent_timeline
 
 from egvs.segments import Segment
-from egvs.shots import kts_segments, refine_shots, snap_edges
+from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes
 from egvs.shots.kts import cpd_nonlin
 from egvs.shots.refine import merge_short, pause_mask, snap_to_pause
 from egvs.timeline import ENVELOPE_HOP, TimeGrid, Timeline
@@ -128,3 +128,36 @@ def test_snap_edges_keeps_the_total_near_the_target():
     tl.envelope = env
     out = snap_edges([Segment(3.0, 5.3)], tl, 10.0, target=2.3, radius=0.4)
     assert out[0].end == 5.3  # growing by 0.3-0.5 s would miss the 2.3 s target by > 5%
+
+
+def _speech_with_pause(pause: tuple[int, int]) -> Timeline:
+    """A 10 s timeline whose 10 ms envelope is speech everywhere but ``pause`` (indices)."""
+    tl = Timeline(TimeGrid.for_duration(10.0))
+    env = np.full(1000, -20.0)
+    env[pause[0] : pause[1]] = -80.0
+    tl.envelope = env
+    return tl
+
+
+def test_snap_to_keyframes_moves_edges_onto_keyframes_within_the_radius():
+    tl = _speech_with_pause((0, 0))
+    segs = [Segment(2.2, 4.0, 0.5, ["x"]), Segment(6.0, 8.3)]
+    out = snap_to_keyframes(segs, [2.0, 3.0, 6.2, 8.4], tl, 10.0, target=4.1, radius=0.5)
+    assert [(s.start, s.end) for s in out] == [(2.0, 4.0), (6.2, 8.4)]
+    assert out[0].score == 0.5 and out[0].reasons == ["x"]
+    far = snap_to_keyframes(segs, [1.6, 8.9], tl, 10.0, target=4.1, radius=0.5)
+    assert [(s.start, s.end) for s in far] == [(2.2, 4.0), (6.0, 8.3)]
+
+
+def test_snap_to_keyframes_never_moves_a_cut_from_a_pause_into_speech():
+    tl = _speech_with_pause((280, 330))  # pause 2.8-3.3 s
+    out = snap_to_keyframes([Segment(3.0, 6.2)], [2.6, 6.0], tl, 10.0, target=3.1, radius=0.5)
+    assert (out[0].start, out[0].end) == (3.0, 6.0)  # the start stays in its pause
+    into_pause = snap_to_keyframes([Segment(2.5, 6.0)], [2.9], tl, 10.0, target=3.2, radius=0.5)
+    assert into_pause[0].start == 2.9
+
+
+def test_snap_to_keyframes_keeps_the_total_near_the_target():
+    tl = _speech_with_pause((0, 0))
+    out = snap_to_keyframes([Segment(3.0, 5.0)], [2.55, 5.45], tl, 10.0, target=2.0, radius=0.5)
+    assert (out[0].start, out[0].end) == (3.0, 5.0)  # either move would add 22% to 2 s

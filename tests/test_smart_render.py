@@ -411,10 +411,10 @@ def test_the_cli_records_the_way_it_rendered(capsys, tmp_path: Path) -> None:
         args = [video, "-o", out, "--json", report, "--render", way, "-q"]
         assert main(["summarize", *map(str, args)]) == 0
         used = "copy" if way == "auto" else "encode"
-        assert json.loads(report.read_text())["summary"]["render"] == {
-            "requested": way,
-            "used": used,
-        }
+        render = json.loads(report.read_text())["summary"]["render"]
+        moved = render.pop("keyframe_edges", None)  # recorded where it copies
+        assert render == {"requested": way, "used": used}
+        assert (moved is None) == (way == "encode")
     mpeg2 = coded_video(tmp_path / "in.ts", gop=50, fmt="mpegts", codec="mpeg2video")
     out = tmp_path / "copy.mp4"
     assert main(["summarize", str(mpeg2), "-o", str(out), "--render", "copy", "-q"]) == 2
@@ -465,3 +465,36 @@ def test_chromium_plays_copied_summaries_in_every_container(tmp_path: Path) -> N
         browser.close()
     kept = len(_expected(src, CUTS))
     assert played == [{"result": "ended", "frames": kept, "corrupted": 0}] * 3
+
+
+def test_keyframes_near_reads_them_from_the_packets(tmp_path: Path) -> None:
+    from test_media_edge import coded_video
+
+    info = probe(make_source(tmp_path / "in.mp4", gop=25, options={"bf": "2"}))  # 1 s GOPs
+    assert smart.keyframes_near(info, [3.2, 10.9, 11.3], 0.5) == [3.0, 11.0]
+    assert smart.keyframes_near(info, [3.4], 0.3) == []
+    mpeg2 = coded_video(tmp_path / "in.ts", gop=25, fmt="mpegts", codec="mpeg2video")
+    assert smart.keyframes_near(probe(mpeg2), [3.0], 0.5) == []  # not smart-rendered at all
+
+
+def test_summarize_moves_cuts_onto_keyframes_a_step_away(tmp_path: Path) -> None:
+    """Smart rendering moves the selection's edges onto nearby keyframes, and says how many;
+    a full re-encode keeps the edges the analysis chose."""
+    import egvs
+
+    video = make_source(tmp_path / "in.mp4", gop=12, options={"bf": "3"})  # 0.48 s GOPs
+    with av.open(str(video)) as inp:
+        keys = [float(p.pts * p.time_base) for p in inp.demux(video=0) if p.is_keyframe]
+    copied = egvs.summarize(video, tmp_path / "auto.mp4", ratio=0.3, render="auto").analysis
+    encoded = egvs.summarize(video, tmp_path / "encode.mp4", ratio=0.3, render="encode").analysis
+    assert copied.render is not None and copied.render["used"] == "copy"
+    assert encoded.render == {"requested": "encode", "used": "encode"}
+    pairs = [
+        (a, b)
+        for x, y in zip(copied.segments, encoded.segments, strict=True)
+        for a, b in ((x.start, y.start), (x.end, y.end))
+    ]
+    moved = [(a, b) for a, b in pairs if a != b]
+    assert copied.render["keyframe_edges"] == len(moved) > 0
+    for a, b in moved:
+        assert abs(a - b) <= 0.5 and min(abs(a - k) for k in keys) < 1e-3

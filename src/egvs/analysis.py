@@ -38,8 +38,9 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     request: SummaryRequest = field(default_factory=SummaryRequest)
     # how the summary video was made (`egvs.summarize`): the "requested" and "used" way and,
-    # when "auto" had to re-encode everything, the "fallback" reason; None when not rendered
-    render: dict[str, str] | None = None
+    # when "auto" had to re-encode everything, the "fallback" reason; with smart rendering, how
+    # many segment edges were moved onto keyframes ("keyframe_edges"); None when not rendered
+    render: dict[str, str | int] | None = None
 
     @property
     def budget_seconds(self) -> float:

@@ -29,7 +29,7 @@ from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.selection import Budget, improve_selection, select_segments
-from egvs.shots import kts_segments, refine_shots, snap_edges
+from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes
 from egvs.timeline import DEFAULT_STEP, TimeGrid, Timeline
 
 if TYPE_CHECKING:
@@ -191,6 +191,30 @@ def plan(info: MediaInfo, timeline: Timeline, request: SummaryRequest, scorer: S
     )
 
 
+def _edges_on_keyframes(analysis: Analysis) -> int:
+    """Move the selection's edges onto keyframes up to one timeline step away
+    (`snap_to_keyframes`), so smart rendering re-encodes fewer pictures; how many moved."""
+    from egvs.render.smart import keyframes_near
+
+    before = analysis.segments
+    step = analysis.timeline.grid.step
+    keys = keyframes_near(analysis.media, [t for s in before for t in (s.start, s.end)], step)
+    after = snap_to_keyframes(
+        before,
+        keys,
+        analysis.timeline,
+        analysis.media.duration,
+        analysis.budget_seconds,
+        radius=step,
+    )
+    for seg in after:
+        seg.reasons = reasons_for(seg, analysis.timeline)
+    analysis.segments = after
+    return sum(
+        int(a.start != b.start) + int(a.end != b.end) for a, b in zip(before, after, strict=True)
+    )
+
+
 def check_output(output: str | Path, input_path: str | Path | None, overwrite: bool) -> Path:
     """Refuse an output path that exists (without overwrite), is the input, or cannot be written."""
     out = Path(output)
@@ -307,7 +331,7 @@ def summarize(
 
         timeline_format(Path(timeline_path))  # an unknown format fails before any work
     analysis = analyze(path, use_cache=use_cache, emotion_model=emotion_model, request=request)
-    from egvs.render.video import render_summary
+    from egvs.render.video import copy_refusal, render_summary
 
     media = analysis.media
     if captions and media.has_video and not media.has_audio:
@@ -316,10 +340,15 @@ def summarize(
     picture = (
         _captions(analysis, language) if captions and media.has_video and media.has_audio else None
     )
+    moved = 0
+    if not copy_refusal(media, render, drawn=picture is not None):
+        moved = _edges_on_keyframes(analysis)
     rendered, used, why = render_summary(
         media, analysis.segments, Path(output), render=render, picture=picture
     )
     analysis.render = {"requested": render, "used": used, **({"fallback": why} if why else {})}
+    if used == "copy":
+        analysis.render["keyframe_edges"] = moved
     write_outputs(analysis, json_path, plot_path)
     if timeline_path is not None:
         from egvs.export.timeline import write_timeline

@@ -29,7 +29,7 @@ from typing import ClassVar
 
 import av
 
-from egvs.media.probe import MediaInfo
+from egvs.media.probe import MediaInfo, picture_stream
 from egvs.segments import Segment
 
 # Source containers whose H.264 or HEVC carries its parameter sets in an avcC or hvcC record, as
@@ -496,6 +496,32 @@ def _scan(
         if gops:
             gops[-1].complete = True  # the end of the file
     return gops
+
+
+def keyframes_near(info: MediaInfo, times: Sequence[float], radius: float) -> list[float]:
+    """The source's keyframes within ``radius`` s of each of ``times`` (seconds from the file's
+    start, as segments count them), read from its packets, decoding nothing; none where the
+    source cannot be smart-rendered at all (`check_source`)."""
+    found: set[float] = set()
+    with av.open(str(info.path)) as inp:
+        vin = picture_stream(inp)
+        if vin is None or vin.time_base is None:
+            return []
+        tb = vin.time_base
+        try:
+            check_source(inp, vin)
+            for t in sorted(times):
+                lo, hi = info.start_time + t - radius, info.start_time + t + radius
+                seek = max(0, round(Fraction(lo).limit_denominator(10**6) / tb))
+                for packet in _packets(inp, vin, seek):
+                    at = float(packet.pts * tb)
+                    if at > hi:
+                        break
+                    if packet.is_keyframe and at >= lo:
+                        found.add(round(at - info.start_time, 6))
+        except CannotCopy:
+            return []
+    return sorted(found)
 
 
 def plan(

@@ -123,6 +123,21 @@ RENDER_MODES = ("auto", "copy", "encode")
 AUTO_HEVC = "x265 re-encodes the pictures next to each cut slower than x264 encodes it all"
 
 
+def copy_refusal(info: MediaInfo, render: str, *, drawn: bool) -> str:
+    """Why `render_summary` re-encodes every picture without trying smart rendering ("" when
+    it tries it; it may still find the source cannot be copied)."""
+    if render == "encode":
+        return "--render encode"
+    if drawn:
+        return "pictures are drawn on (captions)"
+    if render == "auto" and info.video_codec == "hevc":
+        # x265 encoded 720p at 12 pictures/s on one core here (superfast; x264: 114/s on two):
+        # re-encoding the pieces next to the cuts took 3x as long as encoding the whole summary
+        # (README, "Smart rendering"). "copy" still copies HEVC.
+        return AUTO_HEVC
+    return ""
+
+
 def render_summary(
     info: MediaInfo,
     segments: Sequence[Segment],
@@ -143,12 +158,7 @@ def render_summary(
     """
     if render not in RENDER_MODES:
         raise ValueError(f"render must be one of {RENDER_MODES}, not {render!r}")
-    why = "pictures are drawn on (captions)" if picture is not None else ""
-    if render == "auto" and info.video_codec == "hevc" and not why:
-        # x265 encoded 720p at 12 pictures/s on one core here (superfast; x264: 114/s on two):
-        # re-encoding the pieces next to the cuts took 3x as long as encoding the whole summary
-        # (README, "Smart rendering"). "copy" still copies HEVC.
-        why = AUTO_HEVC
+    why = copy_refusal(info, render, drawn=picture is not None)
     if render != "encode" and not why:
         try:
             return _written(info, output, lambda tmp: _render_copy(info, segments, tmp)), "copy", ""

@@ -10,6 +10,7 @@ boundary inside speech is then moved to the nearest pause (so a cut never halves
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,6 +172,47 @@ def snap_edges(
         return segments
     pauses = pause_mask(timeline.envelope)
     radius = min(radius, 0.05 * target)
+    return _move_edges(segments, duration, target, lambda t: snap_to_pause(t, pauses, radius))
+
+
+def snap_to_keyframes(
+    segments: list[Segment],
+    keyframes: Sequence[float],
+    timeline: Timeline,
+    duration: float,
+    target: float,
+    radius: float,
+) -> list[Segment]:
+    """Move each segment's edges onto the nearest keyframe within ``radius`` s.
+
+    Smart rendering copies a segment's whole GOPs and re-encodes the pictures from a cut to the
+    next keyframe: an edge on a keyframe needs no re-encoding at all. Encoders put keyframes at
+    picture cuts, and shots are found on the timeline's steps (``radius`` is one step), so a move
+    usually lands the edge on the cut the shot detector saw between two steps. An edge in a speech
+    pause is never moved into speech; otherwise the rules of `snap_edges` hold.
+    """
+    if not segments or not len(keyframes):
+        return segments
+    keys = np.sort(np.asarray(keyframes, float))
+    pauses = pause_mask(timeline.envelope) if timeline.envelope is not None else np.zeros(0, bool)
+
+    def in_pause(t: float) -> bool:
+        i = int(round(t / ENVELOPE_HOP))
+        return bool(0 <= i < len(pauses) and pauses[i])
+
+    def nearest(t: float) -> float:
+        k = float(keys[np.argmin(np.abs(keys - t))])
+        return k if abs(k - t) <= radius and (in_pause(k) or not in_pause(t)) else t
+
+    return _move_edges(segments, duration, target, nearest)
+
+
+def _move_edges(
+    segments: list[Segment], duration: float, target: float, move: Callable[[float], float]
+) -> list[Segment]:
+    """Each segment with its edges at ``move(edge)`` where the total then stays within 5% of
+    ``target``, the segment keeps half its length and no edge crosses a neighbour or the file's
+    ends; other moves are not taken."""
     total = sum(s.duration for s in segments)
     out: list[Segment] = []
     for i, seg in enumerate(segments):
@@ -178,7 +220,7 @@ def snap_edges(
         hi = segments[i + 1].start if i + 1 < len(segments) else duration
         start, end = seg.start, seg.end
         for edge in ("start", "end"):
-            moved = snap_to_pause(start if edge == "start" else end, pauses, radius)
+            moved = move(start if edge == "start" else end)
             new_start, new_end = (
                 (min(max(moved, lo), end), end)
                 if edge == "start"
