@@ -142,22 +142,42 @@ def _speech_with_pause(pause: tuple[int, int]) -> Timeline:
 def test_snap_to_keyframes_moves_edges_onto_keyframes_within_the_radius():
     tl = _speech_with_pause((0, 0))
     segs = [Segment(2.2, 4.0, 0.5, ["x"]), Segment(6.0, 8.3)]
-    out = snap_to_keyframes(segs, [2.0, 3.0, 6.2, 8.4], tl, 10.0, target=4.1, radius=0.5)
-    assert [(s.start, s.end) for s in out] == [(2.0, 4.0), (6.2, 8.4)]
+    one = lambda start, end: True  # noqa: E731
+    out = snap_to_keyframes(segs, [2.0, 3.0, 6.2, 8.1], tl, 10.0, 4.1, 0.5, one_shot=one)
+    assert [(s.start, s.end) for s in out] == [(2.0, 4.0), (6.2, 8.1)]
     assert out[0].score == 0.5 and out[0].reasons == ["x"]
-    far = snap_to_keyframes(segs, [1.6, 8.9], tl, 10.0, target=4.1, radius=0.5)
+    far = snap_to_keyframes(segs, [1.6, 8.9], tl, 10.0, 4.1, 0.5, one_shot=one)
     assert [(s.start, s.end) for s in far] == [(2.2, 4.0), (6.0, 8.3)]
+
+
+def test_snap_to_keyframes_adds_pictures_only_before_a_start_and_only_from_its_shot():
+    """Adding pictures could add a flash of the neighbouring shot: a start moves earlier only
+    where the pictures between show one shot, an end never moves later."""
+    tl = _speech_with_pause((0, 0))
+    segs = [Segment(2.2, 4.0), Segment(6.0, 8.3)]
+    asked: list[tuple[float, float]] = []
+
+    def answer(shot: bool):
+        return lambda start, end: asked.append((start, end)) or shot
+
+    for shot, first in ((False, 2.2), (True, 2.0)):
+        out = snap_to_keyframes(segs, [2.0, 8.4], tl, 10.0, 4.1, 0.5, one_shot=answer(shot))
+        assert [(s.start, s.end) for s in out] == [(first, 4.0), (6.0, 8.3)]
+    assert asked == [(2.0, 2.2), (2.0, 2.2)]  # asked about the start only
+    alone = snap_to_keyframes(segs, [2.0], tl, 10.0, 4.1, 0.5)  # nobody to ask: no earlier start
+    assert alone[0].start == 2.2
 
 
 def test_snap_to_keyframes_never_moves_a_cut_from_a_pause_into_speech():
     tl = _speech_with_pause((280, 330))  # pause 2.8-3.3 s
-    out = snap_to_keyframes([Segment(3.0, 6.2)], [2.6, 6.0], tl, 10.0, target=3.1, radius=0.5)
+    one = lambda start, end: True  # noqa: E731
+    out = snap_to_keyframes([Segment(3.0, 6.2)], [2.6, 6.0], tl, 10.0, 3.1, 0.5, one_shot=one)
     assert (out[0].start, out[0].end) == (3.0, 6.0)  # the start stays in its pause
-    into_pause = snap_to_keyframes([Segment(2.5, 6.0)], [2.9], tl, 10.0, target=3.2, radius=0.5)
+    into_pause = snap_to_keyframes([Segment(2.5, 6.0)], [2.9], tl, 10.0, 3.2, 0.5)
     assert into_pause[0].start == 2.9
 
 
 def test_snap_to_keyframes_keeps_the_total_near_the_target():
     tl = _speech_with_pause((0, 0))
-    out = snap_to_keyframes([Segment(3.0, 5.0)], [2.55, 5.45], tl, 10.0, target=2.0, radius=0.5)
-    assert (out[0].start, out[0].end) == (3.0, 5.0)  # either move would add 22% to 2 s
+    out = snap_to_keyframes([Segment(3.0, 5.0)], [3.45, 4.55], tl, 10.0, target=2.0, radius=0.5)
+    assert (out[0].start, out[0].end) == (3.0, 5.0)  # either move would take 22% off 2 s

@@ -467,14 +467,17 @@ def test_chromium_plays_copied_summaries_in_every_container(tmp_path: Path) -> N
     assert played == [{"result": "ended", "frames": kept, "corrupted": 0}] * 3
 
 
-def test_keyframes_near_reads_them_from_the_packets(tmp_path: Path) -> None:
+def test_keyframes_are_read_from_the_packets(tmp_path: Path) -> None:
     from test_media_edge import coded_video
 
     info = probe(make_source(tmp_path / "in.mp4", gop=25, options={"bf": "2"}))  # 1 s GOPs
-    assert smart.keyframes_near(info, [3.2, 10.9, 11.3], 0.5) == [3.0, 11.0]
-    assert smart.keyframes_near(info, [3.4], 0.3) == []
+    with smart.Keyframes(info) as keyframes:
+        assert keyframes.near([3.2, 10.9, 11.3], 0.5) == [3.0, 11.0]
+        assert keyframes.near([3.4], 0.3) == []
     mpeg2 = coded_video(tmp_path / "in.ts", gop=25, fmt="mpegts", codec="mpeg2video")
-    assert smart.keyframes_near(probe(mpeg2), [3.0], 0.5) == []  # not smart-rendered at all
+    with smart.Keyframes(probe(mpeg2)) as keyframes:  # not smart-rendered at all
+        assert keyframes.near([3.0], 0.5) == []
+        assert not keyframes.one_shot(0.0, 0.5)
 
 
 def test_summarize_moves_cuts_onto_keyframes_a_step_away(tmp_path: Path) -> None:
@@ -498,3 +501,27 @@ def test_summarize_moves_cuts_onto_keyframes_a_step_away(tmp_path: Path) -> None
     assert copied.render["keyframe_edges"] == len(moved) > 0
     for a, b in moved:
         assert abs(a - b) <= 0.5 and min(abs(a - k) for k in keys) < 1e-3
+
+
+def test_one_shot_sees_a_cut_between_a_keyframe_and_a_start(tmp_path: Path) -> None:
+    """A 4 s video, 1 s GOPs, whose picture cuts from one scene to another at 2.2 s."""
+    path = tmp_path / "cut.mp4"
+    rng = np.random.default_rng(0)
+    scenes = [rng.integers(0, 80, (HEIGHT, WIDTH, 3)), rng.integers(150, 255, (HEIGHT, WIDTH, 3))]
+    scenes[1][..., 0] //= 4  # the second scene is also another colour
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        v.codec_context.gop_size = 25
+        v.codec_context.options = {"sc_threshold": "0"}  # keyframes every 25 pictures only
+        for i in range(100):
+            image = scenes[i >= 55] + rng.integers(0, 8, (HEIGHT, WIDTH, 3))
+            frame = av.VideoFrame.from_ndarray(image.astype(np.uint8), format="rgb24")
+            out.mux(v.encode(frame))
+        out.mux(v.encode())
+    with smart.Keyframes(probe(path)) as keyframes:
+        assert keyframes.near([2.1], 0.5) == [2.0]
+        assert keyframes.one_shot(2.0, 2.2)  # pictures 50-54: the first scene
+        assert not keyframes.one_shot(2.0, 2.4)  # the cut at picture 55
+        assert keyframes.one_shot(3.0, 3.5)
+        assert keyframes.one_shot(2.0, 2.2)  # again, after a later seek

@@ -194,19 +194,20 @@ def plan(info: MediaInfo, timeline: Timeline, request: SummaryRequest, scorer: S
 def _edges_on_keyframes(analysis: Analysis) -> int:
     """Move the selection's edges onto keyframes up to one timeline step away
     (`snap_to_keyframes`), so smart rendering re-encodes fewer pictures; how many moved."""
-    from egvs.render.smart import keyframes_near
+    from egvs.render.smart import Keyframes
 
     before = analysis.segments
     step = analysis.timeline.grid.step
-    keys = keyframes_near(analysis.media, [t for s in before for t in (s.start, s.end)], step)
-    after = snap_to_keyframes(
-        before,
-        keys,
-        analysis.timeline,
-        analysis.media.duration,
-        analysis.budget_seconds,
-        radius=step,
-    )
+    with Keyframes(analysis.media) as keyframes:
+        after = snap_to_keyframes(
+            before,
+            keyframes.near([t for s in before for t in (s.start, s.end)], step),
+            analysis.timeline,
+            analysis.media.duration,
+            analysis.budget_seconds,
+            radius=step,
+            one_shot=keyframes.one_shot,
+        )
     for seg in after:
         seg.reasons = reasons_for(seg, analysis.timeline)
     analysis.segments = after

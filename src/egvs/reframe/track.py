@@ -19,6 +19,7 @@ import numpy as np
 
 from egvs.errors import InputError, reason
 from egvs.features.face_detect import Face, FaceDetector
+from egvs.media.cuts import CutFinder
 from egvs.media.decode import upright
 from egvs.media.picture import Yuv420
 from egvs.media.probe import picture_stream
@@ -28,7 +29,6 @@ LINK_GAP = 0.8  # s: a person unseen for longer gets a new id
 LINK_DISTANCE = 1.0  # face widths a person may move between two detections and keep the id
 _PATCH = (24, 12)  # width, height of the normalised mouth / eye patches
 _SALIENCY_WIDTH = 160
-CUT_CORRELATION = 0.6  # histogram correlation below this between consecutive frames: a cut
 _MOVED = 20  # grey levels: a pixel whose change is above this moved
 # Fraction of pixels that must move for a saliency centre: fewer is noise, more is a camera move.
 _MOVED_RANGE = (0.002, 0.5)
@@ -117,27 +117,6 @@ def sample_frames(
     for t, frame in _decoded(path, start, end):
         if sampler.wants(t):
             yield t, _pixels(frame)
-
-
-class _CutFinder:
-    """A cut where a frame's hue-saturation histogram differs abruptly from the previous one's.
-
-    Fed every frame (small ones), so the camera re-frames on the cut frame itself.
-    """
-
-    def __init__(self) -> None:
-        self.previous: np.ndarray | None = None
-
-    def is_cut(self, rgb: np.ndarray) -> bool:
-        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-        hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
-        cv2.normalize(hist, hist)
-        cut = (
-            self.previous is not None
-            and cv2.compareHist(self.previous, hist, cv2.HISTCMP_CORREL) < CUT_CORRELATION
-        )
-        self.previous = hist
-        return cut
 
 
 def _patch(gray: np.ndarray, centre: tuple[float, float], size: tuple[float, float]) -> np.ndarray:
@@ -241,14 +220,14 @@ def detect_track(
 ) -> FaceTrack:
     """Detect and link faces in [start, end) of ``path`` at ``fps``, and find the shot cuts.
 
-    One decode: every frame is checked for a cut (`_CutFinder`, on a small copy), every
+    One decode: every frame is checked for a cut (`CutFinder`, on a small copy), every
     ``1/fps`` s one is searched for faces. Ids, mouth activity and saliency never carry across
     a cut.
     """
     detector = detector or FaceDetector()
     linker = _Linker()
     sampler = _Sampler(start, fps)
-    finder = _CutFinder()
+    finder = CutFinder()
     times, faces, saliency, cuts = [], [], [], []
     size = (0, 0)
     previous: tuple[int, np.ndarray] | None = None  # (shot, small grey frame)

@@ -29,11 +29,14 @@ from typing import ClassVar
 
 import av
 
+from egvs.media.cuts import CutFinder
+from egvs.media.picture import Yuv420
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.segments import Segment
 
 # Source containers whose H.264 or HEVC carries its parameter sets in an avcC or hvcC record, as
 # the output's does.
+CUT_WIDTH, CUT_HEIGHT = 160, 90  # the small pictures `one_shot` compares
 COPY_CONTAINERS = ("mov", "mp4", "matroska")
 PROFILES = {66: "baseline", 77: "main", 100: "high"}  # 8-bit 4:2:0 H.264 profiles x264 writes
 NAL_SPS, NAL_PPS, NAL_AUD, NAL_IDR = 7, 8, 9, 5
@@ -498,30 +501,70 @@ def _scan(
     return gops
 
 
-def keyframes_near(info: MediaInfo, times: Sequence[float], radius: float) -> list[float]:
-    """The source's keyframes within ``radius`` s of each of ``times`` (seconds from the file's
-    start, as segments count them), read from its packets, decoding nothing; none where the
-    source cannot be smart-rendered at all (`check_source`)."""
-    found: set[float] = set()
-    with av.open(str(info.path)) as inp:
-        vin = picture_stream(inp)
-        if vin is None or vin.time_base is None:
-            return []
-        tb = vin.time_base
+class Keyframes:
+    """A smart-renderable source's keyframes near given times, and whether the pictures after
+    one show a single shot, read through one open file (a context manager). A source
+    `check_source` refuses has no keyframes here."""
+
+    def __init__(self, info: MediaInfo) -> None:
+        self.info = info
+        self.inp = av.open(str(info.path))
+        self.vin = picture_stream(self.inp)
         try:
-            check_source(inp, vin)
+            if self.vin is None or self.vin.time_base is None:
+                raise CannotCopy("no timed video")
+            check_source(self.inp, self.vin)
+        except CannotCopy:
+            self.vin = None
+        else:
+            self.vin.codec_context.options = {"skip_loop_filter": "all"}
+
+    def __enter__(self) -> Keyframes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inp.close()
+
+    def _ticks(self, seconds: float) -> int:
+        assert self.vin is not None and self.vin.time_base is not None
+        at = Fraction(self.info.start_time + seconds).limit_denominator(10**6)
+        return max(0, round(at / self.vin.time_base))
+
+    def near(self, times: Sequence[float], radius: float) -> list[float]:
+        """The keyframes within ``radius`` s of each of ``times`` (seconds from the file's start,
+        as segments count them), read from the packets, decoding nothing."""
+        if self.vin is None:
+            return []
+        found: set[float] = set()
+        try:
             for t in sorted(times):
-                lo, hi = info.start_time + t - radius, info.start_time + t + radius
-                seek = max(0, round(Fraction(lo).limit_denominator(10**6) / tb))
-                for packet in _packets(inp, vin, seek):
-                    at = float(packet.pts * tb)
-                    if at > hi:
+                for packet in _packets(self.inp, self.vin, self._ticks(t - radius)):
+                    at = float(packet.pts * packet.time_base) - self.info.start_time
+                    if at > t + radius:
                         break
-                    if packet.is_keyframe and at >= lo:
-                        found.add(round(at - info.start_time, 6))
+                    if packet.is_keyframe and at >= t - radius:
+                        found.add(round(at, 6))
         except CannotCopy:
             return []
-    return sorted(found)
+        return sorted(found)
+
+    def one_shot(self, start: float, end: float) -> bool:
+        """Whether the pictures from the keyframe at ``start`` up to ``end`` show one shot: no
+        cut (`CutFinder`) among them. Decodes only those, without the loop filter."""
+        if self.vin is None:
+            return False
+        self.inp.seek(self._ticks(start), stream=self.vin)
+        finder = CutFinder()
+        for frame in self.inp.decode(self.vin):
+            if frame.time is None:
+                continue
+            t = float(frame.time) - self.info.start_time
+            if t >= end:
+                break
+            small = Yuv420.from_frame(frame).resize(CUT_WIDTH, CUT_HEIGHT).to_rgb()
+            if t >= start - 1e-3 and finder.is_cut(small):
+                return False
+        return True
 
 
 def plan(

@@ -172,7 +172,7 @@ def snap_edges(
         return segments
     pauses = pause_mask(timeline.envelope)
     radius = min(radius, 0.05 * target)
-    return _move_edges(segments, duration, target, lambda t: snap_to_pause(t, pauses, radius))
+    return _move_edges(segments, duration, target, lambda t, _: snap_to_pause(t, pauses, radius))
 
 
 def snap_to_keyframes(
@@ -182,14 +182,18 @@ def snap_to_keyframes(
     duration: float,
     target: float,
     radius: float,
+    one_shot: Callable[[float, float], bool] | None = None,
 ) -> list[Segment]:
     """Move each segment's edges onto the nearest keyframe within ``radius`` s.
 
     Smart rendering copies a segment's whole GOPs and re-encodes the pictures from a cut to the
-    next keyframe: an edge on a keyframe needs no re-encoding at all. Encoders put keyframes at
-    picture cuts, and shots are found on the timeline's steps (``radius`` is one step), so a move
-    usually lands the edge on the cut the shot detector saw between two steps. An edge in a speech
-    pause is never moved into speech; otherwise the rules of `snap_edges` hold.
+    next keyframe: an edge on a keyframe needs no re-encoding at all. Shots are found on the
+    timeline's steps (``radius`` is one step), so a segment starts up to a step after the picture
+    cut it starts at, where encoders put a keyframe. A move that drops pictures is always safe;
+    one that adds pictures could add a flash of the neighbouring shot, so a start moves earlier
+    only where ``one_shot(keyframe, start)`` says the pictures between show one shot, and an end
+    never moves later. An edge in a speech pause is never moved into speech; otherwise the rules
+    of `snap_edges` hold.
     """
     if not segments or not len(keyframes):
         return segments
@@ -200,17 +204,21 @@ def snap_to_keyframes(
         i = int(round(t / ENVELOPE_HOP))
         return bool(0 <= i < len(pauses) and pauses[i])
 
-    def nearest(t: float) -> float:
+    def move(t: float, edge: str) -> float:
         k = float(keys[np.argmin(np.abs(keys - t))])
-        return k if abs(k - t) <= radius and (in_pause(k) or not in_pause(t)) else t
+        if abs(k - t) > radius or (in_pause(t) and not in_pause(k)):
+            return t
+        if edge == "start" and k < t:
+            return k if one_shot is not None and one_shot(k, t) else t
+        return k if edge == "start" or k <= t else t
 
-    return _move_edges(segments, duration, target, nearest)
+    return _move_edges(segments, duration, target, move)
 
 
 def _move_edges(
-    segments: list[Segment], duration: float, target: float, move: Callable[[float], float]
+    segments: list[Segment], duration: float, target: float, move: Callable[[float, str], float]
 ) -> list[Segment]:
-    """Each segment with its edges at ``move(edge)`` where the total then stays within 5% of
+    """Each segment with its edges at ``move(time, "start" or "end")`` where the total then stays within 5% of
     ``target``, the segment keeps half its length and no edge crosses a neighbour or the file's
     ends; other moves are not taken."""
     total = sum(s.duration for s in segments)
@@ -220,7 +228,7 @@ def _move_edges(
         hi = segments[i + 1].start if i + 1 < len(segments) else duration
         start, end = seg.start, seg.end
         for edge in ("start", "end"):
-            moved = move(start if edge == "start" else end)
+            moved = move(start if edge == "start" else end, edge)
             new_start, new_end = (
                 (min(max(moved, lo), end), end)
                 if edge == "start"
