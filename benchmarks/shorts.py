@@ -13,8 +13,8 @@ until it is --minutes long. Then, --repeat times:
                      its clip's crop box (its first keyframe: the camera does not move), scales
                      it to the clips' size (bilinear up, area down, as EGVS scales) and encodes
                      it as the shorts are encoded (libx264 ultrafast CRF 20 at the source's frame
-                     rate, AAC 160 kb/s at its sample rate); no captions, no face tracking, no
-                     transcription
+                     rate, AAC 160 kb/s with the fast coder at its sample rate); no captions,
+                     no face tracking, no transcription
 
 and prints the medians of wall time, CPU time and peak RSS with the ratio to the bare decode.
 A shorts run re-encodes by nature, so its floor is the analysis plus the floor encode; the
@@ -137,7 +137,8 @@ def floor_command(video: Path, manifest: Path, folder: Path) -> list[str]:
         cmd += ["-map", f"{i}:v:0", "-map", f"{i}:a:0",
                 "-vf", f"crop={w}:{h}:{x}:{y},scale={width}:{height}:flags={flags},format=yuv420p",
                 "-r", str(rate), "-c:v", "libx264", "-preset", FAST_PRESET, "-crf", "20",
-                "-c:a", "aac", "-b:a", "160k" if stereo else "96k", "-ar", str(sample_rate),
+                "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k" if stereo else "96k",
+                "-ar", str(sample_rate),
                 "-ac", "2" if stereo else "1", str(folder / f"floor-{i + 1:02d}.mp4")]  # fmt: skip
     return cmd
 
