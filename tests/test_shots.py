@@ -143,10 +143,10 @@ def test_snap_to_keyframes_moves_edges_onto_keyframes_within_the_radius():
     tl = _speech_with_pause((0, 0))
     segs = [Segment(2.2, 4.0, 0.5, ["x"]), Segment(6.0, 8.3)]
     one = lambda start, end: True  # noqa: E731
-    out = snap_to_keyframes(segs, [2.0, 3.0, 6.2, 8.1], tl, 10.0, 4.1, 0.5, one_shot=one)
-    assert [(s.start, s.end) for s in out] == [(2.0, 4.0), (6.2, 8.1)]
+    out = snap_to_keyframes(segs, [2.0, 3.0, 6.1, 8.25], tl, 10.0, 4.3, 0.5, one_shot=one)
+    assert [(s.start, s.end) for s in out] == [(2.0, 4.0), (6.1, 8.25)]
     assert out[0].score == 0.5 and out[0].reasons == ["x"]
-    far = snap_to_keyframes(segs, [1.6, 8.9], tl, 10.0, 4.1, 0.5, one_shot=one)
+    far = snap_to_keyframes(segs, [1.6, 8.9], tl, 10.0, 4.3, 0.5, one_shot=one)
     assert [(s.start, s.end) for s in far] == [(2.2, 4.0), (6.0, 8.3)]
 
 
@@ -161,10 +161,10 @@ def test_snap_to_keyframes_adds_pictures_only_before_a_start_and_only_from_its_s
         return lambda start, end: asked.append((start, end)) or shot
 
     for shot, first in ((False, 2.2), (True, 2.0)):
-        out = snap_to_keyframes(segs, [2.0, 8.4], tl, 10.0, 4.1, 0.5, one_shot=answer(shot))
+        out = snap_to_keyframes(segs, [2.0, 8.4], tl, 10.0, 4.3, 0.5, one_shot=answer(shot))
         assert [(s.start, s.end) for s in out] == [(first, 4.0), (6.0, 8.3)]
     assert asked == [(2.0, 2.2), (2.0, 2.2)]  # asked about the start only
-    alone = snap_to_keyframes(segs, [2.0], tl, 10.0, 4.1, 0.5)  # nobody to ask: no earlier start
+    alone = snap_to_keyframes(segs, [2.0], tl, 10.0, 4.3, 0.5)  # nobody to ask: no earlier start
     assert alone[0].start == 2.2
 
 
@@ -181,3 +181,9 @@ def test_snap_to_keyframes_keeps_the_total_near_the_target():
     tl = _speech_with_pause((0, 0))
     out = snap_to_keyframes([Segment(3.0, 5.0)], [3.45, 4.55], tl, 10.0, target=2.0, radius=0.5)
     assert (out[0].start, out[0].end) == (3.0, 5.0)  # either move would take 22% off 2 s
+    # a 2 s summary never grows past 2 s for a keyframe, though 2.05 s is within 5%
+    one = lambda start, end: True  # noqa: E731
+    out = snap_to_keyframes([Segment(3.0, 5.0)], [2.95], tl, 10.0, 2.0, 0.5, one_shot=one)
+    assert (out[0].start, out[0].end) == (3.0, 5.0)
+    out = snap_to_keyframes([Segment(3.0, 4.9)], [2.95], tl, 10.0, 2.0, 0.5, one_shot=one)
+    assert (out[0].start, out[0].end) == (2.95, 4.9)  # up to the target is fine

@@ -10,6 +10,7 @@ boundary inside speech is then moved to the nearest pause (so a cut never halves
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -212,15 +213,21 @@ def snap_to_keyframes(
             return k if one_shot is not None and one_shot(k, t) else t
         return k if edge == "start" or k <= t else t
 
-    return _move_edges(segments, duration, target, move)
+    # a summary asked for in seconds (a 60 s Shorts cut) must not grow past them for a keyframe
+    ceiling = max(sum(s.duration for s in segments), target)
+    return _move_edges(segments, duration, target, move, ceiling)
 
 
 def _move_edges(
-    segments: list[Segment], duration: float, target: float, move: Callable[[float, str], float]
+    segments: list[Segment],
+    duration: float,
+    target: float,
+    move: Callable[[float, str], float],
+    ceiling: float = math.inf,
 ) -> list[Segment]:
-    """Each segment with its edges at ``move(time, "start" or "end")`` where the total then stays within 5% of
-    ``target``, the segment keeps half its length and no edge crosses a neighbour or the file's
-    ends; other moves are not taken."""
+    """Each segment with its edges at ``move(time, "start" or "end")`` where the total then stays
+    within 5% of ``target`` and under ``ceiling``, the segment keeps half its length and no edge
+    crosses a neighbour or the file's ends; other moves are not taken."""
     total = sum(s.duration for s in segments)
     out: list[Segment] = []
     for i, seg in enumerate(segments):
@@ -237,6 +244,7 @@ def _move_edges(
             new_total = total - (end - start) + (new_end - new_start)
             if (
                 abs(new_total - target) <= 0.05 * target
+                and new_total <= ceiling + 1e-9
                 and new_end - new_start >= 0.5 * seg.duration
             ):
                 start, end, total = new_start, new_end, new_total
