@@ -488,8 +488,8 @@ def test_summarize_moves_cuts_onto_keyframes_a_step_away(tmp_path: Path) -> None
     video = make_source(tmp_path / "in.mp4", gop=12, options={"bf": "3"})  # 0.48 s GOPs
     with av.open(str(video)) as inp:
         keys = [float(p.pts * p.time_base) for p in inp.demux(video=0) if p.is_keyframe]
-    copied = egvs.summarize(video, tmp_path / "auto.mp4", ratio=0.3, render="auto").analysis
-    encoded = egvs.summarize(video, tmp_path / "encode.mp4", ratio=0.3, render="encode").analysis
+    copied = egvs.summarize(video, tmp_path / "auto.mp4", ratio=0.4, render="auto").analysis
+    encoded = egvs.summarize(video, tmp_path / "encode.mp4", ratio=0.4, render="encode").analysis
     assert copied.render is not None and copied.render["used"] == "copy"
     assert encoded.render == {"requested": "encode", "used": "encode"}
     pairs = [
