@@ -21,7 +21,6 @@ from egvs.errors import InputError, reason
 from egvs.features.face_detect import Face, FaceDetector
 from egvs.media.cuts import CutFinder
 from egvs.media.decode import upright
-from egvs.media.picture import Yuv420
 from egvs.media.probe import picture_stream
 
 DETECT_FPS = 5.0  # detections per second: 2.5 per 0.5 s timeline step, enough for smoothing
@@ -79,16 +78,9 @@ def _decoded(path: str, start: float, end: float) -> Iterator[tuple[float, av.Vi
                 yield t, frame
 
 
-def _pixels(frame: av.VideoFrame, width: int | None = None) -> np.ndarray:
-    """The frame as upright RGB, scaled to ``width`` when given (from its YUV planes: a third
-    of swscale's cost for the small copy every frame gets); the display matrix says how a phone
-    video is meant to be seen."""
-    rotation = round(frame.rotation / 90) % 4 * 90
-    if width is None:
-        return upright(frame.to_ndarray(format="rgb24"), rotation)
-    picture = Yuv420.from_frame(frame, rotation)
-    height = max(2, round(width * picture.height / picture.width / 2) * 2)
-    return picture.resize(width, height).to_rgb()
+def _pixels(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as upright RGB: the display matrix says how a phone video is meant to be seen."""
+    return upright(frame.to_ndarray(format="rgb24"), round(frame.rotation / 90) % 4 * 90)
 
 
 class _Sampler:
@@ -220,7 +212,7 @@ def detect_track(
 ) -> FaceTrack:
     """Detect and link faces in [start, end) of ``path`` at ``fps``, and find the shot cuts.
 
-    One decode: every frame is checked for a cut (`CutFinder`, on a small copy), every
+    One decode: every frame is checked for a cut (`CutFinder`), every
     ``1/fps`` s one is searched for faces. Ids, mouth activity and saliency never carry across
     a cut.
     """
@@ -242,7 +234,7 @@ def detect_track(
     with ThreadPoolExecutor(1, thread_name_prefix="egvs-faces") as pool:
         pending: deque[Future[list[Face]]] = deque()
         for t, frame in _decoded(path, start, end):
-            if finder.is_cut(_pixels(frame, _SALIENCY_WIDTH)):
+            if finder.is_cut(frame):
                 cuts.append(t)
             if not sampler.wants(t):
                 continue

@@ -30,13 +30,11 @@ from typing import ClassVar
 import av
 
 from egvs.media.cuts import CutFinder
-from egvs.media.picture import Yuv420
 from egvs.media.probe import MediaInfo, picture_stream
 from egvs.segments import Segment
 
 # Source containers whose H.264 or HEVC carries its parameter sets in an avcC or hvcC record, as
 # the output's does.
-CUT_WIDTH, CUT_HEIGHT = 160, 90  # the small pictures `one_shot` compares
 COPY_CONTAINERS = ("mov", "mp4", "matroska")
 PROFILES = {66: "baseline", 77: "main", 100: "high"}  # 8-bit 4:2:0 H.264 profiles x264 writes
 NAL_SPS, NAL_PPS, NAL_AUD, NAL_IDR = 7, 8, 9, 5
@@ -561,8 +559,7 @@ class Keyframes:
             t = float(frame.time) - self.info.start_time
             if t >= end:
                 break
-            small = Yuv420.from_frame(frame).resize(CUT_WIDTH, CUT_HEIGHT).to_rgb()
-            if t >= start - 1e-3 and finder.is_cut(small):
+            if t >= start - 1e-3 and finder.is_cut(frame):
                 return False
         return True
 

@@ -159,7 +159,7 @@ def render_summary(
     if render not in RENDER_MODES:
         raise ValueError(f"render must be one of {RENDER_MODES}, not {render!r}")
     why = copy_refusal(info, render, drawn=picture is not None)
-    if render != "encode" and not why:
+    if not why:
         try:
             return _written(info, output, lambda tmp: _render_copy(info, segments, tmp)), "copy", ""
         except CannotCopy as exc:

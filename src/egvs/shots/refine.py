@@ -78,13 +78,17 @@ def pause_mask(envelope: np.ndarray) -> np.ndarray:
     return mask
 
 
+def in_pause(t: float, pauses: np.ndarray) -> bool:
+    """Whether ``t`` (seconds) falls in a pause of `pause_mask`'s ``pauses``."""
+    i = int(round(t / ENVELOPE_HOP))
+    return bool(0 <= i < len(pauses) and pauses[i])
+
+
 def snap_to_pause(t: float, pauses: np.ndarray, radius: float) -> float:
     """The centre of the nearest pause within ``radius`` s of ``t`` (``t`` itself if in a pause)."""
-    if len(pauses) == 0 or radius <= 0:
+    if len(pauses) == 0 or radius <= 0 or in_pause(t, pauses):
         return t
     i = int(round(t / ENVELOPE_HOP))
-    if 0 <= i < len(pauses) and pauses[i]:
-        return t
     r = int(round(radius / ENVELOPE_HOP))
     lo, hi = max(0, i - r), min(len(pauses), i + r + 1)
     idx = np.flatnonzero(pauses[lo:hi]) + lo
@@ -201,13 +205,9 @@ def snap_to_keyframes(
     keys = np.sort(np.asarray(keyframes, float))
     pauses = pause_mask(timeline.envelope) if timeline.envelope is not None else np.zeros(0, bool)
 
-    def in_pause(t: float) -> bool:
-        i = int(round(t / ENVELOPE_HOP))
-        return bool(0 <= i < len(pauses) and pauses[i])
-
     def move(t: float, edge: str) -> float:
         k = float(keys[np.argmin(np.abs(keys - t))])
-        if abs(k - t) > radius or (in_pause(t) and not in_pause(k)):
+        if abs(k - t) > radius or (in_pause(t, pauses) and not in_pause(k, pauses)):
             return t
         if edge == "start" and k < t:
             return k if one_shot is not None and one_shot(k, t) else t
