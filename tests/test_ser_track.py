@@ -87,6 +87,21 @@ def test_a_voice_the_tagger_surely_hears_votes_whatever_the_vad_and_other_say() 
     assert (without.arousal == 0.0).all()
 
 
+def test_a_vocalization_the_tagger_barely_hears_still_opens_the_vote() -> None:
+    # a scream under a drill: the head calls it other, the VAD misses it, YAMNet's screaming
+    # class reaches only 0.3 on one step (and 0.04 on another, where nothing screams)
+    heard = tagger_voice_of(speech=[0.0] * 7, screaming=[0.0, 0.3, 0.0, 0.0, 0.0, 0.04, 0.0])
+    assert heard.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]  # spread over 1.5 s
+    half = tagger_voice_of(speech=[0.0], laughter=[0.125])
+    assert abs(float(half[0]) - 0.5) < 1e-6  # halfway up the 0.05..0.2 ramp
+    p = np.zeros((7, len(CLASSES)))
+    p[:, CLASSES.index("screaming")], p[:, CLASSES.index("other")] = 0.1, 0.9
+    track = to_track(p, CLASSES, np.zeros(7), arousal=np.full(7, 0.95), heard=heard)
+    assert (track.arousal[:3] > 0.9).all() and (track.arousal[3:] == 0.0).all()
+    # speech keeps its own, higher ramp: YAMNet's speech class at 0.3 is no voice yet
+    assert tagger_voice_of(speech=[0.3]).tolist() == [0.0]
+
+
 def test_without_the_tagger_it_hears_no_voice_and_vetoes_none() -> None:
     """`egvs.ser.analyze_audio` runs a model on audio alone: its timeline has no `event.*`."""
     alone = Timeline(TimeGrid(0.5, 4))
@@ -114,12 +129,13 @@ def test_a_cry_neither_the_vad_nor_the_tagger_hears_is_another_sound() -> None:
     assert ungated.vocalizations[0, crying] > 0.9  # the same step without the tagger's check
 
 
-def tagger_voice_of(speech: list[float], crying: list[float]) -> np.ndarray:
+def tagger_voice_of(speech: list[float], **events: list[float]) -> np.ndarray:
     tl = Timeline(TimeGrid(0.5, len(speech)))
     for event in HUMAN_EVENTS:
         tl.add_signal(f"event.{event}", np.zeros(len(speech)))
     tl.add_signal("event.speech", np.array(speech))
-    tl.add_signal("event.crying", np.array(crying))
+    for event, values in events.items():
+        tl.add_signal(f"event.{event}", np.array(values))
     return tagger_voice(tl)
 
 

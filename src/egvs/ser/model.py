@@ -38,6 +38,8 @@ NON_VOICE_MASK = 0.2  # ... from this probability
 HUMAN_EVENTS = ("speech", "laughter", "crying", "screaming", "shouting")
 HUMAN_CONFIRM = 0.1  # YAMNet human-sound probability that fully confirms a voice there
 HEARD_VOICE = (0.3, 0.7)  # YAMNet human-voice probability ramp from "no voice" to "surely a voice"
+VOCAL_EVENTS = ("laughter", "crying", "screaming")  # YAMNet's nonverbal vocalizations
+HEARD_VOCALIZATION = (0.05, 0.2)  # ... their ramp (maximum over `TAGGER_SPAN` steps)
 CRY_CONFIRM = 0.1  # YAMNet crying probability that fully confirms a cry the VAD does not hear
 TAGGER_SPAN = 3  # steps a tagger probability is spread over: YAMNet's ~1 s frames straddle steps
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
@@ -191,9 +193,18 @@ def tagger_voice(timeline: Timeline) -> np.ndarray:
     speakers it never heard ``other`` (P 0.99 on a held-out infant's cry YAMNet calls crying at
     0.95). Where YAMNet surely hears a human voice, the step counts as voiced whatever the VAD
     and the head's ``other`` say; the music/animal veto (`tagger_confirmation`) still applies.
+
+    YAMNet's laughter, crying and screaming classes count from far lower probabilities
+    (`HEARD_VOCALIZATION`, over about 1.5 s): a held-out speaker's scream under a drill, or an
+    infant's cry, reads ``other`` to the head (P 0.8-1.0) while those classes reach only
+    0.1-0.5, and seldom rise above 0.05 without a human vocalization (docs/speech_emotion.md,
+    "Vocalizations the tagger hears").
     """
     lo, hi = HEARD_VOICE
-    return np.clip((_strongest(timeline, HUMAN_EVENTS) - lo) / (hi - lo), 0, 1).astype(np.float32)
+    voice = np.clip((_strongest(timeline, HUMAN_EVENTS) - lo) / (hi - lo), 0, 1)
+    lo, hi = HEARD_VOCALIZATION
+    vocal = maximum_filter1d(_strongest(timeline, VOCAL_EVENTS), TAGGER_SPAN)
+    return np.maximum(voice, np.clip((vocal - lo) / (hi - lo), 0, 1)).astype(np.float32)
 
 
 def tagger_crying(timeline: Timeline) -> np.ndarray:
