@@ -58,6 +58,10 @@ the held-out head (``EGVS_SER_HEAD``); the selected time is scored against the m
 windows by RMS) at the same budget, and the SER signals alone (top 2 s windows by
 max(arousal, vocalization) from the analysis JSON). Everything is seeded: the same data and code
 give the same videos and figures.
+
+Tuning sets: ``--build-seed N`` (N > 0) builds other videos from the same held-out speakers and
+clips (other clips, orders, pauses, beds; files named ``*_bN.mp4``), with the same heads. Choose
+inference settings on those and report the default set (build seed 0), which they never saw.
 """
 
 from __future__ import annotations
@@ -257,9 +261,11 @@ def read_clips(csv_path: Path) -> list[Clip]:
         ]
 
 
-def _rng(*key: str | int) -> np.random.Generator:
-    """A generator seeded by `SEED` and ``key`` (independent of the order things are built in)."""
-    return np.random.default_rng([SEED, *(zlib.crc32(str(k).encode()) for k in key)])
+def _rng(*key: str | int, seed: int | None = None) -> np.random.Generator:
+    """A generator seeded by `SEED` (or ``seed``) and ``key`` (independent of the order things
+    are built in)."""
+    base = SEED if seed is None else seed
+    return np.random.default_rng([base, *(zlib.crc32(str(k).encode()) for k in key)])
 
 
 def calm_clips(clips: Sequence[Clip], speaker: str) -> list[Clip]:
@@ -312,7 +318,8 @@ class HeldOut:
 def choose_held_out(
     single: set[str], clips: Sequence[Clip], requested: str = NOISE_FOLD
 ) -> HeldOut:
-    """The seeded held-out plan; it depends only on the data, never on ``--set``/``--videos``."""
+    """The seeded held-out plan; it depends only on the data, never on ``--set``/``--videos``
+    or ``--build-seed`` (tuning sets use the same held-out speakers, so the same heads)."""
     multi: dict[str, list[str]] = {"ravdess": list(HELD_OUT_ACTORS)}
     for corpus in MULTI_CORPORA:
         if corpus == "ravdess":
@@ -320,7 +327,7 @@ def choose_held_out(
         names = sorted({c.speaker for c in clips if c.dataset == corpus})
         names = [s for s in names if _eligible(clips, s)]
         gender = {c.speaker: c.gender for c in clips if c.dataset == corpus}
-        order = [names[i] for i in _rng("speakers", corpus).permutation(len(names))]
+        order = [names[i] for i in _rng("speakers", corpus, seed=0).permutation(len(names))]
         picked: list[str] = []
         for g in ("F", "M"):  # one per gender first, then whoever comes next
             picked += [s for s in order if gender.get(s) == g][:1]
@@ -334,7 +341,9 @@ def choose_held_out(
             {c.speaker for c in clips if c.dataset == dataset and c.vocalization in VOCAL_KINDS}
         )
         n = max(1, int(round(VOCAL_HOLD_SHARE * len(names)))) if names else 0
-        vocal[dataset] = {names[i] for i in _rng("vocal", dataset).permutation(len(names))[:n]}
+        vocal[dataset] = {
+            names[i] for i in _rng("vocal", dataset, seed=0).permutation(len(names))[:n]
+        }
     urban = [c for c in clips if c.dataset == "urbansound8k" and c.cls not in NOISE_SKIP]
     fold = noise_fold(sorted({c.fold for c in urban}), requested)
     # Only the calm voices the korean videos use: the rest of that corpus stays in training, as
@@ -344,7 +353,7 @@ def choose_held_out(
         for s in sorted({c.speaker for c in clips if c.dataset == KOREAN_CALM_CORPUS})
         if len(calm_clips(clips, s)) >= KOREAN_CALM_MIN
     ]
-    order = _rng("korean", "voices").permutation(len(eligible))[:KOREAN_VIDEOS]
+    order = _rng("korean", "voices", seed=0).permutation(len(eligible))[:KOREAN_VIDEOS]
     korean_calm = [eligible[i] for i in order]
     return HeldOut(single, multi, vocal, fold, [c for c in urban if c.fold == fold], korean_calm)
 
@@ -870,13 +879,23 @@ def table(title: str, rows: list[dict]) -> dict:
     return mean
 
 
+def video_path(work: Path, name: str) -> Path:
+    """Where a video is written: ``name.mp4``, or ``name_bN.mp4`` for build seed N > 0."""
+    return work / (f"{name}_b{SEED}.mp4" if SEED else f"{name}.mp4")
+
+
 def run_single(args, items, hold: HeldOut, head_dir: Path) -> dict:
     rng = np.random.default_rng(SEED)
     rows = []
     for v, actor in enumerate(HELD_OUT_ACTORS[: args.videos]):
         audio, moments = build_audio(actor, items, hold.single, v, args.minutes, rng)
         row = score_video(
-            args.work / f"moments_{actor}.mp4", audio, moments, head_dir, args.analyze_args, rng
+            video_path(args.work, f"moments_{actor}"),
+            audio,
+            moments,
+            head_dir,
+            args.analyze_args,
+            rng,
         )
         rows.append({"speakers": [actor], **row})
         print(_line(rows[-1]))
@@ -899,7 +918,7 @@ def run_plans(
             truth = mask(moments, len(audio) / SR)
             audio, extra["beds"], extra["bed_coverage"] = add_beds(audio, truth, hold, plan.name)
         row = score_video(
-            args.work / f"{plan.name}.mp4",
+            video_path(args.work, plan.name),
             audio,
             moments,
             head_dir,
@@ -919,6 +938,7 @@ def run_plans(
 
 
 def main() -> None:
+    global SEED
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -959,6 +979,13 @@ def main() -> None:
         default=0,
         help="the head's training seed (the MLP's initialisation and dropout; default 0)",
     )
+    parser.add_argument(
+        "--build-seed",
+        type=int,
+        default=0,
+        help="seed of the videos' clips, orders and beds (default 0, the reported set; "
+        "others are tuning sets of the same held-out speakers)",
+    )
     train_module.add_recipe_options(parser)
     parser.add_argument(
         "--analyze-args",
@@ -966,6 +993,7 @@ def main() -> None:
         help='extra options for egvs analyze, e.g. "--weights emotion=0.6,events=0.3,visual=0.1"',
     )
     args = parser.parse_args()
+    SEED = args.build_seed
     train_module.set_recipe(args)
     args.work.mkdir(parents=True, exist_ok=True)
     items = read_labels(args.labels)
