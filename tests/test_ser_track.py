@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from timelines import silent_timeline
 
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
@@ -14,7 +15,7 @@ from egvs.ser.model import (
     HUMAN_EVENTS,
     WhisperEmotionModel,
     tagger_confirmation,
-    tagger_crying,
+    tagger_vocalizations,
     tagger_voice,
     to_track,
 )
@@ -109,24 +110,28 @@ def test_without_the_tagger_it_hears_no_voice_and_vetoes_none() -> None:
     assert tagger_confirmation(alone).tolist() == [1.0] * 4
 
 
-def test_a_cry_neither_the_vad_nor_the_tagger_hears_is_another_sound() -> None:
-    # the head calls four loud steps a cry: an explosion (0), cries YAMNet hears within a step
-    # (1, 3) and a sobbing voice the VAD hears (2)
+@pytest.mark.parametrize("vocal", ["crying", "screaming"])
+def test_a_cry_or_scream_neither_the_vad_nor_the_tagger_hears_is_another_sound(
+    vocal: str,
+) -> None:
+    # the head calls four loud steps a cry (or a scream): an explosion or a siren (0), cries
+    # YAMNet hears within a step (1, 3) and a sobbing voice the VAD hears (2)
     p = np.zeros((4, len(CLASSES)))
-    p[:, CLASSES.index("crying")] = 0.95
+    p[:, CLASSES.index(vocal)] = 0.95
     p[:, CLASSES.index("other")] = 0.05
     vad = np.array([0.0, 0.0, 0.9, 0.0])
     level = np.full(4, -15.0)
     tl = Timeline(TimeGrid(0.5, 4))
-    tl.add_signal("event.crying", np.array([0.0, 0.0, 0.6, 0.0]))
-    cry_heard = tagger_crying(tl)
-    assert cry_heard.tolist() == [0.0, 1.0, 1.0, 1.0]
-    track = to_track(p, CLASSES, vad, level, cry_heard=cry_heard)
-    crying = VOCALIZATIONS.index("crying")
-    assert track.vocalizations[0, crying] == 0.0 and track.voiced[0] < 0.15
-    assert (track.vocalizations[1:, crying] > 0.9).all()
+    for event in ("crying", "screaming"):
+        tl.add_signal(f"event.{event}", np.array([0.0, 0.0, 0.6 * (event == vocal), 0.0]))
+    vocal_heard = tagger_vocalizations(tl)
+    assert vocal_heard[vocal].tolist() == [0.0, 1.0, 1.0, 1.0]
+    track = to_track(p, CLASSES, vad, level, vocal_heard=vocal_heard)
+    column = VOCALIZATIONS.index(vocal)
+    assert track.vocalizations[0, column] == 0.0 and track.voiced[0] < 0.15
+    assert (track.vocalizations[1:, column] > 0.9).all()
     ungated = to_track(p, CLASSES, vad, level)
-    assert ungated.vocalizations[0, crying] > 0.9  # the same step without the tagger's check
+    assert ungated.vocalizations[0, column] > 0.9  # the same step without the tagger's check
 
 
 def tagger_voice_of(speech: list[float], **events: list[float]) -> np.ndarray:

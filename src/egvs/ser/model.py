@@ -5,7 +5,7 @@ and a speaker embedding; ``predict()`` then finds the video's speakers (speaker 
 embeddings), normalises each speaker with at least `MIN_SPEAKER_SECONDS` of speech against that
 speaker's own voiced baseline (as each speaker was in training: a naturally loud voice is not
 "aroused") and everyone else against the video's, applies the head, and lets YAMNet veto voices
-it does not hear under music or animal sounds, and cries the VAD does not hear either.
+it does not hear under music or animal sounds, and cries and screams the VAD does not hear either.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ HUMAN_CONFIRM = 0.1  # YAMNet human-sound probability that fully confirms a voic
 HEARD_VOICE = (0.3, 0.7)  # YAMNet human-voice probability ramp from "no voice" to "surely a voice"
 VOCAL_EVENTS = ("laughter", "crying", "screaming")  # YAMNet's nonverbal vocalizations
 HEARD_VOCALIZATION = (0.05, 0.2)  # ... their ramp (maximum over `TAGGER_SPAN` steps)
-CRY_CONFIRM = 0.1  # YAMNet crying probability that fully confirms a cry the VAD does not hear
+# YAMNet probability of the same sound that fully confirms a cry or scream the VAD does not hear
+VOCAL_CONFIRM = 0.1
+CONFIRMED_VOCALIZATIONS = ("crying", "screaming")  # head classes, named as YAMNet's events
 TAGGER_SPAN = 3  # steps a tagger probability is spread over: YAMNet's ~1 s frames straddle steps
 SOUND_FLOOR_DB = -50.0  # steps quieter than this (dBFS) hold no vocalization; -40 dB and up fully
 MIN_SPEAKER_SECONDS = 60.0  # less speech than this: the speaker is judged against the whole video
@@ -162,7 +164,7 @@ class WhisperEmotionModel:
             speakers=speakers,
             confirm=tagger_confirmation(timeline),
             heard=tagger_voice(timeline),
-            cry_heard=tagger_crying(timeline) if "events" in features else None,
+            vocal_heard=tagger_vocalizations(timeline) if "events" in features else None,
         )
 
 
@@ -207,20 +209,26 @@ def tagger_voice(timeline: Timeline) -> np.ndarray:
     return np.maximum(voice, np.clip((vocal - lo) / (hi - lo), 0, 1)).astype(np.float32)
 
 
-def tagger_crying(timeline: Timeline) -> np.ndarray:
-    """How far the sound tagger confirms a cry at each step (0..1; full from `CRY_CONFIRM`).
+def tagger_vocalizations(timeline: Timeline) -> dict[str, np.ndarray]:
+    """How far the sound tagger confirms each head class of `CONFIRMED_VOCALIZATIONS` at each
+    step (0..1; full from `VOCAL_CONFIRM`, over about 1.5 s).
 
     The head learned crying mostly from Donate-a-Cry's phone recordings, noisy ones, and calls
     loud broadband effects a cry: the Tears of Steel battle clip's explosions and whines read
     "crying voice 0.94-1.00" (their nearest training clips are Donate-a-Cry cries and
     UrbanSound8K sounds), as did a cartoon yawn in Big Buck Bunny. YAMNet hears real cries: its
     crying classes peak at 0.68-0.99 in each cry of the moments benchmark, under beds too, and
-    confirm 21-74% of their steps; on those two clips they stay under 0.01. So a cry that
-    neither the VAD nor YAMNet hears goes to ``other`` (`to_track`).
+    confirm 21-74% of their steps; on those two clips they stay under 0.01. Likewise the head
+    calls sirens screams ("screaming voice 0.73-0.89" on held-out UrbanSound8K sirens), which
+    YAMNet does not. So a cry or scream that neither the VAD nor YAMNet hears goes to ``other``
+    (`to_track`).
     """
-    return np.clip(
-        maximum_filter1d(timeline.signal("event.crying"), TAGGER_SPAN) / CRY_CONFIRM, 0, 1
-    ).astype(np.float32)
+    return {
+        vocal: np.clip(
+            maximum_filter1d(timeline.signal(f"event.{vocal}"), TAGGER_SPAN) / VOCAL_CONFIRM, 0, 1
+        ).astype(np.float32)
+        for vocal in CONFIRMED_VOCALIZATIONS
+    }
 
 
 def _strongest(timeline: Timeline, events: tuple[str, ...]) -> np.ndarray:
@@ -243,7 +251,7 @@ def to_track(
     speakers: np.ndarray | None = None,
     confirm: np.ndarray | None = None,
     heard: np.ndarray | None = None,
-    cry_heard: np.ndarray | None = None,
+    vocal_heard: dict[str, np.ndarray] | None = None,
 ) -> EmotionTrack:
     """Map head outputs onto the canonical track; steps without voice fade to a neutral no-vote.
 
@@ -253,16 +261,18 @@ def to_track(
     its vote in proportion, unless the sound tagger surely hears a human voice there (``heard``,
     see `tagger_voice`); and a step the tagger does not confirm under music or animal sounds
     (``confirm``, see `tagger_confirmation`) loses it too. Where the VAD hears no voice, the
-    head's crying counts only as far as the tagger confirms it (``cry_heard``, see
-    `tagger_crying`); the rest is ``other``. ``arousal``/``valence`` come from the head's own
-    tasks where it has them, otherwise from fixed per-class values.
+    head's crying and screaming count only as far as the tagger confirms them
+    (``vocal_heard``, see `tagger_vocalizations`); the rest is ``other``. ``arousal`` and
+    ``valence`` come from the head's own tasks where it has them, otherwise from fixed per-class
+    values.
     """
     col = {c: i for i, c in enumerate(classes)}
-    if cry_heard is not None and {"crying", OTHER} <= col.keys():
-        unheard = p[:, col["crying"]] * (1.0 - np.maximum(cry_heard, _vote(voiced)))
-        p = p.copy()
-        p[:, col["crying"]] -= unheard
-        p[:, col[OTHER]] += unheard
+    for head_class, heard_there in (vocal_heard or {}).items():
+        if {head_class, OTHER} <= col.keys():
+            unheard = p[:, col[head_class]] * (1.0 - np.maximum(heard_there, _vote(voiced)))
+            p = p.copy()
+            p[:, col[head_class]] -= unheard
+            p[:, col[OTHER]] += unheard
     probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)
     if "boredom" in col:  # boredom is a low-arousal, neutral-like state
         probs[:, EMOTION_CLASSES.index("neutral")] += p[:, col["boredom"]]
