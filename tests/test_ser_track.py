@@ -179,3 +179,13 @@ def test_reasons_prefer_a_vocalization_and_name_only_the_strongest() -> None:
 def test_speaker_signal_defaults_to_no_voice() -> None:
     tl = timeline_with(np.zeros(4), np.zeros(4))
     assert (tl.signal("speaker") == -1).all()
+
+
+def test_no_high_arousal_where_there_is_none() -> None:
+    # arousal is 0 but for one aroused second: a segment elsewhere is not "high arousal"
+    tl = silent_timeline(TimeGrid(0.5, 40))
+    arousal = np.zeros(40)
+    arousal[30:32] = 0.9
+    tl.add_signal("arousal", arousal)
+    assert "high arousal" not in reasons_for(Segment(0.0, 5.0), tl)
+    assert "high arousal" in reasons_for(Segment(14.5, 16.5), tl)

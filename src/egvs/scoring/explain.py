@@ -85,7 +85,9 @@ def reasons_for(segment: Segment, timeline: Timeline) -> list[str]:
         level = values[sl].mean()
         if level < VISUAL_MIN_RANGE.get(signal, -np.inf):
             continue  # the top of a still video's picture noise is no "fast motion"
-        q = float(np.mean(values <= level))  # percentile of the segment in the video
+        # The segment's percentile in the video, ties counted half: a signal that is 0 almost
+        # everywhere (arousal where hardly anyone speaks) must not call a 0 segment "high".
+        q = float(np.mean(values < level) + 0.5 * np.mean(values == level))
         if q >= 0.8:
             found.append((q, label))
     if not found:
