@@ -29,7 +29,7 @@ from egvs.example import make_video
 from egvs.export.timeline import write_timeline
 from egvs.media.decode import VideoSample, stream_media
 from egvs.media.probe import probe
-from egvs.render.video import _AudioSink, render_segments
+from egvs.render.video import render_segments
 from egvs.segments import Segment
 from egvs.timeline import TimeGrid
 
@@ -385,50 +385,3 @@ def test_the_crema_d_flv_renders_from_its_start(tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     render_segments(probe(src), [Segment(0.0, 0.5)], out)
     assert stream_durations(out)["video"] == pytest.approx(0.5, abs=0.05)
-
-
-def _aac_out(path: Path) -> tuple[av.container.OutputContainer, av.audio.stream.AudioStream]:
-    out = av.open(str(path), "w", format="mp4")
-    stream = out.add_stream("aac", rate=48000)
-    stream.layout = "stereo"
-    return out, stream
-
-
-def test_the_sound_thread_writes_what_encoding_in_place_writes(tmp_path: Path) -> None:
-    # uneven writes, a short last frame: the packets are those of encoding each frame in turn
-    samples = (np.random.default_rng(0).standard_normal((2, 48000)) * 0.1).astype(np.float32)
-    out, stream = _aac_out(tmp_path / "thread.mp4")
-    with out, _AudioSink(out, stream, "stereo") as sink:
-        for a, b in ((0, 700), (700, 5000), (5000, 48000)):
-            sink.write(samples[:, a:b])
-        sink.close()
-    assert not sink.worker.is_alive()
-    out, stream = _aac_out(tmp_path / "inline.mp4")
-    with out:
-        for i in range(0, 48000, 1024):
-            frame = av.AudioFrame.from_ndarray(
-                samples[:, i : i + 1024], format="fltp", layout="stereo"
-            )
-            frame.sample_rate, frame.pts, frame.time_base = 48000, i, Fraction(1, 48000)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-
-    def packets(path: Path) -> list[bytes]:
-        with av.open(str(path)) as inp:
-            return [bytes(p) for p in inp.demux(inp.streams.audio[0]) if p.size]
-
-    assert packets(tmp_path / "thread.mp4") == packets(tmp_path / "inline.mp4")
-
-
-def test_the_sound_thread_ends_and_reports_failures(tmp_path: Path) -> None:
-    out, stream = _aac_out(tmp_path / "a.mp4")
-    with out, pytest.raises(RuntimeError), _AudioSink(out, stream, "stereo") as sink:
-        sink.write(np.zeros((2, 4096), np.float32))
-        raise RuntimeError("the render failed")  # the caller fails mid-way
-    assert not sink.worker.is_alive()
-    out, stream = _aac_out(tmp_path / "b.mp4")
-    with out, _AudioSink(out, stream, "mono") as sink:  # a mono frame for a stereo encoder
-        sink.write(np.zeros((2, 4096), np.float32))
-        with pytest.raises(ValueError):
-            sink.close()
-    assert not sink.worker.is_alive()

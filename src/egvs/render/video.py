@@ -11,11 +11,7 @@ The file is written under a temporary name and moved into place only when comple
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
 from fractions import Fraction
 from pathlib import Path
 
@@ -42,87 +38,23 @@ FAST_PRESET = "ultrafast"
 
 
 class _AudioSink:
-    """Encodes float planar audio in AAC-sized frames with running timestamps, on its own thread.
-
-    Why a thread: while a summary renders, the main thread reads, copies and muxes packets and
-    worker threads re-encode pictures; encoding the sound there took 2.8 s of the main thread's
-    6 s in a smart render of the 10-minute benchmark file's summary (the encoder releases the GIL,
-    then waits for it after every 1024-sample frame). The thread only encodes: its packets are
-    muxed by the caller's thread (`write`, `close`), since a container is not safe to mux from two
-    threads. `BACKLOG` bounds how far the sound may run behind the pictures. Use it in a ``with``
-    block, so the thread ends whatever happens.
-    """
-
-    BACKLOG = 64  # blocks waiting for the encoder (each a few to a few hundred AAC frames)
+    """Encodes float planar audio in AAC-sized frames with running timestamps."""
 
     def __init__(
         self, out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, layout: str
     ) -> None:
         self.out, self.stream, self.layout = out, stream, layout
         self.rate = stream.codec_context.sample_rate
-        self.channels = stream.codec_context.channels
-        self.pending = np.zeros((self.channels, 0), np.float32)
+        self.pending = np.zeros((stream.codec_context.channels, 0), np.float32)
         self.pts = 0
-        # Opened here, not lazily by the first encode on the thread: the container opens every
-        # stream's encoder when the first packet is muxed, which would race with it.
-        stream.codec_context.open()
-        self.blocks: queue.Queue[np.ndarray | None] = queue.Queue(self.BACKLOG)
-        self.ready: deque[av.Packet] = deque()
-        self.failure: BaseException | None = None
-        self.worker = threading.Thread(target=self._encode_all, name="egvs-aac", daemon=True)
-        self.worker.start()
-
-    def __enter__(self) -> _AudioSink:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop()
 
     def write(self, samples: np.ndarray) -> None:
         self.pending = np.concatenate([self.pending, samples], axis=1)
-        whole = self.pending.shape[1] // AAC_FRAME * AAC_FRAME
-        if whole:
-            self._put(self.pending[:, :whole])
-            self.pending = self.pending[:, whole:]
-        self._mux_ready()
+        while self.pending.shape[1] >= AAC_FRAME:
+            self._encode(self.pending[:, :AAC_FRAME])
+            self.pending = self.pending[:, AAC_FRAME:]
 
-    def close(self) -> None:
-        """Encode what is left (a short last frame too) and mux every packet."""
-        if self.pending.shape[1]:
-            self._put(self.pending)
-            self.pending = self.pending[:, :0]
-        self._stop()
-        if self.failure is not None:
-            raise self.failure
-        self._mux_ready()
-
-    def _put(self, block: np.ndarray) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.blocks.put(block)
-
-    def _stop(self) -> None:
-        if self.worker.is_alive():
-            self.blocks.put(None)
-            self.worker.join()
-
-    def _mux_ready(self) -> None:
-        while self.ready:
-            self.out.mux(self.ready.popleft())
-
-    def _encode_all(self) -> None:
-        """The thread: each block's frames in order, then the encoder's flush."""
-        try:
-            while (block := self.blocks.get()) is not None:
-                for i in range(0, block.shape[1], AAC_FRAME):
-                    self.ready.extend(self.stream.encode(self._frame(block[:, i : i + AAC_FRAME])))
-            self.ready.extend(self.stream.encode(None))
-        except BaseException as exc:  # handed to the caller's thread by `_put` / `close`
-            self.failure = exc
-            while self.blocks.get() is not None:  # unblock a caller waiting to put
-                pass
-
-    def _frame(self, block: np.ndarray) -> av.AudioFrame:
+    def _encode(self, block: np.ndarray) -> None:
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(block), format="fltp", layout=self.layout
         )
@@ -130,7 +62,12 @@ class _AudioSink:
         frame.pts = self.pts
         frame.time_base = Fraction(1, self.rate)
         self.pts += block.shape[1]
-        return frame
+        self.out.mux(self.stream.encode(frame))
+
+    def close(self) -> None:
+        if self.pending.shape[1]:
+            self._encode(self.pending)
+        self.out.mux(self.stream.encode(None))
 
 
 def _fade(n: int, rate: int) -> np.ndarray:
@@ -292,7 +229,7 @@ def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> fl
             total=round(sum(s.duration for s in segments), 1), desc="rendering", unit="s"
         )
         total = 0.0
-        with sink or nullcontext(), SpanWriter(inp, vin, out, vout, smart, rate) as writer:
+        with SpanWriter(inp, vin, out, vout, smart, rate) as writer:
             for seg, span in zip(segments, smart.spans, strict=True):
                 writer.write(span)  # its pieces encode while its sound is cut below
                 length = float(span.length * vin.time_base)
@@ -315,9 +252,9 @@ def _render_copy(info: MediaInfo, segments: Sequence[Segment], path: Path) -> fl
                 total += length
                 bar.update(round(length, 1))
             writer.flush()
-            if sink is not None:
-                sink.close()
         bar.close()
+        if sink is not None:
+            sink.close()
     return total
 
 
@@ -354,32 +291,31 @@ def _render(
             total=round(sum(s.duration for s in segments), 1), desc="rendering", unit="s"
         )
         total = 0.0
-        with sink or nullcontext():
-            for seg in segments:
-                n_frames = max(1, round(seg.duration * rate)) if vout is not None else 0
-                length = n_frames / rate if vout is not None else seg.duration
-                _copy_segment(
-                    inp,
-                    vin,
-                    ain,
-                    vout,
-                    sink,
-                    out,
-                    info.start_time + seg.start,
-                    float(length),
-                    rate,
-                    state,
-                    origin=info.start_time,
-                    rotation=info.rotation,
-                    picture=picture,
-                )
-                total += float(length)
-                bar.update(round(float(length), 1))
-            if vout is not None:
-                out.mux(vout.encode(None))
-            if sink is not None:
-                sink.close()
+        for seg in segments:
+            n_frames = max(1, round(seg.duration * rate)) if vout is not None else 0
+            length = n_frames / rate if vout is not None else seg.duration
+            _copy_segment(
+                inp,
+                vin,
+                ain,
+                vout,
+                sink,
+                out,
+                info.start_time + seg.start,
+                float(length),
+                rate,
+                state,
+                origin=info.start_time,
+                rotation=info.rotation,
+                picture=picture,
+            )
+            total += float(length)
+            bar.update(round(float(length), 1))
         bar.close()
+        if vout is not None:
+            out.mux(vout.encode(None))
+        if sink is not None:
+            sink.close()
     return total
 
 
@@ -519,4 +455,4 @@ def _copy_segment(
     while vout is not None and emitted < n_frames and previous is not None:
         emit(previous)
     if sink is not None and written < n_samples:
-        put_audio(np.zeros((sink.channels, n_samples - written), np.float32), written)
+        put_audio(np.zeros((sink.pending.shape[0], n_samples - written), np.float32), written)
