@@ -104,3 +104,36 @@ def test_training_rows_leave_out_every_korean_speaker_of_the_set(moments) -> Non
     rows = moments.training_rows([*items, renamed], held(moments), clips)
     assert {it.speaker for it in rows} == {KO_TRAIN}
     assert len(rows) == 20
+
+
+def test_tuning_sets_keep_the_held_out_speakers_and_change_the_videos(moments, monkeypatch) -> None:
+    """``--build-seed``: other videos, the same held-out plan (so the same heads may score them)."""
+    clips = made_up_clips(moments)
+    for corpus in ("emodb", "nemo", "ased"):
+        for s in range(6):
+            for kind in ("neutral", "angry", "happy"):
+                for i in range(4):
+                    path = Path(f"/nowhere/{corpus}{s}/{kind}{i}.wav")
+                    gender = "F" if s % 2 else "M"
+                    clips.append(
+                        moments.Clip(path, corpus, f"{corpus}_{s}", gender, kind, *[""] * 4)
+                    )
+    for dataset in ("emogator", "donateacry"):
+        for s in range(20):
+            path = Path(f"/nowhere/{dataset}{s}.wav")
+            clips.append(
+                moments.Clip(path, dataset, f"{dataset}_{s}", "", "", "laughing", *[""] * 3)
+            )
+    for i in range(4):
+        path = Path(f"/nowhere/urban{i}.wav")
+        clips.append(moments.Clip(path, "urbansound8k", "", "", "", "other", "", "2", "dog_bark"))
+    plans = {}
+    for seed in (0, 1):
+        monkeypatch.setattr(moments, "SEED", seed)
+        hold = moments.choose_held_out({"ravdess_17"}, clips, "2")
+        plans[seed] = (
+            hold.describe(),
+            [p.moments for p in moments.korean_plans(held(moments), clips)],
+        )
+    assert plans[0][0] == plans[1][0]  # the same held-out speakers
+    assert plans[0][1] != plans[1][1]  # other clips in the videos
