@@ -41,6 +41,12 @@ RESULT_TIMEOUT_MS = (
 # ---------------------------------------------------------------- the work, without Gradio
 
 
+def quiet_sessions(slots: int = 1) -> Sessions:
+    """Sessions without the idle timer: a 120 s timer left behind would drop Whisper and trim the
+    heap while later test files run (the release itself has its own test)."""
+    return Sessions(slots, release_after=None)
+
+
 def test_parse_size() -> None:
     assert parse_size("2GB") == 2 * 1024**3
     assert parse_size("500 mb") == 500 * 1024**2
@@ -218,7 +224,7 @@ def test_one_progress_line_names_each_stage_of_a_shorts_job() -> None:
 
 
 def test_sessions_cancel_only_their_own_running_job() -> None:
-    sessions = Sessions(slots=2)  # two jobs at once (`egvs demo --jobs 2`)
+    sessions = quiet_sessions(slots=2)  # two jobs at once (`egvs demo --jobs 2`)
     mine, other = Job(), Job()
     with sessions.run("tab-a", mine), sessions.run("tab-b", other):
         assert len(sessions) == 2
@@ -258,7 +264,7 @@ def test_cancel_stops_work_that_makes_no_progress_steps() -> None:
         while time.monotonic() < deadline:
             sum(range(1000))
 
-    sessions = Sessions()
+    sessions = quiet_sessions()
     job = Job()
     run = _run_in_thread(sessions, "tab", job, busy)
     _wait_until(lambda: "start" in run, 10)
@@ -273,7 +279,7 @@ def test_cancel_stops_work_that_makes_no_progress_steps() -> None:
 def test_next_job_waits_until_the_cancelled_one_has_stopped() -> None:
     """Gradio frees its slot at once on Cancel; the next job must still not run beside the
     cancelled one, which needs a moment to stop (here a native call of 1.5 s)."""
-    sessions = Sessions()
+    sessions = quiet_sessions()
     first, second = Job(), Job()
     run1 = _run_in_thread(sessions, "tab-a", first, lambda: time.sleep(1.5))
     _wait_until(lambda: "start" in run1, 10)
@@ -301,7 +307,7 @@ def test_cancel_stops_a_render_within_its_clip(tmp_path: Path) -> None:
 
     job = Job()
     run = _run_in_thread(
-        Sessions(),
+        quiet_sessions(),
         "tab",
         job,
         lambda: render_segments(
@@ -353,7 +359,7 @@ def test_shorts_job_stops_within_2s_in_every_stage(
         monkeypatch.setattr(module, name, hooked)
     job = Job(report=lambda desc, _done, _total: desc == stage == "analysing" and reached.set())
     run = _run_in_thread(
-        Sessions(),
+        quiet_sessions(),
         "tab",
         job,
         lambda: run_shorts_job(
@@ -489,7 +495,7 @@ class Server:
 
         previous = os.environ.get("GRADIO_TEMP_DIR")
         config = AppConfig(max_upload=max_upload)
-        self.sessions = Sessions()  # the running job of each tab
+        self.sessions = quiet_sessions()  # the running job of each tab
         self.demo, self.workspace = create(config, workdir, self.sessions)
         port = _free_port()
         self.demo.launch(prevent_thread_lock=True, **launch_kwargs(config, "127.0.0.1", port))
