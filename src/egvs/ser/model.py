@@ -183,7 +183,7 @@ def tagger_confirmation(timeline: Timeline) -> np.ndarray:
         return np.ones(n, dtype=np.float32)
     human = maximum_filter1d(_strongest(timeline, HUMAN_EVENTS), TAGGER_SPAN)
     other = maximum_filter1d(_strongest(timeline, NON_VOICE_EVENTS), TAGGER_SPAN)
-    confirmed = np.clip(human / HUMAN_CONFIRM, 0, 1)
+    confirmed = _ramp(human, 0.0, HUMAN_CONFIRM)
     return np.where(other < NON_VOICE_MASK, 1.0, confirmed).astype(np.float32)
 
 
@@ -202,11 +202,9 @@ def tagger_voice(timeline: Timeline) -> np.ndarray:
     0.1-0.5, and seldom rise above 0.05 without a human vocalization (docs/speech_emotion.md,
     "Vocalizations the tagger hears").
     """
-    lo, hi = HEARD_VOICE
-    voice = np.clip((_strongest(timeline, HUMAN_EVENTS) - lo) / (hi - lo), 0, 1)
-    lo, hi = HEARD_VOCALIZATION
+    voice = _ramp(_strongest(timeline, HUMAN_EVENTS), *HEARD_VOICE)
     vocal = maximum_filter1d(_strongest(timeline, VOCAL_EVENTS), TAGGER_SPAN)
-    return np.maximum(voice, np.clip((vocal - lo) / (hi - lo), 0, 1)).astype(np.float32)
+    return np.maximum(voice, _ramp(vocal, *HEARD_VOCALIZATION)).astype(np.float32)
 
 
 def tagger_vocalizations(timeline: Timeline) -> dict[str, np.ndarray]:
@@ -224,8 +222,8 @@ def tagger_vocalizations(timeline: Timeline) -> dict[str, np.ndarray]:
     (`to_track`).
     """
     return {
-        vocal: np.clip(
-            maximum_filter1d(timeline.signal(f"event.{vocal}"), TAGGER_SPAN) / VOCAL_CONFIRM, 0, 1
+        vocal: _ramp(
+            maximum_filter1d(timeline.signal(f"event.{vocal}"), TAGGER_SPAN), 0.0, VOCAL_CONFIRM
         ).astype(np.float32)
         for vocal in CONFIRMED_VOCALIZATIONS
     }
@@ -238,7 +236,12 @@ def _strongest(timeline: Timeline, events: tuple[str, ...]) -> np.ndarray:
 
 def _vote(voiced: np.ndarray) -> np.ndarray:
     """A step's emotional vote (0..1) from how surely it is voiced (`VOICED_LOW`..`VOICED_HIGH`)."""
-    return np.clip((voiced - VOICED_LOW) / (VOICED_HIGH - VOICED_LOW), 0, 1)
+    return _ramp(voiced, VOICED_LOW, VOICED_HIGH)
+
+
+def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 up to ``lo``, 1 from ``hi``, linear between."""
+    return np.clip((x - lo) / (hi - lo), 0, 1)
 
 
 def to_track(
@@ -267,12 +270,13 @@ def to_track(
     values.
     """
     col = {c: i for i, c in enumerate(classes)}
-    for head_class, heard_there in (vocal_heard or {}).items():
-        if {head_class, OTHER} <= col.keys():
-            unheard = p[:, col[head_class]] * (1.0 - np.maximum(heard_there, _vote(voiced)))
-            p = p.copy()
-            p[:, col[head_class]] -= unheard
-            p[:, col[OTHER]] += unheard
+    if vocal_heard and OTHER in col:
+        p, vad_vote = p.copy(), _vote(voiced)
+        for head_class, heard_there in vocal_heard.items():
+            if head_class in col:
+                unheard = p[:, col[head_class]] * (1.0 - np.maximum(heard_there, vad_vote))
+                p[:, col[head_class]] -= unheard
+                p[:, col[OTHER]] += unheard
     probs = np.stack([p[:, col[c]] if c in col else np.zeros(len(p)) for c in EMOTION_CLASSES], 1)
     if "boredom" in col:  # boredom is a low-arousal, neutral-like state
         probs[:, EMOTION_CLASSES.index("neutral")] += p[:, col["boredom"]]
