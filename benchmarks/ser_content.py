@@ -2,20 +2,23 @@
 
     .venv/bin/python benchmarks/ser_content.py [--labels labels.csv --labels labels_extra.csv]
 
-For every corpus whose speakers read the same sentences (the CSV's ``text_id``; sentences only
-one speaker reads are left out, so emotiontts' scripts are not probed), a
-linear classifier (`egvs.ser_training.fit.fit_logistic`) is trained to tell the sentence from the
-shipped features (pooled Whisper layer 3, z-scored per speaker as the head sees them) and scored
+For every corpus whose speakers read the same sentences (`egvs.ser_training.labels.sentence_id`:
+the CSV's ``text_id``, told apart by emotion where a corpus numbers each emotion's own script
+the same, as ASED does; sentences that only one speaker reads, or that are read in one emotion
+only, are left out, so emotiontts' scripts are not probed), a linear classifier
+(`egvs.ser_training.fit.fit_logistic`) is trained to tell the sentence from the shipped features (pooled Whisper layer 3, z-scored per speaker as the head sees them) and scored
 on speakers it never saw (4 speaker folds). Near-perfect sentence accuracy means the features
 hold the words well enough for a head to lean on them wherever a corpus's scripts differ per
 emotion (emotiontts_ko's do); the emotion figures on these same-sentence corpora cannot come from
-the words. Seconds, from the feature cache of `egvs.ser_training.train`.
+the words. Where a corpus holds both (ASED: sentences 01-02 in every emotion, 03-07 each
+emotion's own), a second table scores a linear emotion probe on held-out speakers separately on
+the shared sentences and on the emotions' own scripts: the gap is what the words add. Seconds,
+from the feature cache of `egvs.ser_training.train`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 from collections import Counter
 from pathlib import Path
 
@@ -24,21 +27,30 @@ from ser import DEFAULT_LABELS
 
 from egvs.ser.head import normalize_groups
 from egvs.ser_training.fit import fit_logistic
-from egvs.ser_training.labels import read_many
+from egvs.ser_training.labels import Item, read_many
 from egvs.ser_training.train import baseline_weights, clip_features, norm_groups
 
 FOLDS = 4
 
 
-def text_ids(labels: list[Path]) -> dict[Path, str]:
-    """Each labelled clip's sentence id (the CSV's ``text_id``), by path as `read_many` makes it."""
-    out = {}
-    for csv_path in labels:
-        with csv_path.open(newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if row.get("text_id"):
-                    out[csv_path.parent / row["path"]] = row["text_id"]
-    return out
+def held_out_predictions(items: list[Item], y: np.ndarray) -> np.ndarray:
+    """A linear probe's class for each item, trained on the other speaker folds' items."""
+    x = clip_features(items)
+    groups = norm_groups(items)
+    z = normalize_groups(x, groups, x.mean(0), x.std(0) + 1e-6, baseline_weights(items, groups))
+    who = np.array([it.speaker for it in items])
+    speakers = sorted(set(who))
+    pred = np.zeros(len(y), dtype=int)
+    for k in range(FOLDS):
+        test = np.isin(who, speakers[k::FOLDS])
+        w, b = fit_logistic(z[~test], y[~test], int(y.max()) + 1, 1e-2, np.ones(int((~test).sum())))
+        pred[test] = (z[test] @ w + b).argmax(1)
+    return pred
+
+
+def uar(y: np.ndarray, pred: np.ndarray, keep: np.ndarray) -> float:
+    """Unweighted average recall (%) over the classes present among ``keep``."""
+    return 100 * float(np.mean([np.mean(pred[keep & (y == c)] == c) for c in set(y[keep])]))
 
 
 def main() -> None:
@@ -47,36 +59,43 @@ def main() -> None:
     )
     parser.add_argument("--labels", type=Path, action="append")
     args = parser.parse_args()
-    labels = args.labels or DEFAULT_LABELS
-    items = read_many(labels)
-    texts = text_ids(labels)
-    print("| corpus | sentences | speakers | sentence accuracy, held-out speakers % | majority % |")
-    print("|---|---|---|---|---|")
+    items = read_many(args.labels or DEFAULT_LABELS)
+    sentences = (
+        "| corpus | sentences | speakers | sentence accuracy, held-out speakers % | majority % |"
+    )
+    scripts = "| corpus | emotion UAR %: shared sentences | own scripts | clips: shared / own |"
+    rows: dict[str, list[str]] = {sentences: [], scripts: []}
     for corpus in sorted({it.dataset for it in items}):
-        sentence = {it: texts[it.path] for it in items if it.dataset == corpus and it.path in texts}
+        sentence = {it: it.text for it in items if it.dataset == corpus and it.text}
         readers: dict[str, set[str]] = {}
+        moods: dict[str, set[str]] = {}
         for it, text in sentence.items():
             readers.setdefault(text, set()).add(it.speaker)
-        own = [it for it, text in sentence.items() if len(readers[text]) > 1]  # shared sentences
-        speakers = sorted({it.speaker for it in own})
-        names = sorted({sentence[it] for it in own})
-        if len(speakers) < FOLDS or len(names) < 2:
-            continue
-        x = clip_features(own)
-        groups = norm_groups(own)
-        z = normalize_groups(x, groups, x.mean(0), x.std(0) + 1e-6, baseline_weights(own, groups))
-        y = np.array([names.index(sentence[it]) for it in own])
-        who = np.array([it.speaker for it in own])
-        pred = np.zeros(len(y), dtype=int)
-        for k in range(FOLDS):
-            test = np.isin(who, speakers[k::FOLDS])
-            w, b = fit_logistic(z[~test], y[~test], len(names), 1e-2, np.ones(int((~test).sum())))
-            pred[test] = (z[test] @ w + b).argmax(1)
-        majority = Counter(y.tolist()).most_common(1)[0][1] / len(y)
-        print(
-            f"| {corpus} | {len(names)} | {len(speakers)} | {100 * np.mean(pred == y):.1f} "
-            f"| {100 * majority:.1f} |"
-        )
+            moods.setdefault(text, set()).add(it.label or it.valence)
+        shared = [  # sentences that several speakers read in several emotions
+            it for it, text in sentence.items() if len(readers[text]) > 1 and len(moods[text]) > 1
+        ]
+        names = sorted({sentence[it] for it in shared})
+        if len({it.speaker for it in shared}) >= FOLDS and len(names) >= 2:
+            y = np.array([names.index(sentence[it]) for it in shared])
+            pred = held_out_predictions(shared, y)
+            majority = Counter(y.tolist()).most_common(1)[0][1] / len(y)
+            rows[sentences].append(
+                f"| {corpus} | {len(names)} | {len({it.speaker for it in shared})} "
+                f"| {100 * np.mean(pred == y):.1f} | {100 * majority:.1f} |"
+            )
+        labelled = [it for it in sentence if it.label]
+        is_shared = np.array([it in set(shared) for it in labelled])
+        if is_shared.any() and not is_shared.all():  # both kinds: do the words help?
+            classes = sorted({it.label for it in labelled})
+            y = np.array([classes.index(it.label) for it in labelled])
+            pred = held_out_predictions(labelled, y)
+            rows[scripts].append(
+                f"| {corpus} | {uar(y, pred, is_shared):.1f} | {uar(y, pred, ~is_shared):.1f} "
+                f"| {int(is_shared.sum())} / {int((~is_shared).sum())} |"
+            )
+    for header, lines in rows.items():
+        print(header, "|---" * header.count("|", 1) + "|", *lines, "", sep="\n")
 
 
 if __name__ == "__main__":

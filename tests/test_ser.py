@@ -204,6 +204,28 @@ def test_read_labels_extra_columns(tmp_path) -> None:
     ]  # fmt: skip
 
 
+def test_ased_script_slots_are_sentences_only_where_shared(tmp_path) -> None:
+    """ASED numbers each emotion's own sentences 03-07 alike; only 01-02 are one sentence read
+    in every emotion, so only those may be one sentence across emotions."""
+    from egvs.ser_training.train import content_targets
+
+    (tmp_path / "labels.csv").write_text(
+        "path,speaker,dataset,emotion,text_id\n"
+        "a.opus,ased_1,ased,angry,ased_s01\n"
+        "b.opus,ased_1,ased,sad,ased_s01\n"
+        "c.opus,ased_1,ased,angry,ased_s03\n"
+        "d.opus,ased_1,ased,sad,ased_s03\n"
+        "e.opus,r_1,ravdess,angry,s03\n"  # another corpus's number is its sentence
+        "f.opus,r_1,ravdess,sad,s03\n"
+    )
+    items = read_labels(tmp_path / "labels.csv")
+    assert [it.text for it in items] == [
+        "ased_s01", "ased_s01", "ased_s03:angry", "ased_s03:sad", "s03", "s03"
+    ]  # fmt: skip
+    rows, _, n_sentences = content_targets(items)
+    assert list(rows) == [0, 1, 4, 5] and n_sentences == 2
+
+
 def test_default_model_missing_backbone_says_how_to_fix(monkeypatch, tmp_path) -> None:
     from dataclasses import replace
 

@@ -25,6 +25,11 @@ NO_VOICE_KINDS = ("negative",)  # `kind` of rows that hold no voice at all (envi
 # Emotional vocal bursts with no class of ours (EmoGator's `class`): not "other" (that class takes
 # the vote away) and no emotion either, so they are left out.
 UNLABELLED_BURSTS = ("Distress", "Pain")
+# Corpora whose ``text_id`` numbers a script slot, not a sentence, outside the sentences listed
+# here: ASED's 01-02 are read in all five emotions, 03-07 are each emotion's own sentences under
+# one number (SOURCES_extra.md; pooled Whisper features of one speaker's s03-s07 are no closer
+# across emotions under the same number than under another, while s01-s02's are).
+SHARED_SENTENCES = {"ased": ("ased_s01", "ased_s02")}
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Item:
     label: str
     valence: str = ""
     kind: str = ""
-    text: str = ""  # the sentence read (the CSV's text_id), "" when unknown
+    text: str = ""  # the sentence read (`sentence_id`), "" when unknown
 
     @property
     def has_voice(self) -> bool:
@@ -52,6 +57,17 @@ class Item:
     def valence_target(self) -> str:
         """The valence label, or the one the class implies ("" when neither says)."""
         return self.valence or CLASS_VALENCE.get(self.label, "")
+
+
+def sentence_id(row: dict[str, str]) -> str:
+    """The sentence a row reads: its ``text_id``, with the emotion added where the corpus
+    numbers each emotion's own script the same (`SHARED_SENTENCES`), so that only a sentence
+    really read in several emotions is one sentence across them."""
+    text = (row.get("text_id") or "").strip()
+    shared = SHARED_SENTENCES.get(row.get("dataset", ""))
+    if text and shared is not None and text not in shared:
+        return f"{text}:{(row.get('emotion') or '').strip()}"
+    return text
 
 
 def _label(row: dict[str, str]) -> str:
@@ -113,9 +129,16 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
                     f"{csv_path}: unknown valence {valence!r} (known: {', '.join(VALENCE_CLASSES)})"
                 )
             kind = (row.get("kind") or "").strip()
-            text = (row.get("text_id") or "").strip()
             items.append(
-                Item(root / row["path"], _speaker(row), row["dataset"], label, valence, kind, text)
+                Item(
+                    root / row["path"],
+                    _speaker(row),
+                    row["dataset"],
+                    label,
+                    valence,
+                    kind,
+                    sentence_id(row),
+                )
             )
     if not items:
         raise InputError(f"{csv_path}: no labelled rows")
