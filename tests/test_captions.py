@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,7 +242,10 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_transcribe_real_clip_span_offline(clip, offline) -> None:
-    whole = transcribe(clip)
+    # The language is given: Whisper-base's detection on these 6 s of a 1940 film is a near tie
+    # (English 0.41, Italian 0.37) that the BLAS thread count can tip (egvs.blas); detection is
+    # tested on clearer speech below.
+    whole = transcribe(clip, language="en")
     assert whole.language == "en"
     text = whole.text.lower()
     for expected in ("tell me", "lord", "bad humor", "stolen the crown"):
@@ -277,37 +281,63 @@ def test_cli_transcribe_bad_input_exits_2(tmp_path, capsys) -> None:
     assert len(err) == 1 and err[0].startswith("egvs: error:")
 
 
-def test_a_short_span_gets_the_language_of_the_speech_around_it(clip, offline) -> None:
-    """2-5 s of this English clip alone was detected as Italian."""
-    assert transcribe(clip, start=2.0, end=5.0).language == "en"
+@pytest.fixture
+def talk(shared_data) -> Path:
+    """The auto-editor example: 42 s, one English speaker, pauses between sentences."""
+    path = shared_data / "videos" / "auto_editor_example.mp4"
+    if not path.exists():
+        pytest.skip(f"needs {path}")
+    return path
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_short_span_gets_the_language_of_the_speech_around_it(
+    talk, offline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper guesses poorly from a few seconds: 20-23 s of this talk alone (a pause) reads
+    English at only 0.33, Welsh 0.25, and 2-5 s of an English film clip read Italian. A short
+    span's language is detected on the 20 s around it."""
+    from faster_whisper import WhisperModel
+
+    detections: list[tuple[int, str, float]] = []
+    real = WhisperModel.detect_language
+
+    def spied(self, audio=None, features=None, **kwargs):
+        language, probability, ranked = real(self, audio, features, **kwargs)
+        detections.append((0 if audio is None else len(audio), language, probability))
+        return language, probability, ranked
+
+    monkeypatch.setattr(WhisperModel, "detect_language", spied)
+    assert transcribe(talk, start=20.0, end=23.0).language == "en"
+    samples, language, probability = detections[0]
+    assert samples == 20 * 16000 and language == "en" and probability > 0.8
 
 
 @pytest.mark.shared
 @pytest.mark.slow
 def test_the_first_window_is_encoded_once_when_its_language_is_detected(
-    shared_data, offline, monkeypatch: pytest.MonkeyPatch
+    talk, offline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """faster-whisper encodes a 20 s+ span's first window to detect its language; transcribing
-    reuses that encoding. A short span's language comes from a window of its own, whose
-    encoding must not be taken for the span's."""
+    reuses that encoding (a later window, where decoding moves on to one, is new input). A short
+    span's language comes from a window of its own, whose encoding must not be taken for the
+    span's."""
     from faster_whisper import WhisperModel
 
-    path = shared_data / "videos" / "auto_editor_example.mp4"  # 42 s, one English speaker
-    if not path.exists():
-        pytest.skip(f"needs {path}")
-    encoded: list[tuple[int, ...]] = []
+    encoded: list[bytes] = []
     real = WhisperModel.encode
 
     def counted(self, features):
-        encoded.append(features.shape)
+        encoded.append(hashlib.sha1(np.ascontiguousarray(features).tobytes()).digest())
         return real(self, features)
 
     monkeypatch.setattr(WhisperModel, "encode", counted)
-    spoken = transcribe(path, start=0.0, end=24.0)
+    spoken = transcribe(talk, start=0.0, end=24.0)
     assert spoken.language == "en" and "say banana" in spoken.text.lower()
-    assert len(encoded) == 1
+    assert encoded and len(set(encoded)) == len(encoded)  # no window encoded twice
     encoded.clear()
-    short = transcribe(path, start=0.0, end=5.0)
-    assert len(encoded) == 2  # the language's 20 s window, then the span itself
+    short = transcribe(talk, start=0.0, end=5.0)
+    assert len(encoded) >= 2 and len(set(encoded)) == len(encoded)  # language's window, span's
     assert short.words and all(w.end <= 5.0 for w in short.words)
     assert "example video" in short.text.lower() and "banana" not in short.text.lower()

@@ -149,3 +149,30 @@ def test_large_freed_buffers_are_reused_not_faulted_in_again() -> None:
     for _ in range(20):
         np.ones(size, np.uint8)  # freed at once; each a fresh mapping by default (500 faults)
     assert resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before < 20
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_overlapping_blas_limits_give_the_threads_back_in_any_order() -> None:
+    """A cancelled pass leaves its context while its audio worker is still inside a block's:
+    BLAS must get its threads back when the last one leaves, not stay on one thread (Whisper's
+    language detection reads a near tie differently on one BLAS thread)."""
+    from threadpoolctl import threadpool_limits
+
+    from egvs.blas import one_blas_thread
+
+    with threadpool_limits(limits=2, user_api="blas"):  # whatever the machine, two to restore
+        before = _blas_threads()
+        assert before and all(n == 2 for n in before)
+        pass_context, block_context = one_blas_thread(), one_blas_thread()
+        pass_context.__enter__()
+        block_context.__enter__()
+        assert all(n == 1 for n in _blas_threads())
+        pass_context.__exit__(None, None, None)  # the pass ends first...
+        assert all(n == 1 for n in _blas_threads())  # ...while the block still runs on one
+        block_context.__exit__(None, None, None)
+        assert _blas_threads() == before

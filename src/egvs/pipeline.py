@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from egvs.blas import one_blas_thread
 from egvs.cache import FeatureCache
 from egvs.features.audio_blocks import (
     AudioBlock,
@@ -355,7 +355,7 @@ def extract_features(
         # One BLAS thread: every stage has a thread of its own, and OpenBLAS's second thread only
         # busy-waited beside them (0.26 CPU-s per 2 minutes of video in blas_thread_server, for
         # 0.04 s of YAMNet's mel products).
-        with clock.process("decode"), threadpool_limits(limits=1, user_api="blas"):
+        with clock.process("decode"), one_blas_thread():
             decoded = stream_media(info, grid, video=bool(runners), audio=bool(missing_audio))
             chunks = _audio_chunks(decoded, on_video, on_time)
             if missing_audio:

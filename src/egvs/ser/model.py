@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
-from threadpoolctl import threadpool_limits
 
+from egvs.blas import one_blas_thread
 from egvs.features.audio_blocks import AudioBlock
 from egvs.features.emotion import EMOTION_CLASSES, VOCALIZATIONS, EmotionTrack
 from egvs.model_files import packaged
@@ -75,7 +75,7 @@ class SerExtractor:
         # One BLAS thread: the LSTM's and the log-mel's small products only spin a second
         # thread (measured 2.5 CPU-s per audio minute instead of 1.1), and the pipeline's video
         # stage has the other core.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             out = self._model.featurizer.block(block, self._model.window)
             emb = self._model.speaker_encoder.embed_steps(block, out["ser.voiced"])
         out["ser.speaker"] = emb.astype(np.float16)
