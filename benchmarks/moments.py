@@ -1,12 +1,13 @@
 """End-to-end check that speech emotion guides the summary (issue 4, benchmark 8).
 
-    .venv/bin/python benchmarks/moments.py [--set single|multi|korean|both|all] [--videos 4]
+    .venv/bin/python benchmarks/moments.py [--set single|multi|multi-clean|korean|both|all]
+        [--videos 4]
         [--work DIR]
         [--labels ../shared/data/ser/labels.csv] [--extra ../shared/data/ser/labels_extra.csv]
         [--out moments.json]
 
-Three sets of ~3-minute videos (``both``, the default, is single + multi; ``all`` adds korean),
-built and scored in one run, each reported in its own table:
+Three sets of ~3-minute videos (``both``, the default, is single + multi; ``all`` adds korean
+and multi-clean), built and scored in one run, each reported in its own table:
 
 * **single**: one video per held-out RAVDESS actor (17-20): that actor's calm/neutral utterances
   with 0.6-1.6 s pauses, and 4 emotional moments of 2-3 consecutive clips (the actor's
@@ -27,7 +28,8 @@ built and scored in one run, each reported in its own table:
   not read as a change of emotion. Held out for it (seeded, fixed): RAVDESS 17-20 (as above), 2
   speakers each of EmoDB, emotiontts_ko, nEMO and ASED (one per gender where possible, with enough
   calm and strong clips), 10% of the EmoGator and donateacry speakers, the single set's Deeply
-  nonverbal speakers, and the UrbanSound8K fold.
+  nonverbal speakers, and the UrbanSound8K fold. ``multi-clean`` scores the same videos
+  without their beds (``*_clean.mp4``): the multi-speaker case on its own.
 * **korean**: two Korean-only videos. The speakers are the multi set's 2 held-out emotiontts_ko
   speakers (one woman, one man) and, as a further calm voice, one emotiontts_open_db speaker
   (neutral read speech, >= 20 clips; only the two it uses are held out, so the head keeps the
@@ -904,9 +906,17 @@ def run_single(args, items, hold: HeldOut, head_dir: Path) -> dict:
 
 
 def run_plans(
-    args, clips, hold: HeldOut, head_dir: Path, plans: list[Plan], title: str, beds: bool
+    args,
+    clips,
+    hold: HeldOut,
+    head_dir: Path,
+    plans: list[Plan],
+    title: str,
+    beds: bool,
+    tag: str = "",
 ) -> dict:
-    """Build, analyse and score each plan's video (with music/noise beds if ``beds``)."""
+    """Build, analyse and score each plan's video (with music/noise beds if ``beds``), written
+    as the plan's name plus ``tag``."""
     rows = []
     speakers = hold.speakers()
     held_paths = {c.path for c in clips if c.speaker in speakers}
@@ -918,7 +928,7 @@ def run_plans(
             truth = mask(moments, len(audio) / SR)
             audio, extra["beds"], extra["bed_coverage"] = add_beds(audio, truth, hold, plan.name)
         row = score_video(
-            video_path(args.work, plan.name),
+            video_path(args.work, plan.name + tag),
             audio,
             moments,
             head_dir,
@@ -949,9 +959,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/egvs-moments"))
     parser.add_argument(
         "--set",
-        choices=("single", "multi", "korean", "both", "all"),
+        choices=("single", "multi", "multi-clean", "korean", "both", "all"),
         default="both",
-        help="both = single + multi; all = single + multi + korean",
+        help="both = single + multi; multi-clean = the multi set's videos without their beds; "
+        "all = single + multi + multi-clean + korean",
     )
     parser.add_argument(
         "--videos", type=int, default=4, help=f"videos per set (max 4; korean {KOREAN_VIDEOS})"
@@ -1026,6 +1037,12 @@ def main() -> None:
         title = "multi-speaker, multilingual, with music/noise beds"
         multi = run_plans(args, clips, hold, head_dir, multi_plans(hold, clips), title, beds=True)
         result["multi"] = {**multi, "music": "egvs.ser_training.augment.synth_music"}
+    if args.set in ("multi-clean", "all"):
+        title = "multi-speaker, multilingual, the same videos without beds"
+        plans = multi_plans(hold, clips)
+        result["multi_clean"] = run_plans(
+            args, clips, hold, head_dir, plans, title, beds=False, tag="_clean"
+        )
     if args.set in ("korean", "all"):
         title = "Korean only (held-out emotiontts_ko and emotiontts_open_db speakers)"
         plans = korean_plans(hold, clips)

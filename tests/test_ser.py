@@ -450,6 +450,23 @@ def test_the_adversary_reads_only_sentences_read_in_several_emotions() -> None:
     assert y[0] == y[1] != y[2] == y[3]
 
 
+def test_the_language_adversary_reads_the_language_of_speech_only(tmp_path) -> None:
+    from egvs.ser_training.train import language_targets
+
+    (tmp_path / "labels.csv").write_text(
+        "path,speaker,dataset,kind,language,emotion,vocalization\n"
+        "a.opus,k_1,k,speech,ko,angry,\n"
+        "b.opus,e_1,e,speech,en,sad,\n"
+        "c.opus,g_1,g,vocalization,,,laughing\n"  # a laugh has no language
+        "d.opus,k_2,k,speech,ko,neutral,\n"
+    )
+    items = read_labels(tmp_path / "labels.csv")
+    assert [it.language for it in items] == ["ko", "en", "", "ko"]
+    rows, y, n_languages = language_targets(items)
+    assert list(rows) == [0, 1, 3] and n_languages == 2
+    assert y[0] == y[2] != y[1]
+
+
 def test_the_content_adversary_leaves_less_of_the_sentence_in_the_hidden_layer() -> None:
     """Inputs that carry the emotion in some dimensions and the sentence in others: with the
     gradient reversed, a probe reads the sentence from the trained hidden layer less well, the

@@ -48,6 +48,7 @@ class Item:
     valence: str = ""
     kind: str = ""
     text: str = ""  # the sentence read (`sentence_id`), "" when unknown
+    language: str = ""  # the CSV's language (ISO 639-1), "" for sounds of no language
 
     @property
     def has_voice(self) -> bool:
@@ -138,6 +139,7 @@ def read_labels(csv_path: Path, root: Path | None = None) -> list[Item]:
                     valence,
                     kind,
                     sentence_id(row),
+                    (row.get("language") or "").strip(),
                 )
             )
     if not items:

@@ -76,6 +76,11 @@ CLASS_WEIGHTS: dict[str, float] = {}
 # held-out corpora gain 2 points (UAR) but held-out RAVDESS speakers lose 2.4 and the moments
 # videos lose 0.07 (multi-speaker), two seeds (docs/speech_emotion.md, "Content-adversarial").
 CONTENT_ADVERSARY = 0.0
+# With a strength > 0, an adversary reads the language spoken (every speech clip whose corpus
+# names it) from the hidden layer behind the same gradient reversal, so the layer keeps less of
+# the language: held out, Korean read neutral because the only Korean with an emotion class in
+# training was neutral-only (docs/speech_emotion.md, "Language-adversarial").
+LANGUAGE_ADVERSARY = 0.0
 # MLPs trained per head (seeds 100 * seed + m), their logits averaged: one MLP with this many
 # times the hidden units. Five against one (docs/speech_emotion.md, "Ensembles"): held-out
 # speakers and corpora gain on most corpora; the moments videos, medians of 3 seeds, single
@@ -299,6 +304,15 @@ def content_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, int]
     return np.array(rows, dtype=int), np.array([index[keys[i]] for i in rows]), len(names)
 
 
+def language_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows, language index and language count of the speech clips whose language is known:
+    the language adversary's task (laughs, cries and other sounds have no language)."""
+    keys = [it.language if it.kind == "speech" else "" for it in items]
+    names = sorted({key for key in keys if key})
+    rows = [i for i, key in enumerate(keys) if key]
+    return np.array(rows, dtype=int), np.array([names.index(keys[i]) for i in rows]), len(names)
+
+
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """The recipe settings the benchmarks measure beside the shipped ones (`set_recipe`)."""
     parser.add_argument(
@@ -308,6 +322,14 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
         metavar="STRENGTH",
         help="train the head with a sentence-reading adversary at this gradient-reversal "
         f"strength (shipped: {CONTENT_ADVERSARY:g}; 0: none; docs/speech_emotion.md)",
+    )
+    parser.add_argument(
+        "--language-adversary",
+        type=float,
+        default=LANGUAGE_ADVERSARY,
+        metavar="STRENGTH",
+        help="train the head with a language-reading adversary at this gradient-reversal "
+        f"strength (shipped: {LANGUAGE_ADVERSARY:g}; 0: none; docs/speech_emotion.md)",
     )
     parser.add_argument(
         "--ensemble",
@@ -320,16 +342,18 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
 
 def set_recipe(args: argparse.Namespace) -> None:
     """Train every head from here on with the settings `add_recipe_options` parsed."""
-    global CONTENT_ADVERSARY, ENSEMBLE
+    global CONTENT_ADVERSARY, LANGUAGE_ADVERSARY, ENSEMBLE
     CONTENT_ADVERSARY, ENSEMBLE = args.content_adversary, args.ensemble
+    LANGUAGE_ADVERSARY = args.language_adversary
 
 
 def training_targets(
-    items: Sequence[Item], n_views: int = 1, content: bool = False
+    items: Sequence[Item], n_views: int = 1, content: bool = False, language: bool = False
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per task with two classes or more: (rows, class index, sample weight, class count) over
     ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion);
-    with ``content``, also the adversary's "content" task (`content_targets`)."""
+    with ``content`` or ``language``, also the adversaries' "content" (`content_targets`) and
+    "language" (`language_targets`) tasks."""
     n = len(items)
     datasets = np.array([it.dataset for it in items])
     tasks = {
@@ -338,6 +362,8 @@ def training_targets(
     if content:
         rows, y, n_sentences = content_targets(items)
         tasks["content"] = (rows, y, n_sentences)
+    if language:
+        tasks["language"] = language_targets(items)
     targets = {}
     for name, (rows, y, n_classes) in tasks.items():
         if len(np.unique(y)) < 2:
@@ -377,12 +403,17 @@ def fit_head(
     views = [x] + ([x_context] if x_context is not None else []) + list(x_augmented)
     z = np.concatenate([normalize_groups(v, groups, mean, std, in_baseline) for v in views])
     n = len(items)
-    adversary = bool(hidden and CONTENT_ADVERSARY)
-    targets = training_targets(items, len(views), content=adversary)
+    adversaries = {
+        name: strength
+        for name, strength in (("content", CONTENT_ADVERSARY), ("language", LANGUAGE_ADVERSARY))
+        if hidden and strength
+    }
+    targets = training_targets(
+        items, len(views), content="content" in adversaries, language="language" in adversaries
+    )
     trunk = None
     if hidden:
-        reversed_tasks = {"content": CONTENT_ADVERSARY} if adversary else None
-        trunk, fitted = fit_mlp(z, targets, hidden, seed, reversed_tasks, members=ENSEMBLE)
+        trunk, fitted = fit_mlp(z, targets, hidden, seed, adversaries or None, members=ENSEMBLE)
     else:
         fitted = {
             name: fit_logistic(z[rows], y, k, l2, weights)
@@ -397,7 +428,7 @@ def fit_head(
         "context": x_context is not None,
         "augmented_views": len(x_augmented),
         "calm_baseline_share": CALM_BASELINE_SHARE,
-        **({"content_adversary": CONTENT_ADVERSARY} if adversary else {}),
+        **{f"{name}_adversary": strength for name, strength in adversaries.items()},
         **({"ensemble": ENSEMBLE} if hidden and ENSEMBLE > 1 else {}),
         **backbone.config(),
     }
