@@ -20,6 +20,7 @@ import egvs
 PACKAGE = Path(egvs.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "progress", "atomic", "cache", "model_files", "segments", "timeline", "fonts"},
+    {"blas"},  # one BLAS thread for overlapping passes (the SER stage and the pipeline)
     {"media"},
     {"features"},
     {"ser"},  # the trained speech-emotion model behind features.emotion's interface
