@@ -30,7 +30,6 @@ import cv2
 import numpy as np
 
 from egvs.errors import SetupError
-from egvs.media.picture import Yuv420
 from egvs.model_files import packaged
 
 # MediaPipe's keypoint order (names as in the model card; "left"/"right" are the person's own
@@ -94,12 +93,6 @@ class Face:
 
     def with_(self, **changes) -> Face:
         return replace(self, **changes)
-
-    def scaled(self, sx: float, sy: float) -> Face:
-        """The same face on a picture ``sx`` times wider and ``sy`` times taller."""
-        x0, y0, x1, y1 = self.box
-        points = tuple((x * sx, y * sy) for x, y in self.keypoints)
-        return replace(self, box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy), keypoints=points)
 
 
 def model_folder() -> Path:
@@ -223,30 +216,13 @@ class FaceDetector:
         self.min_score = min_score
         self.models = [_Model(RANGES[name], threads) for name in ranges]
 
-    def _shrink_factor(self, w: int, h: int) -> int:
-        """The whole factor a w x h frame is shrunk by before the models (which take at most
-        their input size's worth of detail: twice that is kept)."""
-        return max(1, max(h, w) // (2 * max(model.spec.size for model in self.models)))
-
-    def detect_picture(self, picture: Yuv420) -> list[Face]:
-        """Faces in a YUV 4:2:0 picture, in its pixels: its planes are shrunk by the whole factor
-        `detect` would shrink by before they become RGB, so a 720p frame is converted at a ninth
-        of its area."""
-        factor = self._shrink_factor(picture.width, picture.height)
-        if factor == 1:
-            return self.detect(picture.to_rgb())
-        w = max(2, picture.width // factor // 2 * 2)
-        h = max(2, picture.height // factor // 2 * 2)
-        small = self.detect(picture.resize(w, h).to_rgb())
-        return [face.scaled(picture.width / w, picture.height / h) for face in small]
-
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in ``rgb`` (h, w, 3 uint8), best score first."""
         h, w = rgb.shape[:2]
         # Letterbox to a square (the models' input), padding evenly as MediaPipe does. A large
         # frame is first shrunk by a whole factor, which OpenCV's area filter does 3-6x faster
         # than a fractional one; the square's side is rounded up to a multiple of that factor.
-        factor = self._shrink_factor(w, h)
+        factor = max(1, max(h, w) // (2 * max(model.spec.size for model in self.models)))
         side = -(-max(h, w) // factor) * factor
         top, left = (side - h) // 2, (side - w) // 2
         square = cv2.copyMakeBorder(

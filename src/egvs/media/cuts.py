@@ -22,12 +22,7 @@ class CutFinder:
         self.previous: np.ndarray | None = None
 
     def is_cut(self, frame: av.VideoFrame) -> bool:
-        """Whether ``frame`` (its display matrix applied) starts a new shot."""
-        return self.is_cut_picture(Yuv420.from_frame(frame, round(frame.rotation / 90) % 4 * 90))
-
-    def is_cut_picture(self, picture: Yuv420) -> bool:
-        """Whether the next frame, as upright planes, starts a new shot."""
-        hsv = cv2.cvtColor(_small_rgb(picture), cv2.COLOR_RGB2HSV)
+        hsv = cv2.cvtColor(_small_rgb(frame), cv2.COLOR_RGB2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
         cv2.normalize(hist, hist)
         cut = (
@@ -38,8 +33,9 @@ class CutFinder:
         return cut
 
 
-def _small_rgb(picture: Yuv420) -> np.ndarray:
-    """The picture `CUT_WIDTH` wide, as RGB from its YUV planes (a third of swscale's cost for a
-    copy every frame gets)."""
+def _small_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The frame upright (its display matrix), `CUT_WIDTH` wide, as RGB from its YUV planes (a
+    third of swscale's cost for a copy every frame gets)."""
+    picture = Yuv420.from_frame(frame, round(frame.rotation / 90) % 4 * 90)
     height = max(2, round(CUT_WIDTH * picture.height / picture.width / 2) * 2)
     return picture.resize(CUT_WIDTH, height).to_rgb()

@@ -21,7 +21,6 @@ from egvs.errors import InputError, reason
 from egvs.features.face_detect import Face, FaceDetector
 from egvs.media.cuts import CutFinder
 from egvs.media.decode import upright
-from egvs.media.picture import Yuv420
 from egvs.media.probe import picture_stream
 
 DETECT_FPS = 5.0  # detections per second: 2.5 per 0.5 s timeline step, enough for smoothing
@@ -32,10 +31,7 @@ _SALIENCY_WIDTH = 160
 _MOVED = 20  # grey levels: a pixel whose change is above this moved
 # Fraction of pixels that must move for a saliency centre: fewer is noise, more is a camera move.
 _MOVED_RANGE = (0.002, 0.5)
-_IN_FLIGHT = 4  # sampled frames (2.3 MB each at 720p) queued for face detection at most
-# Limited-range luma (16-235) to the full-range grey an RGB -> grey conversion gives: the
-# BT.601 grey of the decoded RGB is the luma itself, only stretched.
-_FULL_RANGE = np.clip((np.arange(256) - 16) * 255 / 219 + 0.5, 0, 255).astype(np.uint8)
+_IN_FLIGHT = 4  # sampled frames (2.8 MB each at 720p) queued for face detection at most
 
 
 @dataclass
@@ -51,12 +47,9 @@ class FaceTrack:
     cuts: list[float] = field(default_factory=list)  # shot cuts in [start, end): first new frames
 
 
-def _decoded(
-    path: str, start: float, end: float, *, loop_filter: bool = True
-) -> Iterator[tuple[float, av.VideoFrame]]:
+def _decoded(path: str, start: float, end: float) -> Iterator[tuple[float, av.VideoFrame]]:
     """Every frame of [start, end) with its time (seconds from the file's first sample), after
-    one seek; without ``loop_filter``, H.264/HEVC deblocking is skipped (a fifth of the decode,
-    blockier pictures that nobody sees)."""
+    one seek."""
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
@@ -69,8 +62,6 @@ def _decoded(
         # files under 2 s, which are fine to reframe).
         origin = container.start_time / av.time_base if container.start_time else 0.0
         stream.thread_type = "AUTO"
-        if not loop_filter:
-            stream.codec_context.options = {"skip_loop_filter": "all"}
         if start > 0.5:
             # Not seekable (some FLV): decode from the start, the frames before are skipped.
             with contextlib.suppress(av.error.FFmpegError):
@@ -233,25 +224,23 @@ def detect_track(
     size = (0, 0)
     previous: tuple[int, np.ndarray] | None = None  # (shot, small grey frame)
 
-    def detect_and_link(t: float, picture: Yuv420, gray: np.ndarray, new_shot: bool) -> list[Face]:
+    def detect_and_link(t: float, rgb: np.ndarray, gray: np.ndarray, new_shot: bool) -> list[Face]:
         if new_shot:
             linker.reset()
-        return linker.link(t, detector.detect_picture(picture), gray)
+        return linker.link(t, detector.detect(rgb), gray)
 
     # Faces are detected and linked in order on one thread (LiteRT releases the GIL) while
-    # this one decodes and looks for cuts; at most `_IN_FLIGHT` frames wait for it. Nothing
-    # here is shown, so the decoder skips deblocking, and the pictures stay YUV planes: the cut
-    # finder and the detector shrink them before any RGB is made, and luma is the grey.
+    # this one decodes and looks for cuts; at most `_IN_FLIGHT` frames wait for it.
     with ThreadPoolExecutor(1, thread_name_prefix="egvs-faces") as pool:
         pending: deque[Future[list[Face]]] = deque()
-        for t, frame in _decoded(path, start, end, loop_filter=True):
-            picture = Yuv420.from_frame(frame, round(frame.rotation / 90) % 4 * 90)
-            if finder.is_cut_picture(picture):
+        for t, frame in _decoded(path, start, end):
+            if finder.is_cut(frame):
                 cuts.append(t)
             if not sampler.wants(t):
                 continue
-            size = (picture.width, picture.height)
-            gray = cv2.LUT(picture.y, _FULL_RANGE)
+            rgb = _pixels(frame)
+            size = (rgb.shape[1], rgb.shape[0])
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             scale = size[0] / _SALIENCY_WIDTH
             small = cv2.resize(
                 gray,
@@ -265,7 +254,7 @@ def detect_track(
                 saliency.append((np.nan, np.nan))
             previous = (len(cuts), small)
             times.append(t)
-            pending.append(pool.submit(detect_and_link, t, picture, gray, new_shot))
+            pending.append(pool.submit(detect_and_link, t, rgb, gray, new_shot))
             while len(pending) > _IN_FLIGHT:
                 faces.append(pending.popleft().result())
         faces += [done.result() for done in pending]
