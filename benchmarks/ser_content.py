@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from ser import DEFAULT_LABELS
 
+from egvs.evaluation.classification import uar
 from egvs.ser.head import normalize_groups
 from egvs.ser_training.fit import fit_logistic
 from egvs.ser_training.labels import Item, read_many
@@ -46,11 +47,6 @@ def held_out_predictions(items: list[Item], y: np.ndarray) -> np.ndarray:
         w, b = fit_logistic(z[~test], y[~test], int(y.max()) + 1, 1e-2, np.ones(int((~test).sum())))
         pred[test] = (z[test] @ w + b).argmax(1)
     return pred
-
-
-def uar(y: np.ndarray, pred: np.ndarray, keep: np.ndarray) -> float:
-    """Unweighted average recall (%) over the classes present among ``keep``."""
-    return 100 * float(np.mean([np.mean(pred[keep & (y == c)] == c) for c in set(y[keep])]))
 
 
 def main() -> None:
@@ -91,7 +87,8 @@ def main() -> None:
             y = np.array([classes.index(it.label) for it in labelled])
             pred = held_out_predictions(labelled, y)
             rows[scripts].append(
-                f"| {corpus} | {uar(y, pred, is_shared):.1f} | {uar(y, pred, ~is_shared):.1f} "
+                f"| {corpus} | {100 * uar(y[is_shared], pred[is_shared]):.1f} "
+                f"| {100 * uar(y[~is_shared], pred[~is_shared]):.1f} "
                 f"| {int(is_shared.sum())} / {int((~is_shared).sum())} |"
             )
     for header, lines in rows.items():
