@@ -30,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from egvs.evaluation.classification import uar
 from egvs.features.audio_blocks import iter_blocks
 from egvs.pipeline import keep_large_buffers
 from egvs.ser import default_model
 from egvs.ser.audio import load_audio
-from egvs.ser.classes import CLASSES, VALENCE_CLASSES
+from egvs.ser.classes import VALENCE_CLASSES
+from egvs.ser.head import softmax
 from egvs.ser_training import train as train_module
+from egvs.ser_training.evaluate import report
 from egvs.ser_training.labels import Item, read_many
 from egvs.ser_training.train import (
     DEFAULT_HIDDEN,
@@ -98,27 +99,22 @@ def accuracy_tables(
 def same_sentence_uar(items: Sequence[Item], logits: np.ndarray) -> dict[str, dict]:
     """Per corpus whose clips name their sentence: held-out speakers' emotion UAR (%) on the
     clips whose sentence is read in several emotions, where the words cannot tell the emotion,
-    beside all its clips (ASED's own scripts per emotion, for one, can)."""
+    beside all its clips (ASED's own scripts per emotion, for one, can). Scored as the main
+    table is (`egvs.ser_training.evaluate.report`: each corpus's own classes, two or more)."""
     rows, _, _ = content_targets(items)
-    shared = np.zeros(len(items), bool)
-    shared[rows] = True
-    labelled = np.array([bool(it.label) for it in items])
-    truth = np.array([CLASSES.index(it.label) if it.label else -1 for it in items])
-    pred = logits.argmax(1)
-    out = {}
-    for corpus in sorted({it.dataset for it, s in zip(items, shared, strict=True) if s}):
-        mine = labelled & np.array([it.dataset == corpus for it in items])
-        if not (mine & shared).any():
-            continue
-
-        both, everything = mine & shared, mine
-        out[corpus] = {
-            "uar_same_sentences": round(100 * uar(truth[both], pred[both]), 1),
-            "uar_all": round(100 * uar(truth[everything], pred[everything]), 1),
-            "clips_same_sentences": int((mine & shared).sum()),
-            "clips": int(mine.sum()),
+    probs = softmax(logits)
+    shared = report([items[i] for i in rows], probs[rows])["datasets"]
+    everything = report(items, probs)["datasets"]
+    return {
+        corpus: {
+            "uar_same_sentences": round(100 * m["uar"], 1),
+            "uar_all": round(100 * everything[corpus]["uar"], 1),
+            "clips_same_sentences": m["n"],
+            "clips": everything[corpus]["n"],
         }
-    return out
+        for corpus, m in shared.items()
+        if m["uar"] == m["uar"]  # NaN: a corpus of one class there (no class task)
+    }
 
 
 def speed(labels: Path, minutes: float = 3.0) -> dict:
