@@ -14,7 +14,7 @@ import functools
 import hashlib
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -313,6 +313,10 @@ def language_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, int
     return np.array(rows, dtype=int), np.array([names.index(keys[i]) for i in rows]), len(names)
 
 
+# The adversaries `fit_head` can train behind a gradient reversal, by name: their targets.
+ADVERSARY_TARGETS = {"content": content_targets, "language": language_targets}
+
+
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """The recipe settings the benchmarks measure beside the shipped ones (`set_recipe`)."""
     parser.add_argument(
@@ -348,22 +352,17 @@ def set_recipe(args: argparse.Namespace) -> None:
 
 
 def training_targets(
-    items: Sequence[Item], n_views: int = 1, content: bool = False, language: bool = False
+    items: Sequence[Item], n_views: int = 1, adversaries: Collection[str] = ()
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per task with two classes or more: (rows, class index, sample weight, class count) over
     ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion);
-    with ``content`` or ``language``, also the adversaries' "content" (`content_targets`) and
-    "language" (`language_targets`) tasks."""
+    also each named adversary's task (`ADVERSARY_TARGETS`: the sentence read, the language)."""
     n = len(items)
     datasets = np.array([it.dataset for it in items])
     tasks = {
         name: (rows, y, len(TASK_LABELS[name])) for name, (rows, y) in task_targets(items).items()
     }
-    if content:
-        rows, y, n_sentences = content_targets(items)
-        tasks["content"] = (rows, y, n_sentences)
-    if language:
-        tasks["language"] = language_targets(items)
+    tasks.update({name: ADVERSARY_TARGETS[name](items) for name in adversaries})
     targets = {}
     for name, (rows, y, n_classes) in tasks.items():
         if len(np.unique(y)) < 2:
@@ -408,9 +407,7 @@ def fit_head(
         for name, strength in (("content", CONTENT_ADVERSARY), ("language", LANGUAGE_ADVERSARY))
         if hidden and strength
     }
-    targets = training_targets(
-        items, len(views), content="content" in adversaries, language="language" in adversaries
-    )
+    targets = training_targets(items, len(views), adversaries)
     trunk = None
     if hidden:
         trunk, fitted = fit_mlp(z, targets, hidden, seed, adversaries or None, members=ENSEMBLE)
