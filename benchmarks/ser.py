@@ -89,22 +89,23 @@ def accuracy_tables(
         }
     return {
         "all_corpora": all_corpora,
-        "same_sentences": same_sentence_uar(items, oof["emotion"]),
+        "same_sentences": same_sentence_uar(items, oof["emotion"], all_corpora["datasets"]),
         "leave_one_corpus_out": loco["datasets"],
         "chance": chance,
         "valence_classes": VALENCE_CLASSES,
     }
 
 
-def same_sentence_uar(items: Sequence[Item], logits: np.ndarray) -> dict[str, dict]:
+def same_sentence_uar(
+    items: Sequence[Item], logits: np.ndarray, everything: dict[str, dict]
+) -> dict[str, dict]:
     """Per corpus whose clips name their sentence: held-out speakers' emotion UAR (%) on the
     clips whose sentence is read in several emotions, where the words cannot tell the emotion,
-    beside all its clips (ASED's own scripts per emotion, for one, can). Scored as the main
-    table is (`egvs.ser_training.evaluate.report`: each corpus's own classes, two or more)."""
+    beside all its clips (``everything``: the main table's per-corpus report of the same
+    out-of-fold ``logits``; ASED's own scripts per emotion, for one, can tell). Scored as the
+    main table is (`egvs.ser_training.evaluate.report`: each corpus's own classes, two or more)."""
     rows, _, _ = content_targets(items)
-    probs = softmax(logits)
-    shared = report([items[i] for i in rows], probs[rows])["datasets"]
-    everything = report(items, probs)["datasets"]
+    shared = report([items[i] for i in rows], softmax(logits[rows]))["datasets"]
     return {
         corpus: {
             "uar_same_sentences": round(100 * m["uar"], 1),
