@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import benchmark_module
 
 from egvs.ser_training.labels import Item
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "moments.py"
 
 
 @pytest.fixture(scope="module")
 def moments():
-    spec = importlib.util.spec_from_file_location("moments_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from benchmark_module("moments")
 
 
 KO = ("emotiontts_k1", "emotiontts_k2")  # held out

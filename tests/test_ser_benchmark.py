@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import benchmark_module
 
 from egvs.ser.classes import CLASSES
 from egvs.ser.head import softmax
 from egvs.ser_training.evaluate import report
 from egvs.ser_training.labels import Item
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "ser.py"
-
 
 @pytest.fixture(scope="module")
 def ser_benchmark():
-    spec = importlib.util.spec_from_file_location("ser_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    yield from benchmark_module("ser")
 
 
 def test_same_sentence_uar_scores_only_sentences_read_in_several_emotions(ser_benchmark) -> None:
