@@ -29,7 +29,12 @@ from egvs.evaluation.classification import uar
 from egvs.ser.head import normalize_groups
 from egvs.ser_training.fit import fit_logistic
 from egvs.ser_training.labels import Item, read_many
-from egvs.ser_training.train import baseline_weights, clip_features, norm_groups
+from egvs.ser_training.train import (
+    baseline_weights,
+    clip_features,
+    content_targets,
+    norm_groups,
+)
 
 FOLDS = 4
 
@@ -61,28 +66,29 @@ def main() -> None:
     )
     scripts = "| corpus | emotion UAR %: shared sentences | own scripts | clips: shared / own |"
     rows: dict[str, list[str]] = {sentences: [], scripts: []}
+    several, _, _ = content_targets(items)  # clips of sentences read in several emotions
     for corpus in sorted({it.dataset for it in items}):
-        sentence = {it: it.text for it in items if it.dataset == corpus and it.text}
+        mine = [i for i, it in enumerate(items) if it.dataset == corpus and it.text]
         readers: dict[str, set[str]] = {}
-        moods: dict[str, set[str]] = {}
-        for it, text in sentence.items():
-            readers.setdefault(text, set()).add(it.speaker)
-            moods.setdefault(text, set()).add(it.label or it.valence)
-        shared = [  # sentences that several speakers read in several emotions
-            it for it, text in sentence.items() if len(readers[text]) > 1 and len(moods[text]) > 1
+        for i in mine:
+            readers.setdefault(items[i].text, set()).add(items[i].speaker)
+        shared_rows = [  # sentences that several speakers read in several emotions
+            i for i in np.intersect1d(mine, several) if len(readers[items[i].text]) > 1
         ]
-        names = sorted({sentence[it] for it in shared})
+        shared = [items[i] for i in shared_rows]
+        names = sorted({it.text for it in shared})
         if len({it.speaker for it in shared}) >= FOLDS and len(names) >= 2:
-            y = np.array([names.index(sentence[it]) for it in shared])
+            y = np.array([names.index(it.text) for it in shared])
             pred = held_out_predictions(shared, y)
             majority = Counter(y.tolist()).most_common(1)[0][1] / len(y)
             rows[sentences].append(
                 f"| {corpus} | {len(names)} | {len({it.speaker for it in shared})} "
                 f"| {100 * np.mean(pred == y):.1f} | {100 * majority:.1f} |"
             )
-        labelled = [it for it in sentence if it.label]
-        is_shared = np.array([it in set(shared) for it in labelled])
+        labelled_rows = [i for i in mine if items[i].label]
+        is_shared = np.isin(labelled_rows, shared_rows)
         if is_shared.any() and not is_shared.all():  # both kinds: do the words help?
+            labelled = [items[i] for i in labelled_rows]
             classes = sorted({it.label for it in labelled})
             y = np.array([classes.index(it.label) for it in labelled])
             pred = held_out_predictions(labelled, y)
