@@ -72,6 +72,16 @@ def test_edges_move_into_speech_pauses() -> None:
     assert clip.end == pytest.approx(71.3, abs=0.05)  # just after speech stops
 
 
+@pytest.mark.parametrize("peak", [1.0, 119.0])
+def test_a_peak_at_either_end_of_the_file_gets_its_clip(peak: float) -> None:
+    """Too near the file's edge for its lead-in or its follow-through, the clip starts or ends
+    with the file rather than being lost."""
+    timeline, importance = _timeline(120.0, [peak])
+    clip = choose_clips(timeline, importance, 120.0, count=1, length=(15.0, 30.0))[0]
+    assert clip.start <= peak <= clip.end and 15.0 <= clip.duration <= 30.0
+    assert clip.start == 0.0 if peak < 60 else clip.end == 120.0
+
+
 def test_a_short_video_is_one_whole_clip() -> None:
     timeline, importance = _timeline(10.0, [5.0])
     (clip,) = choose_clips(timeline, importance, 10.0, count=5, length=(15.0, 60.0))

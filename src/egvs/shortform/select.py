@@ -245,13 +245,17 @@ def choose_clips(
 def _best_window(
     p: int, gain: np.ndarray, taken: np.ndarray, lo_len: int, hi_len: int
 ) -> tuple[int, int] | None:
-    """The free window of ``lo_len..hi_len`` steps holding peak ``p`` with the most gain."""
+    """The free window of ``lo_len..hi_len`` steps holding peak ``p`` with the most gain.
+
+    The peak sits at `LEAD_FRACTION` of the window, unless the file's first or last steps are too
+    near for that: then the window starts or ends with the file (a talk's closing applause).
+    """
     n = len(taken)
     free = np.concatenate([[0], np.cumsum(taken)])
     best: tuple[float, int, int] | None = None
     for length in range(lo_len, min(hi_len, n) + 1):
-        first = max(0, p - int(LEAD_FRACTION[1] * length))
-        last = min(n - length, p - int(LEAD_FRACTION[0] * length))
+        first = min(max(0, p - int(LEAD_FRACTION[1] * length)), n - length)
+        last = max(min(n - length, p - int(LEAD_FRACTION[0] * length)), 0)
         if last < first:
             continue
         starts = np.arange(first, last + 1)
