@@ -80,11 +80,14 @@ def extract(
     emotion_model: SpeechEmotionModel | None = None,
     extractors: Sequence[Extractor] | None = None,
     clock: StageClock | None = None,
+    cache: FeatureCache | None = None,
 ) -> tuple[MediaInfo, Timeline]:
     """Decode ``path`` once and return its media info and the timeline of every feature source.
 
     ``extractors`` are the stages that build the timeline (default: `default_extractors`, e.g.
-    with another audio tagger in YAMNet's place); ``clock`` collects CPU seconds per stage.
+    with another audio tagger in YAMNet's place); ``clock`` collects CPU seconds per stage;
+    ``cache`` is the file's `FeatureCache` when the caller has it (else one is opened, on or
+    off by ``use_cache``).
 
     Raises `InputError` (exit code 2) for an input that is missing, not media, corrupt or too
     short, and `SetupError` (4) when a model package is missing.
@@ -95,7 +98,7 @@ def extract(
         model = emotion_model or default_emotion_model()
     extractors = default_extractors() if extractors is None else extractors
     grid = TimeGrid.for_duration(info.duration)
-    cache = FeatureCache(file_digest(info.path), enabled=use_cache)
+    cache = cache or FeatureCache(file_digest(info.path), enabled=use_cache)
     outputs = extract_features(info, grid, cache, model, clock, extractors)
     return info, build_timeline(info, grid, outputs, model, clock, extractors)
 

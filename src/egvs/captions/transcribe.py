@@ -57,6 +57,26 @@ class Transcript:
     start: float = 0.0
     end: float = 0.0
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The transcript as arrays (`egvs.cache.FeatureCache` stores no Python objects)."""
+        return {
+            "language": np.array(self.language),
+            "text": np.array(self.text),
+            "span": np.array([self.start, self.end]),
+            "words": np.array([w.text for w in self.words], dtype=str),
+            "times": np.array([(w.start, w.end, w.probability) for w in self.words]).reshape(-1, 3),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Transcript:
+        """The transcript `to_arrays` stored."""
+        words = [
+            Word(float(t0), float(t1), str(text), float(p))
+            for text, (t0, t1, p) in zip(arrays["words"], arrays["times"], strict=True)
+        ]
+        start, end = (float(t) for t in arrays["span"])
+        return cls(str(arrays["language"]), words, str(arrays["text"]), start, end)
+
     def to_json(self) -> dict:
         """The ``egvs.transcript/1`` document that ``egvs transcribe --json`` writes."""
         return {

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from egvs.errors import InputError, reason
-from egvs.features.face_detect import Face, FaceDetector
+from egvs.features.face_detect import KEYPOINTS, Face, FaceDetector
 from egvs.media.cuts import CutFinder
 from egvs.media.decode import upright
 from egvs.media.probe import picture_stream
@@ -45,6 +45,53 @@ class FaceTrack:
     source_size: tuple[int, int]  # upright width, height
     saliency: np.ndarray  # (n, 2) centre of the picture's change since the previous time, or NaN
     cuts: list[float] = field(default_factory=list)  # shot cuts in [start, end): first new frames
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The track as arrays (`egvs.cache.FeatureCache` stores no Python objects): one row
+        per face, with the index of its time."""
+        rows = [(i, face) for i, found in enumerate(self.faces) for face in found]
+        return {
+            "span": np.array([self.start, self.end]),
+            "times": self.times,
+            "source_size": np.array(self.source_size),
+            "saliency": self.saliency,
+            "cuts": np.array(self.cuts, dtype=np.float64),
+            "face_time": np.array([i for i, _ in rows], dtype=np.int64),
+            "face_box": np.array([f.box for _, f in rows], dtype=np.float64).reshape(-1, 4),
+            "face_score": np.array([f.score for _, f in rows], dtype=np.float64),
+            "face_keypoints": np.array([f.keypoints for _, f in rows], dtype=np.float64).reshape(
+                len(rows), len(KEYPOINTS), 2
+            ),
+            "face_id": np.array([f.track_id for _, f in rows], dtype=np.int64),
+            "face_mouth": np.array([f.mouth_activity for _, f in rows], dtype=np.float64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> FaceTrack:
+        """The track `to_arrays` stored."""
+        faces: list[list[Face]] = [[] for _ in arrays["times"]]
+        for i, box, score, keypoints, ident, mouth in zip(
+            arrays["face_time"],
+            arrays["face_box"],
+            arrays["face_score"],
+            arrays["face_keypoints"],
+            arrays["face_id"],
+            arrays["face_mouth"],
+            strict=True,
+        ):
+            faces[int(i)].append(
+                Face(
+                    (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                    float(score),
+                    tuple((float(x), float(y)) for x, y in keypoints),
+                    int(ident),
+                    float(mouth),
+                )
+            )
+        start, end = (float(t) for t in arrays["span"])
+        width, height = (int(n) for n in arrays["source_size"])
+        cuts = [float(t) for t in arrays["cuts"]]
+        return cls(start, end, arrays["times"], faces, (width, height), arrays["saliency"], cuts)
 
 
 def _decoded(path: str, start: float, end: float) -> Iterator[tuple[float, av.VideoFrame]]:

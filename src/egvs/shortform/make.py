@@ -24,11 +24,13 @@ import numpy as np
 from egvs.errors import EgvsError, InputError, OutputError
 from egvs.progress import logger
 from egvs.segments import Segment
+from egvs.shortform import spans
 from egvs.shortform.options import ShortsOptions
 from egvs.shortform.select import SCORE_WEIGHTS, Clip, choose_clips
 from egvs.shortform.words import fit_to_words
 
 if TYPE_CHECKING:
+    from egvs.cache import FeatureCache
     from egvs.media.picture import Yuv420
     from egvs.media.probe import MediaInfo
     from egvs.render.video import PictureFn
@@ -161,6 +163,7 @@ def shorts(
     bad options.
     """
     from egvs.api import check_output, extract
+    from egvs.cache import FeatureCache, file_digest
     from egvs.media.probe import probe
     from egvs.request import SummaryRequest
 
@@ -199,7 +202,9 @@ def shorts(
         logger.warning(warnings[-1])
         options = dataclasses.replace(options, captions=False)
     scorer = request.build_scorer()  # a bad model fails before any decoding
-    info, features = extract(path, use_cache=use_cache, emotion_model=emotion_model)
+    # One cache for the file's features and for each clip's words and faces (`spans`).
+    cache = FeatureCache(file_digest(media.path), enabled=use_cache)
+    info, features = extract(path, cache=cache, emotion_model=emotion_model)
     importance = np.asarray(scorer.score(features), dtype=np.float32)
     count, length = options.count, options.length
     # With captions, spare candidates replace clips whose speech repeats a better clip's.
@@ -213,14 +218,16 @@ def shorts(
         for clip in clips:
             if len(made) == count:
                 break
-            words, spoken = _speech(info, clip, options)
+            words, spoken = _speech(info, clip, options, cache)
             if any(repeats(words, short.words) for short in made):
                 logger.info(
                     "skipping %.1f-%.1f s: its speech repeats a chosen clip", clip.start, clip.end
                 )
                 continue
             made.append(
-                _make_one(info, features, clip, len(made) + 1, folder, options, words, spoken)
+                _make_one(
+                    info, features, clip, len(made) + 1, folder, options, words, spoken, cache
+                )
             )
     except BaseException:
         # A failed or interrupted run (Ctrl-C, SIGTERM, a bad frame) leaves no clips without a
@@ -254,18 +261,19 @@ def _remove_listed(manifest: Path, folder: Path) -> None:
     manifest.unlink(missing_ok=True)
 
 
-def _speech(info: MediaInfo, clip: Clip, options: ShortsOptions) -> tuple[list, str | None]:
+def _speech(
+    info: MediaInfo, clip: Clip, options: ShortsOptions, cache: FeatureCache
+) -> tuple[list, str | None]:
     """The clip's words and language (none without captions); moves the clip's edges onto
     sentence boundaries."""
     if not options.captions:
         return [], None
-    from egvs.captions import transcribe
-
-    spoken = transcribe(
+    spoken = spans.transcript(
+        cache,
         info.path,
-        start=max(0.0, clip.start - CONTEXT_SECONDS),
-        end=min(info.duration, clip.end + CONTEXT_SECONDS),
-        language=options.language,
+        max(0.0, clip.start - CONTEXT_SECONDS),
+        min(info.duration, clip.end + CONTEXT_SECONDS),
+        options.language,
     )
     clip.start, clip.end = fit_to_words(clip.start, clip.end, spoken.words, options.length)
     clip.start, clip.end = max(0.0, clip.start), min(info.duration, clip.end)
@@ -295,6 +303,7 @@ def _make_one(
     options: ShortsOptions,
     words: list,
     transcript_language: str | None,
+    cache: FeatureCache,
 ) -> Short:
     from egvs.scoring.explain import reasons_for
 
@@ -302,7 +311,7 @@ def _make_one(
     text = " ".join(w.text.strip() for w in words).strip()
     stem = f"{rank:02d}-{slug(text or ' '.join(clip.reasons) or 'clip')}"
     files = {"video": folder / f"{stem}.mp4"}
-    picture, crop = _picture(info, timeline, clip, options.size, words, options.fill)
+    picture, crop = _picture(info, timeline, clip, options.size, words, options.fill, cache)
     from egvs.render.video import FAST_PRESET, render_segments
 
     render_segments(
@@ -338,12 +347,13 @@ def _picture(
     size: tuple[int, int],
     words: list,
     fill: bool,
+    cache: FeatureCache,
 ) -> tuple[PictureFn, dict]:
     """The per-frame transform of one clip (reframe, then captions) and its crop record."""
-    from egvs.reframe import apply_crop, crop_path, detect_track
+    from egvs.reframe import apply_crop, crop_path
 
     out_w, out_h = size
-    track = detect_track(str(info.path), clip.start, clip.end)
+    track = spans.face_track(cache, info.path, clip.start, clip.end)
     path = crop_path(
         track,
         source_size=(info.width, info.height),
