@@ -161,11 +161,13 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_no_cache_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+def add_no_cache_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "features"
+) -> None:
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="recompute features instead of using $EGVS_CACHE_DIR (default ~/.cache/egvs)",
+        help=f"recompute {what} instead of using $EGVS_CACHE_DIR (default ~/.cache/egvs)",
     )
 
 

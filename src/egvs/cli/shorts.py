@@ -101,5 +101,5 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     options.add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace shorts already in OUTDIR")
-    options.add_no_cache_option(p)
+    options.add_no_cache_option(p, "the features and each clip's words and faces")
     p.set_defaults(func=cmd_shorts)
