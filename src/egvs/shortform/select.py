@@ -256,8 +256,6 @@ def _best_window(
     for length in range(lo_len, min(hi_len, n) + 1):
         first = min(max(0, p - int(LEAD_FRACTION[1] * length)), n - length)
         last = max(min(n - length, p - int(LEAD_FRACTION[0] * length)), 0)
-        if last < first:
-            continue
         starts = np.arange(first, last + 1)
         ends = starts + length
         ok = free[ends] - free[starts] == 0
