@@ -147,7 +147,9 @@ def floor_command(video: Path, manifest: Path, folder: Path) -> list[str]:
 
 def forget_spans(cache: Path) -> None:
     """Remove the clips' words and face tracks (`egvs.shortform.spans`) from the feature cache."""
-    for kind in ("transcript", "face-track"):
+    from egvs.shortform.spans import TRACK_STAGE, TRANSCRIPT_STAGE
+
+    for kind in (TRANSCRIPT_STAGE, TRACK_STAGE):
         for entry in cache.glob(f"features/*/{kind}-*.npz"):
             entry.unlink()
 

@@ -8,11 +8,13 @@ after the render itself, these are the most of a run on cached features.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from egvs.cache import FeatureCache
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from egvs.captions import Transcript
     from egvs.reframe import FaceTrack
 
+TRANSCRIPT_STAGE, TRACK_STAGE = "transcript", "face-track"  # the entries' names in the cache
 # The code each entry is made by: its modules' source and its packages' versions are in the key.
 TRANSCRIPT_CODE = (
     ("egvs.captions.transcribe", "egvs.ser.backbone"),
@@ -31,6 +34,7 @@ TRACK_CODE = (
 )
 
 
+@functools.cache  # once per process: the code does not change while it runs
 def code_digest(modules: tuple[str, ...], packages: tuple[str, ...]) -> str:
     """A digest of the code that makes an entry, so that any change to it is a new key (a
     version number would be forgotten)."""
@@ -51,6 +55,30 @@ def _span(start: float, end: float) -> list[float]:
     return [round(start, 6), round(end, 6)]
 
 
+class _Stored(Protocol):
+    def to_arrays(self) -> dict: ...
+
+
+Made = TypeVar("Made", bound=_Stored)
+
+
+def _load_or_make(
+    cache: FeatureCache,
+    stage: str,
+    config: dict,
+    make: Callable[[], Made],
+    restore: Callable[[dict], Made],
+) -> Made:
+    """``restore`` of the entry ``cache`` holds for ``stage`` and ``config``, else ``make()``,
+    stored there."""
+    stored = cache.load(stage, config)
+    if stored is not None:
+        return restore(stored)
+    made = make()
+    cache.store(stage, config, made.to_arrays())
+    return made
+
+
 def transcript(
     cache: FeatureCache, path: str | Path, start: float, end: float, language: str | None
 ) -> Transcript:
@@ -62,12 +90,13 @@ def transcript(
         "language": language,
         "code": code_digest(*TRANSCRIPT_CODE),
     }
-    stored = cache.load("transcript", config)
-    if stored is not None:
-        return Transcript.from_arrays(stored)
-    spoken = transcribe(path, start=start, end=end, language=language)
-    cache.store("transcript", config, spoken.to_arrays())
-    return spoken
+    return _load_or_make(
+        cache,
+        TRANSCRIPT_STAGE,
+        config,
+        lambda: transcribe(path, start=start, end=end, language=language),
+        Transcript.from_arrays,
+    )
 
 
 def face_track(cache: FeatureCache, path: str | Path, start: float, end: float) -> FaceTrack:
@@ -76,9 +105,10 @@ def face_track(cache: FeatureCache, path: str | Path, start: float, end: float) 
     from egvs.reframe.track import DETECT_FPS
 
     config = {"span": _span(start, end), "fps": DETECT_FPS, "code": code_digest(*TRACK_CODE)}
-    stored = cache.load("face-track", config)
-    if stored is not None:
-        return FaceTrack.from_arrays(stored)
-    track = detect_track(str(path), start, end)
-    cache.store("face-track", config, track.to_arrays())
-    return track
+    return _load_or_make(
+        cache,
+        TRACK_STAGE,
+        config,
+        lambda: detect_track(str(path), start, end),
+        FaceTrack.from_arrays,
+    )
