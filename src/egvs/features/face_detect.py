@@ -219,25 +219,38 @@ class FaceDetector:
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in ``rgb`` (h, w, 3 uint8), best score first."""
         h, w = rgb.shape[:2]
-        # Letterbox to a square (the models' input), padding evenly as MediaPipe does. A large
-        # frame is first shrunk by a whole factor, which OpenCV's area filter does 3-6x faster
-        # than a fractional one; the square's side is rounded up to a multiple of that factor.
-        factor = max(1, max(h, w) // (2 * max(model.spec.size for model in self.models)))
-        side = -(-max(h, w) // factor) * factor
-        top, left = (side - h) // 2, (side - w) // 2
+        # A large frame is first halved (OpenCV's area filter has a fast path for exactly 2:
+        # a 720p frame costs 0.4 ms, against 2.8 ms for a third of a padded square) while it is
+        # over twice the size each model shrinks it to anyway, then letterboxed to a square
+        # (the models' input), padding evenly as MediaPipe does.
+        small, scale = rgb, 1
+        while max(small.shape[:2]) >= 4 * max(model.spec.size for model in self.models):
+            sh, sw = small.shape[:2]
+            small = cv2.resize(
+                small[: sh // 2 * 2, : sw // 2 * 2],
+                (sw // 2, sh // 2),
+                interpolation=cv2.INTER_AREA,
+            )
+            scale *= 2
+        sh, sw = small.shape[:2]
+        side = max(sh, sw)
+        top, left = (side - sh) // 2, (side - sw) // 2
         square = cv2.copyMakeBorder(
-            rgb, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+            small,
+            top,
+            side - sh - top,
+            left,
+            side - sw - left,
+            cv2.BORDER_CONSTANT,
+            value=(0, 0, 0),
         )
-        if factor > 1:
-            small = side // factor
-            square = cv2.resize(square, (small, small), interpolation=cv2.INTER_AREA)
         found = [model(square) for model in self.models]
         boxes = np.concatenate([b for b, _ in found])
         scores = np.concatenate([s for _, s in found])
         keep = scores >= self.min_score
         faces = []
         for row, score in weighted_nms(boxes[keep], scores[keep]):
-            xy = row.reshape(-1, 2) * side - (left, top)
+            xy = (row.reshape(-1, 2) * side - (left, top)) * scale
             xy[:2] = np.clip(xy[:2], 0, (w, h))
             x0, y0, x1, y1 = xy[:2].ravel().tolist()
             if x1 - x0 < 2 or y1 - y0 < 2:
