@@ -250,6 +250,7 @@ egvs.extract(sys.argv[1], use_cache=False, extractors=stages, clock=clock)
 print(json.dumps(clock.seconds))
 """
 
+
 def cpu_of(cmd: list[str]) -> tuple[float, str]:
     """CPU seconds (user + sys) of a child process, and its stdout."""
     with tempfile.TemporaryFile() as out:

@@ -206,7 +206,9 @@ def main() -> None:
     }
     encode = median["floor encode (one ffmpeg: cut, crop, scale, x264)"]
     for kind in ("not cached", "cached"):
-        analysis = median[f"analysis, {'features not cached' if kind == 'not cached' else 'cached features'}"]
+        analysis = median[
+            f"analysis, {'features not cached' if kind == 'not cached' else 'cached features'}"
+        ]
         median[f"floor, features {kind} (analysis + encode)"] = (
             analysis[0] + encode[0], analysis[1] + encode[1], max(analysis[2], encode[2])
         )  # fmt: skip
@@ -215,8 +217,12 @@ def main() -> None:
         f"\n{video.name}: {args.count} clips of {args.length} s, 9:16 with captions; "
         f"median of {args.repeat}, {os.cpu_count()} CPUs\n"
     )
-    print(f"| {'run':<50} | wall s | CPU s | peak RSS MiB | CPU x decode | wall x floor | CPU x floor |")
-    print(f"|{'-' * 52}|--------|-------|--------------|--------------|--------------|-------------|")
+    print(
+        f"| {'run':<50} | wall s | CPU s | peak RSS MiB | CPU x decode | wall x floor | CPU x floor |"
+    )
+    print(
+        f"|{'-' * 52}|--------|-------|--------------|--------------|--------------|-------------|"
+    )
     for name, (wall, cpu, rss) in median.items():
         versus = ""
         if name.startswith("shorts"):
@@ -225,7 +231,9 @@ def main() -> None:
             versus = f"{wall / floor_row[0]:12.2f} | {cpu / floor_row[1]:11.2f}"
         else:
             versus = f"{'':12} | {'':11}"
-        print(f"| {name:<50} | {wall:6.1f} | {cpu:5.1f} | {rss:12.0f} | {cpu / decode[1]:12.2f} | {versus} |")
+        print(
+            f"| {name:<50} | {wall:6.1f} | {cpu:5.1f} | {rss:12.0f} | {cpu / decode[1]:12.2f} | {versus} |"
+        )
     if any(c != chosen[0] for c in chosen):
         print("\nthe runs chose different spans: the floor encodes the last run's")
     made = sorted(out.glob("*.mp4"))
