@@ -23,7 +23,7 @@ from egvs.captions import (
 )
 from egvs.captions.layout import join_words, text_width
 from egvs.captions.paint import load_font
-from egvs.captions.transcribe import load_span, model_path
+from egvs.captions.transcribe import load_span, model_path, spoken
 from egvs.cli.main import main
 from egvs.errors import SetupError
 from egvs.media.picture import Yuv420
@@ -341,3 +341,9 @@ def test_the_first_window_is_encoded_once_when_its_language_is_detected(
     assert len(encoded) >= 2 and len(set(encoded)) == len(encoded)  # language's window, span's
     assert short.words and all(w.end <= 5.0 for w in short.words)
     assert "example video" in short.text.lower() and "banana" not in short.text.lower()
+
+
+def test_punctuation_alone_is_not_a_spoken_word() -> None:
+    # Whisper's hallucinations on sound without speech: no caption of dots or dashes.
+    assert not any(spoken(t) for t in (".", " . ", "...", "-", "?!", "。", "、", "", "  "))
+    assert all(spoken(t) for t in ("me.", "Oh!", "안녕", "¿Qué?", "42", "♪"))

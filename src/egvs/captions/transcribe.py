@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -208,6 +209,13 @@ def _detect_language(model: WhisperModel, path: str | Path, start: float, end: f
     return str(language)
 
 
+def spoken(text: str) -> bool:
+    """Whether ``text`` holds more than punctuation and spaces. On a span with a moment of speech
+    in music, Whisper-base wrote ". ." (two "words" of 26 s): burned in, they are a caption of
+    dots."""
+    return any(not ch.isspace() and not unicodedata.category(ch).startswith("P") for ch in text)
+
+
 def check_language(language: str | None) -> None:
     """`EgvsError` (exit 1) for a language code Whisper does not know (None: detected), without
     loading the model, so a run can check its options before any work."""
@@ -250,10 +258,11 @@ def transcribe(
     texts: list[str] = []
     with progress(total=round(end - start, 1), desc="transcribing", unit="s") as bar:
         for segment in segments:
-            texts.append(segment.text.strip())
+            if spoken(segment.text):
+                texts.append(segment.text.strip())
             for w in segment.words or ():
                 text = w.word.strip()
-                if text:
+                if spoken(text):
                     t0 = min(max(start + float(w.start), start), end)
                     t1 = min(max(start + float(w.end), t0), end)
                     words.append(Word(t0, t1, text, float(w.probability)))
