@@ -117,8 +117,8 @@ def test_detector_finds_the_face_in_a_real_frame(detector):
     moved = detector.detect(canvas)
     assert len(moved) == 1
     np.testing.assert_allclose(moved[0].box, (x0 + 40, y0 + 250, x1 + 40, y1 + 250), atol=tol)
-    # A large frame is first shrunk by a whole factor (its square's side rounded up to a multiple
-    # of it): scaled up, to an odd size too, the face still comes back where it is.
+    # A large frame is first halved (an odd last row or column dropped): scaled up, to an odd
+    # size too, the face still comes back where it is.
     for size in ((3 * w, 3 * h), (1297, 973)):
         big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
         sx, sy = size[0] / w, size[1] / h
