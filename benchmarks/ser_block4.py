@@ -1,0 +1,293 @@
+"""A CPU pilot of training Whisper-base's upper encoder blocks: block 4 fine-tuned with the head.
+
+    .venv/bin/python benchmarks/ser_block4.py extract        # ~11 min: the 5 emotion corpora
+    .venv/bin/python benchmarks/ser_block4.py run speakers   # one speaker fold, ~13 min
+    .venv/bin/python benchmarks/ser_block4.py run corpus:emotiontts_ko   # one corpus held out
+        [--epochs 3] [--lr 5e-5] [--seed 0]
+
+``extract`` runs Whisper-base's first three encoder blocks in torch
+(`egvs.ser_training.encoder_layers`, the shipped backbone's weights) over every labelled clip of
+RAVDESS, EmoDB, emotiontts_ko, nEMO and ASED, and keeps each clip's block-3 output before the
+final layer norm (the input block 4 takes; the central 3 s, the analysis' window) with its VAD
+weights, in ``--work`` (1.1 GB, float16).
+
+``run`` trains on the other clips and scores the held-out ones (one fold: the first of
+`speaker_folds`' 8 speaker-grouped folds, or one whole corpus) three times, with the head's MLP
+and loss as `egvs.ser_training.mlp` trains them on clean clips (16 epochs, each speaker
+normalised against a calm-weighted baseline, corpus weights):
+
+* ``layer 3 frozen``: the final layer norm over block 3 (the shipped features, in float32);
+* ``layer 4 frozen``: pretrained block 4, then the final layer norm;
+* ``layer 4 fine-tuned``: the frozen layer-4 run, then ``--epochs`` more epochs in which block 4
+  and the final layer norm train with the head (AdamW at ``--lr``; the head at its own rate),
+  each speaker's baseline recomputed from the current block before every epoch.
+
+A pilot, not the issue's protocol: one fold, one seed, block 4 alone (blocks 5 and 6 would triple
+the cost; one epoch of block 4 over the ~6,200 training clips takes about 3 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ser import DEFAULT_LABELS
+
+from egvs.ser import backbone
+from egvs.ser.audio import load_audio
+from egvs.ser.features import MIN_WEIGHT
+from egvs.ser.head import group_baselines, normalize_groups, softmax
+from egvs.ser.vad import SileroVad
+from egvs.ser_training import mlp
+from egvs.ser_training.encoder_layers import Block, TorchEncoder
+from egvs.ser_training.labels import Item, read_many
+from egvs.ser_training.train import (
+    baseline_weights,
+    norm_groups,
+    report_outputs,
+    speaker_folds,
+    training_targets,
+)
+
+CORPORA = ("ravdess", "emodb", "emotiontts_ko", "nemo", "ased")
+WINDOW_FRAMES = 150  # 3 s of 20 ms encoder frames: the analysis' window
+FT_BATCH = 64
+F = torch.nn.functional
+
+
+def emotion_items(labels: list[Path]) -> list[Item]:
+    return [it for it in read_many(labels) if it.dataset in CORPORA and it.label]
+
+
+def extract(items: list[Item], work: Path) -> None:
+    """Block 3's output (before the final norm) and VAD weights of each clip's central 3 s."""
+    encoder, vad = TorchEncoder(3), SileroVad()
+    frames = np.zeros((len(items), WINDOW_FRAMES, 512), np.float16)
+    weights = np.zeros((len(items), WINDOW_FRAMES), np.float32)
+    lengths = np.ones(len(items), np.int64)
+    t0 = time.time()
+    for i, item in enumerate(items):
+        audio = load_audio(item.path)
+        mel = backbone.log_mel(audio)[:, : 2 * 1500]  # Whisper's 30 s of positions at most
+        with torch.inference_mode():
+            x = torch.from_numpy(mel)[None]
+            x = F.gelu(F.conv1d(x, *encoder.conv1, padding=1))
+            x = F.gelu(F.conv1d(x, *encoder.conv2, stride=2, padding=1)).transpose(1, 2)
+            x = x + encoder.positions[: x.shape[1]]
+            for block in encoder.blocks:
+                x = block(x)
+            out = x[0].numpy()
+        w = SileroVad.resample(vad(audio), len(out), backbone.FRAME_SECONDS)
+        start = max(0, (len(out) - WINDOW_FRAMES) // 2)
+        out, w = out[start : start + WINDOW_FRAMES], w[start : start + WINDOW_FRAMES]
+        frames[i, : len(out)], weights[i, : len(out)] = out, w
+        lengths[i] = max(1, len(out))
+        if i % 500 == 0:
+            print(f"{i}/{len(items)} clips, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    work.mkdir(parents=True, exist_ok=True)
+    paths = np.array([str(it.path) for it in items])
+    np.savez(work / "block3.npz", frames=frames, vad=weights, lengths=lengths, paths=paths)
+
+
+def masked_block(block: Block, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``block`` over a padded batch, attending only to each clip's own frames."""
+    b, t, d = x.shape
+    q, k, v = F.linear(F.layer_norm(x, (d,), *block.ln1), *block.qkv).chunk(3, dim=-1)
+
+    def split(a: torch.Tensor) -> torch.Tensor:
+        return a.view(b, t, block.heads, d // block.heads).transpose(1, 2)
+
+    att = F.scaled_dot_product_attention(
+        split(q), split(k), split(v), attn_mask=mask[:, None, None, :]
+    )
+    x = x + F.linear(att.transpose(1, 2).reshape(b, t, d), *block.out)
+    h = F.layer_norm(x, (d,), *block.ln2)
+    return x + F.linear(F.gelu(F.linear(h, *block.fc1)), *block.fc2)
+
+
+class Pooling:
+    """Clips' block-3 frames -> (block 4) -> final layer norm -> VAD-weighted mean and std."""
+
+    def __init__(self, data: dict[str, np.ndarray]) -> None:
+        self.frames = torch.from_numpy(data["frames"])
+        self.vad = torch.from_numpy(data["vad"])
+        self.lengths = data["lengths"]
+        encoder = TorchEncoder(4)
+        self.block = encoder.blocks[3]
+        self.final = [torch.nn.Parameter(p.clone()) for p in encoder.final]
+
+    def __call__(self, clips: np.ndarray, with_block: bool, grad: bool) -> torch.Tensor:
+        t = int(self.lengths[clips].max())
+        x = self.frames[clips, :t].float()
+        mask = torch.from_numpy(np.arange(t)[None] < self.lengths[clips][:, None])
+        w = self.vad[clips, :t].clamp(min=MIN_WEIGHT) * mask
+        with torch.set_grad_enabled(grad):
+            if with_block:
+                x = masked_block(self.block, x, mask)
+            x = F.layer_norm(x, (x.shape[-1],), *self.final)
+            w = (w / w.sum(1, keepdim=True))[..., None]
+            mean = (w * x).sum(1)
+            std = torch.sqrt((w * (x - mean[:, None]) ** 2).sum(1) + 1e-6)
+            return torch.cat([mean, std], 1)
+
+    def all(self, clips: np.ndarray, with_block: bool) -> np.ndarray:
+        """Pooled vectors of ``clips`` without gradients, in batches of similar length."""
+        order = np.argsort(self.lengths[clips])
+        out = np.zeros((len(clips), 1024), np.float32)
+        for s in range(0, len(clips), 128):
+            idx = order[s : s + 128]
+            out[idx] = self(clips[idx], with_block, False).numpy()
+        return out
+
+
+def _baselines(pooled: np.ndarray, items: list[Item]):
+    """Each row's speaker baseline (shift, scale) and the global statistics."""
+    mean, std = pooled.mean(0), pooled.std(0) + 1e-6
+    groups = norm_groups(items)
+    shift, scale = group_baselines(pooled, groups, mean, std, baseline_weights(items, groups))
+    as_tensor = lambda a: torch.from_numpy(a.astype(np.float32))  # noqa: E731
+    return as_tensor(shift), as_tensor(scale), (mean, std)
+
+
+def fit_and_score(
+    pooling: Pooling,
+    items: list[Item],
+    train: np.ndarray,
+    test: np.ndarray,
+    with_block: bool,
+    epochs: int,
+    lr: float,
+    seed: int,
+) -> dict:
+    """Train on ``train`` (the head, then with ``epochs`` the block too); per-corpus report on
+    ``test``."""
+    torch.manual_seed(seed)
+    tr_items, te_items = [items[i] for i in train], [items[i] for i in test]
+    targets = training_targets(tr_items)
+    names = list(targets)
+    y = np.full((len(names), len(train)), -1, np.int64)
+    w = np.zeros((len(names), len(train)), np.float32)
+    for i, name in enumerate(names):
+        rows, labels, weights, _ = targets[name]
+        y[i, rows], w[i, rows] = labels, weights / weights.mean()
+    yt, wt = torch.from_numpy(y), torch.from_numpy(w)
+    trunk = torch.nn.Sequential(
+        torch.nn.Dropout(mlp.DROPOUT_INPUT),
+        torch.nn.Linear(1024, mlp.HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(mlp.DROPOUT_HIDDEN),
+    )
+    outs = torch.nn.ModuleList(torch.nn.Linear(mlp.HIDDEN, targets[n][3]) for n in names)
+    head_params = list(trunk.parameters()) + list(outs.parameters())
+    opt = torch.optim.AdamW(head_params, lr=mlp.LEARNING_RATE, weight_decay=mlp.WEIGHT_DECAY)
+    generator = torch.Generator().manual_seed(seed)
+
+    def loss_of(z: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        h = trunk(z)
+        loss = torch.zeros(())
+        for i, out in enumerate(outs):
+            ce = F.cross_entropy(out(h), yt[i, idx].clamp(min=0), reduction="none")
+            loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
+        return loss
+
+    pooled = pooling.all(train, with_block)
+    shift, scale, stats = _baselines(pooled, tr_items)
+    z = (torch.from_numpy(pooled) - shift) / scale
+    for _ in range(mlp.EPOCHS):  # the head on frozen features, as the shipped MLP trains
+        for idx in torch.randperm(len(train), generator=generator).split(mlp.BATCH):
+            loss = loss_of(z[idx], idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    if epochs:
+        block_opt = torch.optim.AdamW(
+            list(pooling.block.parameters()) + pooling.final, lr=lr, weight_decay=0.01
+        )
+        for epoch in range(epochs):
+            t0 = time.time()
+            shift, scale, stats = _baselines(pooling.all(train, True), tr_items)
+            for idx in torch.randperm(len(train), generator=generator).split(FT_BATCH):
+                z_batch = (pooling(train[idx.numpy()], True, True) - shift[idx]) / scale[idx]
+                loss = loss_of(z_batch, idx)
+                opt.zero_grad()
+                block_opt.zero_grad()
+                loss.backward()
+                opt.step()
+                block_opt.step()
+            print(f"  epoch {epoch + 1}: {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+        shift, scale, stats = _baselines(pooling.all(train, True), tr_items)
+    trunk.eval()
+    groups = norm_groups(te_items)
+    with torch.no_grad():
+        z_test = normalize_groups(
+            pooling.all(test, with_block), groups, *stats, baseline_weights(te_items, groups)
+        )
+        h = trunk(torch.from_numpy(z_test))
+        probs = {name: softmax(out(h).numpy()) for name, out in zip(names, outs, strict=True)}
+    report = report_outputs(te_items, probs)["datasets"]
+    return {
+        corpus: {key: m.get(key) for key in ("n", "accuracy", "uar", "arousal_uar")}
+        for corpus, m in report.items()
+    }
+
+
+def run(items: list[Item], work: Path, held_out: str, epochs: int, lr: float, seed: int) -> dict:
+    data = dict(np.load(work / "block3.npz"))
+    if list(data["paths"]) != [str(it.path) for it in items]:
+        sys.exit("the extracted clips differ from the labels: run extract again")
+    datasets = np.array([it.dataset for it in items])
+    if held_out == "speakers":
+        test_mask = speaker_folds(items, 8, seed) == 0
+    else:
+        test_mask = datasets == held_out.removeprefix("corpus:")
+    train, test = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+    pooling = Pooling(data)
+    rows = {}
+    for name, with_block, n_epochs in (
+        ("layer 3 frozen", False, 0),
+        ("layer 4 frozen", True, 0),
+        ("layer 4 fine-tuned", True, epochs),
+    ):
+        t0 = time.time()
+        rows[name] = fit_and_score(pooling, items, train, test, with_block, n_epochs, lr, seed)
+        print(f"{name} ({time.time() - t0:.0f} s)")
+        for corpus, m in rows[name].items():
+            arousal = m["arousal_uar"]
+            print(
+                f"  {corpus:14s} n={m['n']:4d}  accuracy {100 * m['accuracy']:5.1f}  "
+                f"UAR {100 * m['uar']:5.1f}  arousal UAR "
+                + (f"{100 * arousal:5.1f}" if arousal is not None else "  -")
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=("extract", "run"))
+    parser.add_argument("held_out", nargs="?", default="speakers", help="speakers or corpus:NAME")
+    parser.add_argument("--labels", type=Path, action="append")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/egvs-block4"))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="write the rows as JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    items = emotion_items(args.labels or DEFAULT_LABELS)
+    if args.command == "extract":
+        extract(items, args.work)
+        return
+    rows = run(items, args.work, args.held_out, args.epochs, args.lr, args.seed)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
