@@ -44,7 +44,7 @@ from egvs.ser.features import MIN_WEIGHT
 from egvs.ser.head import group_baselines, normalize_groups, softmax
 from egvs.ser.vad import SileroVad
 from egvs.ser_training import mlp
-from egvs.ser_training.encoder_layers import Block, TorchEncoder
+from egvs.ser_training.encoder_layers import MAX_MEL_FRAMES, TorchEncoder
 from egvs.ser_training.labels import Item, read_many
 from egvs.ser_training.train import (
     baseline_weights,
@@ -73,15 +73,7 @@ def extract(items: list[Item], work: Path) -> None:
     t0 = time.time()
     for i, item in enumerate(items):
         audio = load_audio(item.path)
-        mel = backbone.log_mel(audio)[:, : 2 * 1500]  # Whisper's 30 s of positions at most
-        with torch.inference_mode():
-            x = torch.from_numpy(mel)[None]
-            x = F.gelu(F.conv1d(x, *encoder.conv1, padding=1))
-            x = F.gelu(F.conv1d(x, *encoder.conv2, stride=2, padding=1)).transpose(1, 2)
-            x = x + encoder.positions[: x.shape[1]]
-            for block in encoder.blocks:
-                x = block(x)
-            out = x[0].numpy()
+        out = encoder.residuals(backbone.log_mel(audio)[:, :MAX_MEL_FRAMES])[-1][0].numpy()
         w = SileroVad.resample(vad(audio), len(out), backbone.FRAME_SECONDS)
         start = max(0, (len(out) - WINDOW_FRAMES) // 2)
         out, w = out[start : start + WINDOW_FRAMES], w[start : start + WINDOW_FRAMES]
@@ -92,22 +84,6 @@ def extract(items: list[Item], work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     paths = np.array([str(it.path) for it in items])
     np.savez(work / "block3.npz", frames=frames, vad=weights, lengths=lengths, paths=paths)
-
-
-def masked_block(block: Block, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``block`` over a padded batch, attending only to each clip's own frames."""
-    b, t, d = x.shape
-    q, k, v = F.linear(F.layer_norm(x, (d,), *block.ln1), *block.qkv).chunk(3, dim=-1)
-
-    def split(a: torch.Tensor) -> torch.Tensor:
-        return a.view(b, t, block.heads, d // block.heads).transpose(1, 2)
-
-    att = F.scaled_dot_product_attention(
-        split(q), split(k), split(v), attn_mask=mask[:, None, None, :]
-    )
-    x = x + F.linear(att.transpose(1, 2).reshape(b, t, d), *block.out)
-    h = F.layer_norm(x, (d,), *block.ln2)
-    return x + F.linear(F.gelu(F.linear(h, *block.fc1)), *block.fc2)
 
 
 class Pooling:
@@ -128,7 +104,7 @@ class Pooling:
         w = self.vad[clips, :t].clamp(min=MIN_WEIGHT) * mask
         with torch.set_grad_enabled(grad):
             if with_block:
-                x = masked_block(self.block, x, mask)
+                x = self.block(x, mask)
             x = F.layer_norm(x, (x.shape[-1],), *self.final)
             w = (w / w.sum(1, keepdim=True))[..., None]
             mean = (w * x).sum(1)

@@ -72,7 +72,9 @@ class Block(torch.nn.Module):
                 self.register_parameter(f"{name}_{i}", param)
         self.heads = int(weights.get("encoder/num_heads", 8))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask`` (batch, frames), True on real frames: a padded batch attends only to each
+        clip's own frames."""
         f = torch.nn.functional
         d = x.shape[-1]
         b, t, _ = x.shape
@@ -81,7 +83,8 @@ class Block(torch.nn.Module):
         def split(a: torch.Tensor) -> torch.Tensor:
             return a.view(b, t, self.heads, d // self.heads).transpose(1, 2)
 
-        att = f.scaled_dot_product_attention(split(q), split(k), split(v))
+        keep = None if mask is None else mask[:, None, None, :]
+        att = f.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=keep)
         x = x + f.linear(att.transpose(1, 2).reshape(b, t, d), *self.out)
         h = f.layer_norm(x, (d,), *self.ln2)
         return x + f.linear(f.gelu(f.linear(h, *self.fc1)), *self.fc2)
@@ -107,7 +110,6 @@ class TorchEncoder:
     def layers(self, audio: np.ndarray) -> np.ndarray:
         """(n_layers, n_frames, 512) float32: each layer's frames after the final layer norm, as the
         shipped backbone returns its last kept layer."""
-        f = torch.nn.functional
         mel = backbone.log_mel(audio)
         if mel.shape[1] < 2:
             return np.zeros((len(self.blocks), 0, 512), dtype=np.float32)
@@ -117,6 +119,13 @@ class TorchEncoder:
                 [self.layers(audio[i : i + n]) for i in range(0, len(audio), n)], axis=1
             )
         with torch.inference_mode():
+            return torch.stack([self.final_norm(x)[0] for x in self.residuals(mel)]).numpy()
+
+    def residuals(self, mel: np.ndarray) -> list[torch.Tensor]:
+        """Each block's output (1, n_frames, 512) before the final layer norm, for at most
+        `MAX_MEL_FRAMES` of log-mel: what the next block takes."""
+        f = torch.nn.functional
+        with torch.inference_mode():
             x = torch.from_numpy(mel)[None]
             x = f.gelu(f.conv1d(x, *self.conv1, padding=1))
             x = f.gelu(f.conv1d(x, *self.conv2, stride=2, padding=1)).transpose(1, 2)
@@ -124,5 +133,5 @@ class TorchEncoder:
             out = []
             for block in self.blocks:
                 x = block(x)
-                out.append(self.final_norm(x)[0])
-            return torch.stack(out).numpy()
+                out.append(x)
+            return out
