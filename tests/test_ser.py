@@ -525,3 +525,63 @@ def test_an_ensemble_is_one_wider_mlp_whose_logits_are_its_members_mean() -> Non
     members = [logits(fit_mlp(z, targets, 16, seed=m)) for m in range(3)]  # seeds 100 * 0 + m
     np.testing.assert_allclose(logits(ensemble), np.mean(members, axis=0), atol=1e-4)
     assert not np.allclose(logits(ensemble), members[0], atol=1e-2)
+
+
+def test_a_voice_sentiment_without_an_emotion_is_a_partial_emotion_target(monkeypatch) -> None:
+    """Deeply's Korean read speech has a voice sentiment and no emotion class: a positive or
+    negative voice becomes "one of these emotions" (`SENTIMENT_EMOTIONS`), a labelled clip keeps
+    its class, and a linear head (one class per row) leaves the partial rows out."""
+    from egvs.ser.classes import CLASSES
+    from egvs.ser_training import train
+
+    monkeypatch.setattr(
+        train, "SENTIMENT_EMOTIONS", {"positive": ("happy",), "negative": ("sad", "angry")}
+    )
+    items = [
+        Item(Path("k/1.flac"), "k_1", "k", "neutral", "neutral", kind="speech"),
+        Item(Path("k/2.flac"), "k_1", "k", "", "negative", kind="speech"),
+        Item(Path("k/3.flac"), "k_1", "k", "", "positive", kind="speech"),
+        Item(Path("e/1.flac"), "e_1", "e", "angry", kind="speech"),
+    ]
+    rows, y, _weights, _k = train.training_targets(items)["emotion"]
+    by_row = dict(zip(rows.tolist(), y.tolist(), strict=True))
+    k = len(CLASSES)
+    assert by_row == {0: CLASSES.index("neutral"), 1: k + 1, 2: k, 3: CLASSES.index("angry")}
+    sets = train.emotion_label_sets()
+    assert {CLASSES[c] for c in np.flatnonzero(sets[1])} == {"sad", "angry"}
+    assert [CLASSES[c] for c in np.flatnonzero(sets[0])] == ["happy"]
+    # scoring, calibration and the other tasks see the classes alone
+    assert train.task_targets(items)["emotion"][0].tolist() == [0, 3]
+    assert set(train.training_targets(items)["arousal"][0].tolist()) == {0, 3}
+
+
+def test_a_partial_target_raises_its_set_and_leaves_the_choice_within_it() -> None:
+    """Rows whose target is a set of classes (`train_mlp`'s ``label_sets``) learn the set's
+    total probability: against the same rows without a target, the set's classes gain, and the
+    plain rows still learn their one class."""
+    pytest.importorskip("torch")
+    from egvs.ser_training.mlp import fit_mlp
+
+    rng = np.random.default_rng(2)
+    n = 600
+    group = rng.integers(0, 4, n)  # 0-2: classes 0-2; 3: a cluster only known as "1 or 2"
+    z = rng.normal(size=(n, 8)).astype(np.float32)
+    z[:, :4] += 2.0 * np.eye(4)[group]
+    known = group < 3
+    sets = np.array([[False, True, True]])
+
+    def probabilities(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        targets = {"emotion": (rows, y, np.ones(len(rows)), 3)}
+        (w, b), outputs = fit_mlp(z, targets, 16, seed=0, label_sets={"emotion": sets})
+        weights, bias = outputs["emotion"]
+        logits = np.maximum(z @ w + b, 0) @ weights + bias
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    without = probabilities(np.flatnonzero(known), group[known])
+    everything = np.arange(n)
+    with_sets = probabilities(everything, np.where(known, group, 3))  # 3 = set 0
+    cluster = group == 3
+    assert with_sets[cluster][:, 1:].sum(1).mean() > 0.75  # 0.86; 0.66 without
+    assert with_sets[cluster][:, 1:].sum(1).mean() > without[cluster][:, 1:].sum(1).mean() + 0.1
+    assert np.mean(with_sets[known].argmax(1) == group[known]) > 0.8

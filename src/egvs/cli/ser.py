@@ -24,8 +24,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="train the head on a labelled CSV; prints speaker-grouped CV",
         description="Build a speech-emotion head from labelled CSVs (columns path, speaker, dataset, "
         "and emotion, vocalization (laughing, crying, screaming, other) or valence (negative, "
-        "neutral, positive); optional kind=negative marks sounds with no voice). Probabilities are "
-        "calibrated on speaker-grouped out-of-fold predictions. Deterministic for a given --seed.",
+        "neutral, positive); optional kind=negative marks sounds with no voice). A positive or "
+        "negative voice without an emotion also teaches the emotions that sentiment allows "
+        "(the MLP head). Probabilities are calibrated on speaker-grouped out-of-fold "
+        "predictions. Deterministic for a given --seed.",
     )
     _labels_options(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (ser_head.npz, cv.json)")

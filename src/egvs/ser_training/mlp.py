@@ -51,6 +51,7 @@ def train_mlp(
     extra_params: Sequence = (),
     before_epoch: Callable[[], None] | None = None,
     reversed_tasks: Mapping[str, float] | None = None,
+    label_sets: Mapping[str, np.ndarray] | None = None,
 ):
     """The shared trunk and one output per task (torch modules, in ``targets``' order), trained.
 
@@ -60,6 +61,9 @@ def train_mlp(
     ``inputs(idx)`` gives the trunk's input rows for a batch of row indices (a tensor); it may
     hold parameters of its own (``extra_params``, trained with the head: a pooling, a layer
     weighting), and ``before_epoch`` runs before every epoch. See `fit_mlp` for ``targets``.
+
+    ``label_sets[name]`` (j, n_classes) bool: a target ``n_classes + j`` of that task means "one
+    of the classes of set j" (a partial label), trained on the set's total probability.
     """
     torch = _torch()
     torch.manual_seed(seed)
@@ -83,6 +87,13 @@ def train_mlp(
     generator = torch.Generator().manual_seed(seed)
     batches = -(-n // BATCH)
     reversal = [(reversed_tasks or {}).get(name, 0.0) for name in names]
+    # per task, the log of each target's allowed classes: a class alone, or a set (`label_sets`)
+    allowed = []
+    for name in names:
+        k = targets[name][3]
+        sets = np.asarray((label_sets or {}).get(name, np.zeros((0, k))), bool).reshape(-1, k)
+        table = np.concatenate([np.eye(k, dtype=bool), sets])
+        allowed.append(torch.from_numpy(np.where(table, 0.0, -np.inf).astype(np.float32)))
     for _ in range(max(EPOCHS, -(-MIN_STEPS // batches))):
         if before_epoch is not None:
             before_epoch()
@@ -92,9 +103,9 @@ def train_mlp(
             for i, head in enumerate(outs):
                 # h's values; the gradient through it reaches the trunk times -reversal[i]
                 seen = h.detach() + reversal[i] * (h.detach() - h) if reversal[i] else h
-                ce = torch.nn.functional.cross_entropy(
-                    head(seen), yt[i, idx].clamp(min=0), reduction="none"
-                )
+                # cross-entropy with the total probability of the classes the target allows
+                log_p = torch.nn.functional.log_softmax(head(seen), dim=1)
+                ce = -(log_p + allowed[i][yt[i, idx].clamp(min=0)]).logsumexp(1)
                 loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
             opt.zero_grad()
             loss.backward()
@@ -109,6 +120,7 @@ def fit_mlp(
     seed: int = 0,
     reversed_tasks: Mapping[str, float] | None = None,
     members: int = 1,
+    label_sets: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Trunk (weights (d, hidden), bias) and per task (weights (hidden, k), bias).
 
@@ -120,8 +132,11 @@ def fit_mlp(
     runtime head is unchanged, only wider.
     """
     if members == 1:
-        return _fit_one(z, targets, hidden, seed, reversed_tasks)
-    fits = [_fit_one(z, targets, hidden, 100 * seed + m, reversed_tasks) for m in range(members)]
+        return _fit_one(z, targets, hidden, seed, reversed_tasks, label_sets)
+    fits = [
+        _fit_one(z, targets, hidden, 100 * seed + m, reversed_tasks, label_sets)
+        for m in range(members)
+    ]
     trunk = (np.concatenate([f[0][0] for f in fits], 1), np.concatenate([f[0][1] for f in fits]))
     tasks = {
         name: (
@@ -139,6 +154,7 @@ def _fit_one(
     hidden: int,
     seed: int,
     reversed_tasks: Mapping[str, float] | None,
+    label_sets: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     torch = _torch()
     threads = torch.get_num_threads()
@@ -153,6 +169,7 @@ def _fit_one(
             hidden,
             seed,
             reversed_tasks=reversed_tasks,
+            label_sets=label_sets,
         )
         linear = trunk[1]
         to_np = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731

@@ -70,6 +70,17 @@ CORPUS_WEIGHTS: dict[str, float] = {"emotiontts_open_db": 0.1}
 # tripling laughs raised EmoGator laughs 80.5% -> 83.7% for more false vocalizations
 # (docs/speech_emotion.md), short of the 90% target.
 CLASS_WEIGHTS: dict[str, float] = {}
+# Clips with a voice sentiment and no emotion class (Deeply's Korean read speech: one speaker
+# reads the same sentences in a positive, a neutral and a negative voice; the neutral ones are
+# labelled neutral) are partial emotion targets too: a positive voice is one of the first
+# emotions, a negative one of the second, the head picks which. Otherwise the only Korean with
+# an emotion class besides the held-out actors is neutral, and held-out Korean reads neutral
+# (docs/speech_emotion.md, "Voice sentiment as partial emotion targets").
+SENTIMENT_EMOTIONS: dict[str, tuple[str, ...]] = {
+    "positive": ("happy", "surprised"),
+    "negative": ("sad", "angry", "fearful", "disgust"),
+}
+SHIPPED_SENTIMENT_EMOTIONS = dict(SENTIMENT_EMOTIONS)
 # With a strength > 0, the same sentences read in several emotions (RAVDESS, EmoDB, nEMO, ASED, the
 # Korean read speech) train an adversary that reads the sentence from the MLP's hidden layer, and
 # the layer gets its gradient reversed at that strength: it keeps less of the words. Off: at 0.3
@@ -286,6 +297,24 @@ def task_targets(items: Sequence[Item]) -> dict[str, tuple[np.ndarray, np.ndarra
     return out
 
 
+def sentiment_targets(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and emotion-task targets of the clips whose voice sentiment, and no class, names a
+    set of emotions (`SENTIMENT_EMOTIONS`): target ``len(CLASSES) + j`` is set j
+    (`emotion_label_sets`). Training only: nothing scores or calibrates on a set."""
+    sets = list(SENTIMENT_EMOTIONS)
+    rows = [i for i, it in enumerate(items) if not it.label and it.valence in sets]
+    return np.array(rows, dtype=int), np.array(
+        [len(CLASSES) + sets.index(items[i].valence) for i in rows], dtype=int
+    )
+
+
+def emotion_label_sets() -> np.ndarray:
+    """(sets, classes) bool: the classes each `SENTIMENT_EMOTIONS` target allows, in its order
+    (the emotion task's target ``len(CLASSES) + j`` is set j)."""
+    allowed = [[c in emotions for c in CLASSES] for emotions in SENTIMENT_EMOTIONS.values()]
+    return np.array(allowed, dtype=bool).reshape(-1, len(CLASSES))
+
+
 TASK_LABELS = {"emotion": CLASSES, "arousal": AROUSAL_LABELS, "valence": VALENCE_CLASSES}
 
 
@@ -336,6 +365,13 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
         f"strength (shipped: {LANGUAGE_ADVERSARY:g}; 0: none; docs/speech_emotion.md)",
     )
     parser.add_argument(
+        "--sentiment-emotions",
+        action=argparse.BooleanOptionalAction,
+        default=bool(SENTIMENT_EMOTIONS),
+        help="voice-sentiment clips (Deeply's Korean read speech) as partial emotion targets "
+        f"(shipped: {'on' if SENTIMENT_EMOTIONS else 'off'}; docs/speech_emotion.md)",
+    )
+    parser.add_argument(
         "--ensemble",
         type=int,
         default=ENSEMBLE,
@@ -346,22 +382,26 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
 
 def set_recipe(args: argparse.Namespace) -> None:
     """Train every head from here on with the settings `add_recipe_options` parsed."""
-    global CONTENT_ADVERSARY, LANGUAGE_ADVERSARY, ENSEMBLE
+    global CONTENT_ADVERSARY, LANGUAGE_ADVERSARY, ENSEMBLE, SENTIMENT_EMOTIONS
     CONTENT_ADVERSARY, ENSEMBLE = args.content_adversary, args.ensemble
     LANGUAGE_ADVERSARY = args.language_adversary
+    SENTIMENT_EMOTIONS = dict(SHIPPED_SENTIMENT_EMOTIONS) if args.sentiment_emotions else {}
 
 
 def training_targets(
     items: Sequence[Item], n_views: int = 1, adversaries: Collection[str] = ()
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per task with two classes or more: (rows, class index, sample weight, class count) over
-    ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion);
-    also each named adversary's task (`ADVERSARY_TARGETS`: the sentence read, the language)."""
+    ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion;
+    emotion also takes the partial `sentiment_targets`); also each named adversary's task (`ADVERSARY_TARGETS`: the sentence read, the language)."""
     n = len(items)
     datasets = np.array([it.dataset for it in items])
     tasks = {
         name: (rows, y, len(TASK_LABELS[name])) for name, (rows, y) in task_targets(items).items()
     }
+    rows, y, k = tasks["emotion"]
+    partial_rows, partial_y = sentiment_targets(items)
+    tasks["emotion"] = (np.concatenate([rows, partial_rows]), np.concatenate([y, partial_y]), k)
     tasks.update({name: ADVERSARY_TARGETS[name](items) for name in adversaries})
     targets = {}
     for name, (rows, y, n_classes) in tasks.items():
@@ -370,7 +410,8 @@ def training_targets(
         all_rows = np.concatenate([rows + k * n for k in range(n_views)])
         weights = _sample_weights(datasets[rows])
         if name == "emotion":
-            weights = weights * np.array([CLASS_WEIGHTS.get(CLASSES[c], 1.0) for c in y])
+            named = [CLASSES[c] if c < len(CLASSES) else "" for c in y]
+            weights = weights * np.array([CLASS_WEIGHTS.get(c, 1.0) for c in named])
         weights = np.tile(weights, n_views)
         targets[name] = (all_rows, np.tile(y, n_views), weights, n_classes)
     return targets
@@ -410,10 +451,13 @@ def fit_head(
     targets = training_targets(items, len(views), adversaries)
     trunk = None
     if hidden:
-        trunk, fitted = fit_mlp(z, targets, hidden, seed, adversaries or None, members=ENSEMBLE)
-    else:
+        sets = {"emotion": emotion_label_sets()}
+        trunk, fitted = fit_mlp(
+            z, targets, hidden, seed, adversaries or None, members=ENSEMBLE, label_sets=sets
+        )
+    else:  # a softmax regression takes one class per row: no partial targets
         fitted = {
-            name: fit_logistic(z[rows], y, k, l2, weights)
+            name: fit_logistic(z[rows[y < k]], y[y < k], k, l2, weights[y < k])
             for name, (rows, y, weights, k) in targets.items()
         }
     tasks = {name: Task(TASK_LABELS[name], w, b) for name, (w, b) in fitted.items()}
@@ -425,6 +469,7 @@ def fit_head(
         "context": x_context is not None,
         "augmented_views": len(x_augmented),
         "calm_baseline_share": CALM_BASELINE_SHARE,
+        "sentiment_emotions": {k: list(v) for k, v in SENTIMENT_EMOTIONS.items()},
         **{f"{name}_adversary": strength for name, strength in adversaries.items()},
         **({"ensemble": ENSEMBLE} if hidden and ENSEMBLE > 1 else {}),
         **backbone.config(),
