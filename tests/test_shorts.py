@@ -353,3 +353,32 @@ def test_quiet_shorts_print_nothing(tmp_path: Path, capsys) -> None:
     assert main([*args, "--no-captions", "--aspect", "1:1"]) == 0
     assert capsys.readouterr().err == ""
     assert any("fit" in w for w in json.loads((out / "shorts.json").read_text())["warnings"])
+
+
+def test_a_span_where_no_one_speaks_is_not_transcribed(monkeypatch) -> None:
+    """Whisper is not run on a span where neither the analysis' voice signal nor YAMNet's speech
+    rises (`make.SILENT_SPAN`): the clip gets no words and keeps its edges. Either signal alone
+    is enough to transcribe, and a timeline without them (a stage that did not run) is."""
+    from types import SimpleNamespace
+
+    from egvs.shortform.select import Clip
+    from egvs.timeline import TimeGrid, Timeline
+
+    grid = TimeGrid(0.5, 80)  # 40 s
+    voiced, speech = np.zeros(80), np.full(80, 0.1)
+    voiced[50:54] = 0.9  # someone speaks at 25-27 s
+    timeline = Timeline(grid)
+    timeline.add_signal("voiced", voiced)
+    timeline.add_signal("event.speech", speech)
+    assert not make.speaks(timeline, 0.0, 20.0) and make.speaks(timeline, 20.0, 30.0)
+    assert make.speaks(Timeline(grid), 0.0, 20.0)
+
+    monkeypatch.setattr(make.spans, "transcript", lambda *a, **k: pytest.fail("transcribed"))
+    info = SimpleNamespace(path="video.mp4", duration=40.0)
+    clip = Clip(2.0, 17.0, 9.0)
+    options = ShortsOptions.from_options(length=(10, 20))
+    assert make._speech(info, timeline, clip, options, cache=None) == ([], None)
+    assert (clip.start, clip.end) == (2.0, 17.0)
+
+    timeline.add_signal("event.speech", np.where(np.arange(80) == 10, 0.6, 0.1))  # YAMNet: 5 s
+    assert make.speaks(timeline, 0.0, 20.0)

@@ -14,7 +14,7 @@ from egvs.cache import FeatureCache
 from egvs.captions import Transcript, Word
 from egvs.example import make_video
 from egvs.reframe import Face, FaceTrack
-from egvs.shortform import shorts, spans
+from egvs.shortform import make, shorts, spans
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,8 @@ def _refuse(what: str):
 def test_a_rerun_takes_words_and_faces_from_the_cache(
     source: Path, tmp_path: Path, monkeypatch
 ) -> None:
+    # The generated video's sound is tones, where no one speaks: transcribe it all the same
+    monkeypatch.setattr(make, "speaks", lambda *_args: True)
     first = shorts(source, tmp_path / "first", count=1, length=(6.0, 9.0))
     monkeypatch.setattr(egvs.captions, "transcribe", _refuse("transcribed"))
     monkeypatch.setattr(egvs.reframe, "detect_track", _refuse("tracked"))
