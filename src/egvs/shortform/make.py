@@ -44,8 +44,8 @@ MANIFEST = "shorts.json"
 CLIP_FILE = re.compile(r"\d{2,}-.*\.(mp4|srt|vtt|otio)")
 REPEAT_SHARE = 0.5  # of a clip's word triples said in a better clip: the same passage again
 # No one speaks in a span where the analysis' voiced signal stays under the first and YAMNet's
-# speech under the second at every step (under 0.2 on 99% of the steps that are not voiced, on
-# the shorts benchmark's file): such a span is not transcribed (about 1 CPU-s per 26 s span).
+# speech under the second at every step (its 99th percentile over the steps that are not voiced
+# is 0.22, on the shorts benchmark's file): such a span is not transcribed (1 CPU-s per 26 s).
 SILENT_SPAN = (0.05, 0.2)
 
 
