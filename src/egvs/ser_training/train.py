@@ -393,7 +393,8 @@ def training_targets(
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per task with two classes or more: (rows, class index, sample weight, class count) over
     ``n_views`` stacked copies of ``items``' rows (corpus weights, `CLASS_WEIGHTS` on emotion;
-    emotion also takes the partial `sentiment_targets`); also each named adversary's task (`ADVERSARY_TARGETS`: the sentence read, the language)."""
+    emotion also takes the partial `sentiment_targets`); also each named adversary's task
+    (`ADVERSARY_TARGETS`: the sentence read, the language)."""
     n = len(items)
     datasets = np.array([it.dataset for it in items])
     tasks = {
