@@ -36,6 +36,7 @@ EVENTS = [
     "speech",
     "explosion",
     "animal",
+    "siren",
 ]
 FACES = ["face_present", "face_happy", "face_surprise", "face_negative", "face_expressiveness"]
 EMOTION = [

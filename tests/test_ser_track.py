@@ -14,7 +14,9 @@ from egvs.ser.head import SerHead, Task
 from egvs.ser.model import (
     HUMAN_EVENTS,
     WhisperEmotionModel,
+    head_scream,
     tagger_confirmation,
+    tagger_sirens,
     tagger_vocalizations,
     tagger_voice,
     to_track,
@@ -132,6 +134,32 @@ def test_a_cry_or_scream_neither_the_vad_nor_the_tagger_hears_is_another_sound(
     assert (track.vocalizations[1:, column] > 0.9).all()
     ungated = to_track(p, CLASSES, vad, level)
     assert ungated.vocalizations[0, column] > 0.9  # the same step without the tagger's check
+
+
+def test_a_scream_the_head_hears_under_a_bed_votes_though_the_tagger_misses_it() -> None:
+    # steps 0-4: the head's scream under a music bed (YAMNet hears music, not the scream);
+    # step 1 is only half as aroused, step 2 barely a scream, step 3 silent, step 4 a siren
+    p = np.zeros((5, len(CLASSES)))
+    p[:, CLASSES.index("screaming")], p[:, CLASSES.index("other")] = 0.45, 0.55
+    p[2, CLASSES.index("screaming")], p[2, CLASSES.index("other")] = 0.1, 0.9
+    arousal = np.array([0.98, 0.6, 0.98, 0.98, 0.98])
+    level = np.array([-22.0, -22.0, -22.0, -70.0, -22.0])
+    tl = Timeline(TimeGrid(0.5, 5))
+    tl.add_signal("event.siren", np.array([0.0, 0.0, 0.0, 0.0, 0.7]))
+    sirens = tagger_sirens(tl)
+    assert sirens.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # spread over 1.5 s
+    screamed = head_scream(p, CLASSES, level, arousal, sirens)
+    assert screamed is not None and screamed.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    music = np.full(5, 0.3)  # the veto: YAMNet confirms no human sound under the music
+    unheard = {"crying": np.zeros(5), "screaming": np.zeros(5)}
+    kwargs = {"confirm": music, "heard": np.zeros(5), "vocal_heard": unheard}
+    track = to_track(p, CLASSES, np.zeros(5), level, arousal, **kwargs, screamed=screamed)
+    assert track.voiced[0] == 1.0 and track.arousal[0] > 0.9
+    assert track.vocalizations[0, VOCALIZATIONS.index("screaming")] > 0.4
+    assert (track.arousal[1:] == 0.0).all()
+    assert (to_track(p, CLASSES, np.zeros(5), level, arousal, **kwargs).arousal == 0.0).all()
+    # without its own arousal a head cannot tell
+    assert head_scream(p, CLASSES, level, None, sirens) is None
 
 
 def tagger_voice_of(speech: list[float], **events: list[float]) -> np.ndarray:

@@ -51,6 +51,16 @@ AFFECTIVE_EVENTS: dict[str, tuple[str, ...]] = {
     "speech": ("Speech", "Conversation", "Narration, monologue"),
     "explosion": ("Explosion", "Gunshot, gunfire", "Burst, pop", "Boom"),
     "animal": ("Animal",),  # any animal sound: not a human voice (see egvs.ser.model)
+    # wails the speech-emotion head takes for screams (see egvs.ser.model.head_scream)
+    "siren": (
+        "Siren",
+        "Civil defense siren",
+        "Police car (siren)",
+        "Ambulance (siren)",
+        "Fire engine, fire truck (siren)",
+        "Emergency vehicle",
+        "Car alarm",
+    ),
 }
 # Events that mark an emotional moment on their own (the "events" part of the fusion score).
 MOMENT_EVENTS = ("laughter", "applause", "cheering", "screaming", "crying", "shouting")
