@@ -432,7 +432,8 @@ def _pause(rng: np.random.Generator) -> np.ndarray:
 
 
 def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes: float):
-    """(speech audio, moments as [(start, end, kind, who)], used clip paths) for one plan.
+    """(speech audio, moments as [(start, end, kind, who)], the clips as [(path, start, end)])
+    for one plan.
 
     Calm talk: turns of 1-3 calm clips, the next turn always by another speaker. Moment ``j``
     starts at the first turn boundary after a seeded time in the j-th quarter of the video.
@@ -482,8 +483,9 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
                 )
             start = pos
             for j, p in enumerate(pick):
+                at = pos
                 add(trim_and_level(load_audio(pool[p].path)))
-                used.append(pool[p].path)
+                used.append((pool[p].path, at / SR, pos / SR))
                 if j < len(pick) - 1:
                     add(_pause(rng))
             moments.append((start / SR, pos / SR, kind, who))
@@ -497,8 +499,9 @@ def build_multi_audio(plan: Plan, clips: Sequence[Clip], hold: HeldOut, minutes:
             order = calm_order[speaker]
             clip = calm[speaker][order[calm_next[speaker] % len(order)]]
             calm_next[speaker] += 1
+            at = pos
             add(trim_and_level(load_audio(clip.path)))
-            used.append(clip.path)
+            used.append((clip.path, at / SR, pos / SR))
             add(_pause(rng))
     return np.concatenate(parts), moments, used
 
@@ -852,10 +855,40 @@ def score_video(
         "duration": round(duration, 1),
         "ratio": round(ratio, 3),
         "moments": [(round(a, 1), round(b, 1), *rest) for a, b, *rest in moments],
+        "selected": [(round(a, 2), round(b, 2)) for a, b in segs],
         "egvs": f1(sel, truth),
         "ser_only": ser_only(doc, truth, budget_bins),
         **baselines(audio, truth, budget_bins, rng),
     }
+
+
+def errors(
+    row: dict, used: list[tuple[Path, float, float]], by_path: dict[Path, Clip]
+) -> list[str]:
+    """What the selection got wrong, by clip: each selected segment that touches no moment with
+    the clips under it, and each moment less than half selected. So a set's misses can be traced
+    to the clips (and speakers) behind them without rebuilding the video."""
+
+    def overlap(a: float, b: float, c: float, d: float) -> float:
+        return max(0.0, min(b, d) - max(a, c))
+
+    out = []
+    for a, b in row["selected"]:
+        if any(overlap(a, b, s, e) > 0 for s, e, *_ in row["moments"]):
+            continue
+        under = [
+            f"{Path(p).name} ({by_path[p].speaker}, "
+            f"{by_path[p].emotion or by_path[p].vocalization or by_path[p].cls}) "
+            f"{overlap(a, b, s, e):.1f} s"
+            for p, s, e in used
+            if overlap(a, b, s, e) > 0
+        ]
+        out.append(f"false {a:.1f}-{b:.1f} s: {'; '.join(under) or 'a pause'}")
+    for s, e, kind, who in row["moments"]:
+        share = sum(overlap(a, b, s, e) for a, b in row["selected"]) / (e - s)
+        if share < 0.5:
+            out.append(f"missed {s:.1f}-{e:.1f} s: {kind} ({who}), {share:.0%} selected")
+    return out
 
 
 def _line(row: dict) -> str:
@@ -920,9 +953,10 @@ def run_plans(
     rows = []
     speakers = hold.speakers()
     held_paths = {c.path for c in clips if c.speaker in speakers}
+    by_path = {c.path: c for c in clips}
     for plan in plans[: args.videos]:
         audio, moments, used = build_multi_audio(plan, clips, hold, args.minutes)
-        assert set(used) <= held_paths, f"{plan.name} uses a clip the head may know"
+        assert {p for p, _, _ in used} <= held_paths, f"{plan.name} uses a clip the head may know"
         extra: dict = {}
         if beds:
             truth = mask(moments, len(audio) / SR)
@@ -935,6 +969,7 @@ def run_plans(
             args.analyze_args,
             _rng("baselines", plan.name),
         )
+        row["errors"] = errors(row, used, by_path)
         rows.append({"speakers": plan.speakers, **row, **extra})
         note = f"\n    speakers {', '.join(plan.speakers)}"
         if beds:
@@ -943,7 +978,7 @@ def run_plans(
                 f"; beds cover {cover['moments']:.0%} of moment time, "
                 f"{cover['calm']:.0%} of calm time"
             )
-        print(_line(row) + note)
+        print(_line(row) + note + "".join(f"\n    {e}" for e in row["errors"]))
     return {"videos": rows, "mean": table(title, rows)}
 
 

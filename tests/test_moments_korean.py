@@ -81,9 +81,15 @@ def test_korean_video_gives_each_moment_speaker_calm_turns(moments, monkeypatch)
     assert [m[2] for m in found] == plan.kinds
     assert [m[3] for m in found] == [m[0].speaker for m in plan.moments]
     by_path = {c.path: c for c in clips}
-    calm_speakers = {by_path[p].speaker for p in used if by_path[p].emotion == "neutral"}
+    calm_speakers = {by_path[p].speaker for p, _, _ in used if by_path[p].emotion == "neutral"}
     assert set(plan.speakers) <= calm_speakers
-    assert all(by_path[p].emotion != "sad" for p in used)
+    assert all(by_path[p].emotion != "sad" for p, _, _ in used)
+    starts = [s for _, s, _ in used]
+    assert starts == sorted(starts) and all(e > s for _, s, e in used)
+    assert used[-1][2] <= len(audio) / moments.SR
+    for start, end, kind, who in found:  # a moment's time is its clips' time (and pauses)
+        inside = [by_path[p] for p, s, e in used if start <= s and e <= end]
+        assert inside and {c.emotion for c in inside} == {kind} and inside[0].speaker == who
     again, found_again, _ = moments.build_multi_audio(plan, clips, hold, minutes=1.5)
     assert np.array_equal(audio, again) and found == found_again
 
@@ -128,3 +134,20 @@ def test_tuning_sets_keep_the_held_out_speakers_and_change_the_videos(moments, m
         )
     assert plans[0][0] == plans[1][0]  # the same held-out speakers
     assert plans[0][1] != plans[1][1]  # other clips in the videos
+
+
+def test_errors_name_the_clips_under_a_false_segment_and_the_missed_moments(moments) -> None:
+    clips = made_up_clips(moments)
+    by_path = {c.path: c for c in clips}
+    calm, angry = clips[0].path, clips[15].path  # k1's neutral0 and angry0
+    used = [(calm, 0.0, 4.0), (angry, 5.0, 9.0), (calm, 10.0, 14.0)]
+    row = {
+        "moments": [(5.0, 9.0, "angry", "emotiontts_k1"), (20.0, 24.0, "happy", "emotiontts_k2")],
+        "selected": [(2.0, 8.0), (11.0, 13.0), (21.5, 22.0), (30.0, 31.0)],
+    }
+    found = moments.errors(row, used, by_path)
+    assert found == [
+        "false 11.0-13.0 s: neutral0.flac (emotiontts_k1, neutral) 2.0 s",
+        "false 30.0-31.0 s: a pause",
+        "missed 20.0-24.0 s: happy (emotiontts_k2), 12% selected",
+    ]
