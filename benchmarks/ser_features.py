@@ -43,7 +43,13 @@ from egvs.ser.backbone import KEEP_LAYERS, WhisperEncoder
 from egvs.ser.classes import CLASSES, VOCALIZATIONS
 from egvs.ser.features import Featurizer
 from egvs.ser.head import softmax
-from egvs.ser_training.data_check import SUMMARY, acted_prosody, arousal_swaps, functionals
+from egvs.ser_training.data_check import (
+    SUMMARY,
+    acted_prosody,
+    arousal_swaps,
+    calm_above_anger,
+    functionals,
+)
 from egvs.ser_training.labels import read_many
 from egvs.ser_training.train import (
     DEFAULT_L2,
@@ -173,6 +179,19 @@ def main() -> None:
             print(f"FLAGGED {corpus}: angry below sad on {', '.join(flagged[corpus])}")
         elif {"angry", "sad"} <= result["acted"][corpus].keys():
             print(f"ok {corpus}: angry above sad on at least two of loudness, pitch, brightness")
+    result["calm_above_anger"] = speakers = calm_above_anger(
+        [items[i] for i in acted], prosody[acted, : len(SUMMARY)]
+    )
+    print("\nSpeakers whose angry clips sit below their own neutral/calm ones on two or more cues:")
+    for corpus in result["acted"]:
+        named = speakers.get(corpus, {})
+        total = len({items[i].speaker for i in acted if items[i].dataset == corpus})
+        cells = [f"{s} ({', '.join(cues)})" for s, cues in named.items()]
+        print(
+            f"  {corpus}: {len(named)} of {total} speakers"
+            + (": " if cells else "")
+            + "; ".join(cells)
+        )
     if args.loco:
         x = clip_features(items)
         sets = {

@@ -1,4 +1,5 @@
-"""egvs.ser_training.data_check: a corpus whose angry clips sit below its sad ones is flagged."""
+"""egvs.ser_training.data_check: a corpus whose angry clips sit below its sad ones is flagged, and
+so is a speaker whose anger sits below their own calm clips."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from egvs.media.decode import SAMPLE_RATE
-from egvs.ser_training.data_check import SUMMARY, acted_prosody, arousal_swaps, functionals
+from egvs.ser_training.data_check import (
+    SUMMARY,
+    acted_prosody,
+    arousal_swaps,
+    calm_above_anger,
+    functionals,
+)
 from egvs.ser_training.labels import Item
 
 # Made-up speaker-level prosody (loudness, pitch, brightness, rate) per emotion.
@@ -64,3 +71,15 @@ def test_functionals_hear_a_louder_higher_voice() -> None:
     aroused = 0.5 * (np.sin(2 * np.pi * 240 * t) + 0.5 * np.sin(2 * np.pi * 2400 * t))
     low, high = functionals(calm.astype(np.float32)), functionals(aroused.astype(np.float32))
     assert high[0] > low[0] + 10 and high[1] > low[1] + 0.5 and high[2] > low[2]
+
+
+def test_a_speaker_whose_calm_sits_above_their_anger_is_named() -> None:
+    rng = np.random.default_rng(1)
+    items, feats = corpus("studio", False, rng)
+    lively = [i for i, it in enumerate(items) if it.speaker == "studio_b" and it.label == "neutral"]
+    feats[lively, :3] += 3.0  # speaker b reads neutral sentences above their anger
+    burst = Item(Path("cry.flac"), "studio_c", "studio", "crying")  # no calm, no anger: skipped
+    found = calm_above_anger([*items, burst], np.vstack([feats, np.zeros((1, 4))]))
+    assert found == {"studio": {"studio_b": ["loudness", "pitch", "brightness"]}}
+    feats[lively, 1:3] -= 3.0  # louder calm alone is one cue, not two
+    assert calm_above_anger(items, feats) == {}

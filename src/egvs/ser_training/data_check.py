@@ -8,6 +8,9 @@ loudness, pitch and brightness: either that corpus acts anger cold and sadness a
 angry and sad labels are swapped (emotiontts_ko's were, until 4 December 2026). Either way a
 model that learns arousal from the voice elsewhere hears it the other way round, so look before
 training on it (``benchmarks/ser_features.py`` prints the table and the flags).
+`calm_above_anger` asks the same of each speaker against their own calm clips: a speaker whose
+neutral readings sit above their anger (emotiontts_ko's ned) has calm talk that a voice model
+hears as aroused, which shows up as false moments in videos of that speaker.
 """
 
 from __future__ import annotations
@@ -123,4 +126,25 @@ def arousal_swaps(table: dict[str, dict[str, dict]]) -> dict[str, list[str]]:
         below = [c for c in AROUSAL_CUES if emotions["angry"][c] < emotions["sad"][c]]
         if len(below) >= 2:
             flagged[corpus] = below
+    return flagged
+
+
+def calm_above_anger(items: Sequence[Item], feats: np.ndarray) -> dict[str, dict[str, list[str]]]:
+    """Speakers whose angry clips sit below their own neutral and calm clips on at least two of
+    loudness, pitch and brightness (each clip z-scored within its speaker, as in
+    `acted_prosody`): {corpus: {speaker: the cues on which angry < calm}}."""
+    speakers = np.array([it.speaker for it in items])
+    labels = np.array([it.label for it in items])
+    z = speaker_z(feats[:, : len(AROUSAL_CUES)], speakers)
+    flagged: dict[str, dict[str, list[str]]] = {}
+    for corpus, speaker in sorted({(it.dataset, it.speaker) for it in items}):
+        own = speakers == speaker
+        calm, angry = own & np.isin(labels, ("neutral", "calm")), own & (labels == "angry")
+        if not calm.any() or not angry.any():
+            continue
+        below = [
+            cue for k, cue in enumerate(AROUSAL_CUES) if z[angry, k].mean() < z[calm, k].mean()
+        ]
+        if len(below) >= 2:
+            flagged.setdefault(corpus, {})[speaker] = below
     return flagged
