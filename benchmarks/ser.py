@@ -203,9 +203,9 @@ def markdown(result: dict) -> str:
             ),
             "",
             "Leave one corpus out (trained on all other corpora):",
-            "| held-out corpus | n | UAR % | chance % | arousal UAR % | arousal ECE | valence UAR % "
-            "| chance % |",
-            "|---|---|---|---|---|---|---|---|",
+            "| held-out corpus | n | UAR % | chance % | arousal UAR % | arousal AUC | arousal ECE "
+            "| valence UAR % | chance % |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         uars = []
         for name, m in result["leave_one_corpus_out"].items():
@@ -214,11 +214,11 @@ def markdown(result: dict) -> str:
                 uars.append(m["uar"])
             lines.append(
                 f"| {name} | {m['n']} | {_pct(m, 'uar')} | {_pct(ch, 'uar')} "
-                f"| {_pct(m, 'arousal_uar')} | {_ece(m, 'arousal_ece')} | {_pct(m, 'valence_uar')} "
-                f"| {_pct(ch, 'valence_uar')} |"
+                f"| {_pct(m, 'arousal_uar')} | {_ece(m, 'arousal_auc')} | {_ece(m, 'arousal_ece')} "
+                f"| {_pct(m, 'valence_uar')} | {_pct(ch, 'valence_uar')} |"
             )
         lines.append(
-            f"| mean UAR over the emotion corpora | | {100 * np.mean(uars):.1f} | | | | | |"
+            f"| mean UAR over the emotion corpora | | {100 * np.mean(uars):.1f} | | | | | | |"
         )
     if "speed" in result:
         s = result["speed"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egvs.evaluation.classification import expected_calibration_error
+from egvs.evaluation.classification import expected_calibration_error, roc_auc
 from egvs.ser.classes import CLASSES, VALENCE_CLASSES
 from egvs.ser.features import pool, pool_windows
 from egvs.ser.head import SerHead, Task, baseline, normalize_groups, softmax
@@ -39,12 +39,24 @@ def test_score_hand_made() -> None:
     assert m["uar"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
     # arousal: high = 3 angry + laughing (3/4 right), low = sad + neutral (2/2 right)
     assert m["arousal_uar"] == pytest.approx((3 / 4 + 1) / 2)
+    # ordering: high 0.9, 0.8, 0.2, 0.7 against low 0.1, 0.4 -> 7 of 8 pairs in order
+    assert m["arousal_auc"] == pytest.approx(7 / 8)
     # arousal calibration: confidences 0.6 / 0.7 right (0.4, 0.3 off), 0.8 twice half right
     # (0.3 each), 0.9 twice right (0.1 each) -> 1.5 / 6
     assert m["arousal_ece"] == pytest.approx(1.5 / 6)
     assert m["vocalization_recall"] == 0.0
     i = m["classes"].index("angry")
     assert m["confusion"][i][m["classes"].index("sad")] == 1
+
+
+def test_roc_auc_counts_pairs_in_order_and_ties_half() -> None:
+    positive = np.array([True, True, False, False])
+    assert roc_auc(np.array([0.9, 0.8, 0.1, 0.2]), positive) == 1.0
+    assert roc_auc(np.array([0.1, 0.2, 0.9, 0.8]), positive) == 0.0
+    # a whole corpus shifted calm keeps its order: the threshold misses, the ranking does not
+    assert roc_auc(np.array([0.3, 0.2, 0.01, 0.02]), positive) == 1.0
+    assert roc_auc(np.array([0.5, 0.5, 0.5, 0.1]), positive) == pytest.approx(3 / 4)
+    assert np.isnan(roc_auc(np.array([0.5, 0.6]), np.array([True, True])))
 
 
 def test_predictions_restricted_to_dataset_classes() -> None:

@@ -27,3 +27,17 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
         if idx.any():
             ece += idx.mean() * abs(correct[idx].mean() - conf[idx].mean())
     return float(ece)
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random positive row scores above a random
+    negative one (ties count half), from the rank sum; nan without both kinds of rows. It tells
+    how well ``scores`` order the rows whatever threshold they are cut at."""
+    from scipy.stats import rankdata  # scipy.stats takes ~0.3 s to import: only when scored
+
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    ranks = rankdata(np.asarray(scores, dtype=float))
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

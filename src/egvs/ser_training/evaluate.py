@@ -7,9 +7,12 @@ is how each corpus' published figures are computed. "overall" pools those per-da
 Beside accuracy, UAR and the confusion matrix:
 
 - ``arousal_uar``: binary arousal (high: angry, happy, fearful, surprised, laughing, screaming;
-  low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities, and
-  ``arousal_ece``: its calibration error (per corpus, so a corpus the arousal output is
-  over- or under-confident on shows);
+  low: neutral, calm, sad, boredom) from the arousal head, or from the class probabilities, at
+  P(high) >= 0.5; ``arousal_auc``: how well P(high) orders that corpus' high and low clips at any
+  threshold (a corpus that reads calmer as a whole, such as a language the head never heard,
+  can order its clips well and still fall on the low side of 0.5; a video's arousal is scaled
+  within the video, so the order is what its moments use); and ``arousal_ece``: its calibration
+  error (per corpus, so a corpus the arousal output is over- or under-confident on shows);
 - ``vocalization_recall``: laughs, cries and screams, restricted to the dataset's classes (in a
   dataset with more than one class), and ``vocalization_recall_open``: the true vocalization is
   the top class among all classes (the table shows this one);
@@ -28,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from egvs.evaluation.classification import expected_calibration_error, uar
+from egvs.evaluation.classification import expected_calibration_error, roc_auc, uar
 from egvs.ser.classes import (
     CLASSES,
     HIGH_AROUSAL,
@@ -112,6 +115,7 @@ def score(
         if hi_true.any() and not hi_true.all():  # both arousal levels present
             p_high = np.asarray(arousal, dtype=float)[has]
             out["arousal_uar"] = uar(hi_true, p_high >= 0.5)
+            out["arousal_auc"] = roc_auc(p_high, hi_true)
             out["arousal_ece"] = expected_calibration_error(
                 np.stack([1 - p_high, p_high], axis=1), hi_true.astype(int)
             )
