@@ -75,8 +75,10 @@ def test_report_and_table() -> None:
     assert set(result["datasets"]) == {"x", "y", "z"}
     assert result["datasets"]["z"]["vocalization_recall"] == 1.0
     assert result["overall"]["arousal_uar"] == 1.0
+    assert result["overall"]["arousal_auc"] == 1.0
     table = format_table(result)
     assert "overall" in table and "100.0" in table
+    assert "arousal AUC" in table and "1.000" in table
 
 
 def test_logistic_head_learns_and_roundtrips(tmp_path) -> None:

@@ -193,6 +193,11 @@ def format_table(result: dict) -> str:
         ("acc%", 6, lambda m: pct(m.get("accuracy"))),
         ("UAR%", 6, lambda m: pct(m.get("uar"))),
         ("arousal UAR%", 13, lambda m: pct(m.get("arousal_uar"))),
+        (
+            "arousal AUC",
+            12,
+            lambda m: "-" if m.get("arousal_auc") is None else f"{m['arousal_auc']:.3f}",
+        ),
         ("valence UAR%", 13, lambda m: pct(m.get("valence_uar"))),
         ("vocal recall%", 14, lambda m: pct(m.get("vocalization_recall_open"))),
         ("false vocal%", 13, lambda m: pct(m.get("false_vocalization_rate"))),
