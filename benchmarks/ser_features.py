@@ -185,10 +185,12 @@ def main() -> None:
     print("\nSpeakers whose angry clips sit below their own neutral/calm ones on two or more cues:")
     for corpus in result["acted"]:
         named = speakers.get(corpus, {})
-        total = len({items[i].speaker for i in acted if items[i].dataset == corpus})
+        own = [items[i] for i in acted if items[i].dataset == corpus]
+        calm = {it.speaker for it in own if it.label in ("neutral", "calm")}
+        total = len(calm & {it.speaker for it in own if it.label == "angry"})
         cells = [f"{s} ({', '.join(cues)})" for s, cues in named.items()]
         print(
-            f"  {corpus}: {len(named)} of {total} speakers"
+            f"  {corpus}: {len(named)} of {total} speakers with calm and angry clips"
             + (": " if cells else "")
             + "; ".join(cells)
         )
