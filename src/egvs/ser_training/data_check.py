@@ -26,6 +26,7 @@ from egvs.ser_training.labels import Item
 
 SUMMARY = ("loudness", "pitch", "brightness", "rate")
 AROUSAL_CUES = ("loudness", "pitch", "brightness")  # what `arousal_swaps` compares
+MIN_CUES_BELOW = 2  # anger below on this many of them is flagged (one alone: EmoDB's quiet anger)
 HOP = 320  # 20 ms, as pitch_track's frames
 FRAME = 640
 
@@ -123,8 +124,10 @@ def arousal_swaps(table: dict[str, dict[str, dict]]) -> dict[str, list[str]]:
     for corpus, emotions in table.items():
         if not {"angry", "sad"} <= emotions.keys():
             continue
-        below = [c for c in AROUSAL_CUES if emotions["angry"][c] < emotions["sad"][c]]
-        if len(below) >= 2:
+        below = _cues_below(
+            [emotions["angry"][c] for c in AROUSAL_CUES], [emotions["sad"][c] for c in AROUSAL_CUES]
+        )
+        if below:
             flagged[corpus] = below
     return flagged
 
@@ -142,9 +145,14 @@ def calm_above_anger(items: Sequence[Item], feats: np.ndarray) -> dict[str, dict
         calm, angry = own & np.isin(labels, ("neutral", "calm")), own & (labels == "angry")
         if not calm.any() or not angry.any():
             continue
-        below = [
-            cue for k, cue in enumerate(AROUSAL_CUES) if z[angry, k].mean() < z[calm, k].mean()
-        ]
-        if len(below) >= 2:
+        below = _cues_below(z[angry].mean(0), z[calm].mean(0))
+        if below:
             flagged.setdefault(corpus, {})[speaker] = below
     return flagged
+
+
+def _cues_below(angry: Sequence[float], other: Sequence[float]) -> list[str]:
+    """The `AROUSAL_CUES` on which ``angry`` sits below ``other`` (both in that order), when
+    they are at least `MIN_CUES_BELOW` of them; else none."""
+    below = [cue for cue, a, o in zip(AROUSAL_CUES, angry, other, strict=True) if a < o]
+    return below if len(below) >= MIN_CUES_BELOW else []

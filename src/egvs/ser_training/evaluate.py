@@ -188,21 +188,20 @@ def format_table(result: dict) -> str:
     def pct(value: float | None) -> str:
         return "-" if value is None or value != value else f"{100 * value:.1f}"
 
+    def num(value: float | None) -> str:
+        return "-" if value is None or value != value else f"{value:.3f}"
+
     columns = (
         ("n", 6, lambda m: str(m["n"])),
         ("acc%", 6, lambda m: pct(m.get("accuracy"))),
         ("UAR%", 6, lambda m: pct(m.get("uar"))),
         ("arousal UAR%", 13, lambda m: pct(m.get("arousal_uar"))),
-        (
-            "arousal AUC",
-            12,
-            lambda m: "-" if m.get("arousal_auc") is None else f"{m['arousal_auc']:.3f}",
-        ),
+        ("arousal AUC", 12, lambda m: num(m.get("arousal_auc"))),
         ("valence UAR%", 13, lambda m: pct(m.get("valence_uar"))),
         ("vocal recall%", 14, lambda m: pct(m.get("vocalization_recall_open"))),
         ("false vocal%", 13, lambda m: pct(m.get("false_vocalization_rate"))),
         ("false voice%", 13, lambda m: pct(m.get("false_voice_rate"))),
-        ("ECE", 6, lambda m: "-" if m.get("ece") != m.get("ece") else f"{m['ece']:.3f}"),
+        ("ECE", 6, lambda m: num(m.get("ece"))),
     )
     lines = [f"{'dataset':<20}" + "".join(f"{name:>{w}}" for name, w, _ in columns)]
     rows = [*result["datasets"].items(), ("overall", result["overall"])]
