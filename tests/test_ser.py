@@ -599,3 +599,49 @@ def test_a_partial_target_raises_its_set_and_leaves_the_choice_within_it() -> No
     assert with_sets[cluster][:, 1:].sum(1).mean() > 0.75  # 0.86; 0.66 without
     assert with_sets[cluster][:, 1:].sum(1).mean() > without[cluster][:, 1:].sum(1).mean() + 0.1
     assert np.mean(with_sets[known].argmax(1) == group[known]) > 0.8
+
+
+@pytest.mark.parametrize("pooled", ["mean", "mean+std"])
+def test_the_head_reads_the_pooled_statistics_it_was_trained_on(monkeypatch, pooled) -> None:
+    from egvs.ser.head import FRAME_DIM
+    from egvs.ser_training import train
+
+    monkeypatch.setattr(train, "POOLED", pooled)
+    rng = np.random.default_rng(1)
+    items = [
+        Item(Path(f"{s}_{k}.flac"), f"spk{s}", "toy", label, kind="speech")
+        for s in range(3)
+        for k, label in enumerate(["angry", "neutral"] * 6)
+    ]
+    x = rng.normal(size=(len(items), 2 * FRAME_DIM)).astype(np.float32)
+    head = train.fit_head(x, items, hidden=0)
+    assert head.pooled == pooled and head.meta["pooled"] == pooled
+    assert head.mean.shape == ((FRAME_DIM,) if pooled == "mean" else (2 * FRAME_DIM,))
+    other_std = x.copy()
+    other_std[:, FRAME_DIM:] = rng.normal(size=(len(items), FRAME_DIM))
+    same = np.allclose(
+        train.head_outputs(head, x, items)["emotion"],
+        train.head_outputs(head, other_std, items)["emotion"],
+    )
+    assert same == (pooled == "mean")  # the std half moves only a head that reads it
+
+
+def test_a_video_is_scored_with_the_columns_its_head_reads(tmp_path) -> None:
+    from egvs.ser.head import FRAME_DIM
+    from egvs.ser.model import WhisperEmotionModel
+
+    rng = np.random.default_rng(2)
+    w = rng.normal(size=(FRAME_DIM, len(CLASSES)))
+    head = SerHead(
+        Task(CLASSES, w, np.zeros(len(CLASSES))),
+        np.zeros(FRAME_DIM),
+        np.ones(FRAME_DIM),
+        meta={"pooled": "mean"},
+    )
+    head.save(tmp_path / "ser_head.npz")
+    model = WhisperEmotionModel(tmp_path / "ser_head.npz")
+    feats = rng.normal(size=(40, 2 * FRAME_DIM)).astype(np.float32)
+    voiced, speakers = np.ones(40), np.zeros(40, dtype=int)
+    out = model.outputs(feats, voiced, speakers, 0.5)["emotion"]
+    feats[:, FRAME_DIM:] = rng.normal(size=(40, FRAME_DIM))
+    np.testing.assert_allclose(model.outputs(feats, voiced, speakers, 0.5)["emotion"], out)

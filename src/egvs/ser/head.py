@@ -20,6 +20,12 @@ SHRINK = (
 )
 
 
+# The pooled features are the encoder frames' mean (the first `FRAME_DIM` columns), then their
+# std; a head reads the columns its meta's "pooled" names (heads from before it read both).
+FRAME_DIM = 512
+POOLED_COLUMNS = {"mean+std": slice(None), "mean": slice(0, FRAME_DIM)}
+
+
 def baseline(
     x: np.ndarray,
     mean: np.ndarray,
@@ -110,6 +116,15 @@ class SerHead:
     valence: Task | None = None  # labels ("negative", "neutral", "positive")
     meta: dict = field(default_factory=dict)
     trunk: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def pooled(self) -> str:
+        """The pooled statistics it reads (a `POOLED_COLUMNS` key)."""
+        return str(self.meta.get("pooled", "mean+std"))
+
+    def inputs(self, feats: np.ndarray) -> np.ndarray:
+        """The columns of pooled features ``feats`` (n, 1024) that this head reads."""
+        return feats[:, POOLED_COLUMNS[self.pooled]]
 
     def hidden(self, z: np.ndarray) -> np.ndarray:
         """What the tasks read: the trunk's ReLU layer of ``z``, or ``z`` itself."""

@@ -125,7 +125,7 @@ class WhisperEmotionModel:
         speech, are judged against it. A video without voice falls back to the global statistics
         (non-voice sound is never its own baseline).
         """
-        x = feats.astype(np.float32)
+        x = self.head.inputs(feats).astype(np.float32)
         vm, vs = baseline(x[voiced >= VOICED_HIGH], self.head.mean, self.head.std)
         z = (x - vm) / vs
         shrink = SPEAKER_SHRINK_SECONDS / step
