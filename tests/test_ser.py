@@ -10,7 +10,7 @@ import pytest
 from egvs.evaluation.classification import expected_calibration_error, roc_auc
 from egvs.ser.classes import CLASSES, VALENCE_CLASSES
 from egvs.ser.features import pool, pool_windows
-from egvs.ser.head import SerHead, Task, baseline, normalize_groups, softmax
+from egvs.ser.head import FRAME_DIM, SerHead, Task, baseline, normalize_groups, softmax
 from egvs.ser_training.evaluate import format_table, report, restricted_predictions, score
 from egvs.ser_training.fit import fit_logistic, fit_temperature
 from egvs.ser_training.labels import Item, read_labels
@@ -603,7 +603,6 @@ def test_a_partial_target_raises_its_set_and_leaves_the_choice_within_it() -> No
 
 @pytest.mark.parametrize("pooled", ["mean", "mean+std"])
 def test_the_head_reads_the_pooled_statistics_it_was_trained_on(monkeypatch, pooled) -> None:
-    from egvs.ser.head import FRAME_DIM
     from egvs.ser_training import train
 
     monkeypatch.setattr(train, "POOLED", pooled)
@@ -627,7 +626,6 @@ def test_the_head_reads_the_pooled_statistics_it_was_trained_on(monkeypatch, poo
 
 
 def test_a_video_is_scored_with_the_columns_its_head_reads(tmp_path) -> None:
-    from egvs.ser.head import FRAME_DIM
     from egvs.ser.model import WhisperEmotionModel
 
     rng = np.random.default_rng(2)

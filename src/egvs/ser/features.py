@@ -12,13 +12,14 @@ import numpy as np
 
 from egvs.features.audio_blocks import AudioBlock
 from egvs.ser.backbone import FRAME_SECONDS, WhisperEncoder
+from egvs.ser.head import FRAME_DIM
 from egvs.ser.vad import SileroVad
 
 WINDOW_SECONDS = (
     3.0  # analysis window centred on each 0.5 s step (inside the blocks' 1.5 s context)
 )
 MIN_WEIGHT = 0.05  # floor on VAD weights so unvoiced frames still count a little (laughs score low)
-DIM = 1024
+DIM = 2 * FRAME_DIM  # the frames' mean, then their std (a head may read the mean alone)
 
 
 def _weights(vad: np.ndarray) -> np.ndarray:
