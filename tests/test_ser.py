@@ -539,6 +539,45 @@ def test_an_ensemble_is_one_wider_mlp_whose_logits_are_its_members_mean() -> Non
     members = [logits(fit_mlp(z, targets, 16, seed=m)) for m in range(3)]  # seeds 100 * 0 + m
     np.testing.assert_allclose(logits(ensemble), np.mean(members, axis=0), atol=1e-4)
     assert not np.allclose(logits(ensemble), members[0], atol=1e-2)
+    # A member that reads some columns alone is the MLP trained on them, zero on the others.
+    mixed = fit_mlp(z, targets, 16, seed=0, members=2, member_inputs=[slice(None), slice(0, 6)])
+    assert mixed[0][0][6:, :16].any() and not mixed[0][0][6:, 16:].any()
+    alone = fit_mlp(z[:, :6], targets, 16, seed=1)
+    np.testing.assert_allclose(mixed[0][0][:6, 16:], alone[0][0], atol=1e-6)
+    (w, b), outputs = alone
+    alone_logits = np.maximum(z[:, :6] @ w + b, 0) @ outputs["emotion"][0] + outputs["emotion"][1]
+    np.testing.assert_allclose(logits(mixed), (members[0] + alone_logits) / 2, atol=1e-4)
+
+
+def pooled_speakers(seed: int) -> tuple[list[Item], np.ndarray]:
+    """Three speakers' angry and neutral clips with random pooled features (mean, then std)."""
+    items = [
+        Item(Path(f"{s}_{k}.flac"), f"spk{s}", "toy", label, kind="speech")
+        for s in range(3)
+        for k, label in enumerate(["angry", "neutral"] * 6)
+    ]
+    x = np.random.default_rng(seed).normal(size=(len(items), 2 * FRAME_DIM))
+    return items, x.astype(np.float32)
+
+
+def test_a_mean_member_of_a_mean_and_std_head_reads_no_std(monkeypatch) -> None:
+    """`MEAN_MEMBERS`: those members' hidden units have zero weights on the std columns; a head
+    of no more members than that reads mean + std in all of them."""
+    pytest.importorskip("torch")
+    from egvs.ser_training import train
+
+    monkeypatch.setattr(train, "ENSEMBLE", 3)
+    monkeypatch.setattr(train, "MEAN_MEMBERS", 1)
+    items, x = pooled_speakers(3)
+    head = train.fit_head(x, items, hidden=4)
+    assert head.pooled == "mean+std" and head.meta["mean_members"] == 1
+    assert head.trunk is not None and head.trunk[0].shape == (2 * FRAME_DIM, 12)
+    std_weights = head.trunk[0][FRAME_DIM:]
+    assert std_weights[:, :8].any() and not std_weights[:, 8:].any()
+    monkeypatch.setattr(train, "ENSEMBLE", 1)
+    single = train.fit_head(x, items, hidden=4)
+    assert "mean_members" not in single.meta and single.trunk is not None
+    assert single.trunk[0][FRAME_DIM:].any()
 
 
 def test_a_voice_sentiment_without_an_emotion_is_a_partial_emotion_target(monkeypatch) -> None:
@@ -606,18 +645,12 @@ def test_the_head_reads_the_pooled_statistics_it_was_trained_on(monkeypatch, poo
     from egvs.ser_training import train
 
     monkeypatch.setattr(train, "POOLED", pooled)
-    rng = np.random.default_rng(1)
-    items = [
-        Item(Path(f"{s}_{k}.flac"), f"spk{s}", "toy", label, kind="speech")
-        for s in range(3)
-        for k, label in enumerate(["angry", "neutral"] * 6)
-    ]
-    x = rng.normal(size=(len(items), 2 * FRAME_DIM)).astype(np.float32)
+    items, x = pooled_speakers(1)
     head = train.fit_head(x, items, hidden=0)
     assert head.pooled == pooled and head.meta["pooled"] == pooled
     assert head.mean.shape == ((FRAME_DIM,) if pooled == "mean" else (2 * FRAME_DIM,))
     other_std = x.copy()
-    other_std[:, FRAME_DIM:] = rng.normal(size=(len(items), FRAME_DIM))
+    other_std[:, FRAME_DIM:] = np.random.default_rng(11).normal(size=(len(items), FRAME_DIM))
     same = np.allclose(
         train.head_outputs(head, x, items)["emotion"],
         train.head_outputs(head, other_std, items)["emotion"],

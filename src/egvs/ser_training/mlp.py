@@ -121,6 +121,7 @@ def fit_mlp(
     reversed_tasks: Mapping[str, float] | None = None,
     members: int = 1,
     label_sets: Mapping[str, np.ndarray] | None = None,
+    member_inputs: Sequence[slice] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Trunk (weights (d, hidden), bias) and per task (weights (hidden, k), bias).
 
@@ -129,14 +130,20 @@ def fit_mlp(
     ``reversed_tasks`` are adversaries (see `train_mlp`); only the trunk they shaped is returned,
     not their outputs. ``members`` > 1 trains that many MLPs (seeds ``100 * seed + m``) and
     averages their logits, returned as one MLP with ``members`` times the hidden units: the
-    runtime head is unchanged, only wider.
+    runtime head is unchanged, only wider. ``member_inputs[m]`` (default: all) are the columns
+    of ``z`` member ``m`` reads; its trunk weights on the others are zero.
     """
-    if members == 1:
+    if members == 1 and member_inputs is None:
         return _fit_one(z, targets, hidden, seed, reversed_tasks, label_sets)
-    fits = [
-        _fit_one(z, targets, hidden, 100 * seed + m, reversed_tasks, label_sets)
-        for m in range(members)
-    ]
+    fits = []
+    for m, columns in enumerate(member_inputs or [slice(None)] * members):
+        (weights, bias), outputs = _fit_one(
+            z[:, columns], targets, hidden, 100 * seed + m, reversed_tasks, label_sets
+        )
+        full = np.zeros((z.shape[1], hidden), np.float32)
+        full[columns] = weights
+        fits.append(((full, bias), outputs))
+    members = len(fits)
     trunk = (np.concatenate([f[0][0] for f in fits], 1), np.concatenate([f[0][1] for f in fits]))
     tasks = {
         name: (
