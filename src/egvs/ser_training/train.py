@@ -35,7 +35,7 @@ from egvs.ser.classes import (
     VALENCE_CLASSES,
 )
 from egvs.ser.features import Featurizer
-from egvs.ser.head import FRAME_DIM, POOLED_COLUMNS, SerHead, Task, normalize_groups, softmax
+from egvs.ser.head import POOLED_COLUMNS, SerHead, Task, normalize_groups, softmax
 from egvs.ser_training.evaluate import report
 from egvs.ser_training.fit import fit_logistic, fit_temperature
 from egvs.ser_training.labels import Item
@@ -487,7 +487,8 @@ def fit_head(
     mean_only = MEAN_MEMBERS if hidden and POOLED == "mean+std" and ENSEMBLE > MEAN_MEMBERS else 0
     if hidden:
         sets = {"emotion": emotion_label_sets()}
-        inputs = [slice(None)] * (ENSEMBLE - mean_only) + [slice(0, FRAME_DIM)] * mean_only
+        both, mean_alone = POOLED_COLUMNS["mean+std"], POOLED_COLUMNS["mean"]
+        inputs = [both] * (ENSEMBLE - mean_only) + [mean_alone] * mean_only
         trunk, fitted = fit_mlp(
             z,
             targets,
