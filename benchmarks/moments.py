@@ -702,7 +702,7 @@ def train_head(
                 ),
                 **({"ensemble": train_module.ENSEMBLE} if train_module.ENSEMBLE > 1 else {}),
                 **({"pooled": train_module.POOLED} if train_module.POOLED != "mean+std" else {}),
-                "mean_members": train_module.MEAN_MEMBERS,
+                "mean_members": train_module.mean_members(hidden),
                 "noise": sorted(str(p) for p in noise_paths),
                 "train": sorted(str(it.path) for it in train_items),
                 "labels": head_labels_key(train_items),

@@ -448,6 +448,12 @@ def training_targets(
     return targets
 
 
+def mean_members(hidden: int) -> int:
+    """How many of a head's MLPs read the frames' mean alone: `MEAN_MEMBERS` in an MLP head on
+    mean + std with more members than that, else none."""
+    return MEAN_MEMBERS if hidden and POOLED == "mean+std" and ENSEMBLE > MEAN_MEMBERS else 0
+
+
 def fit_head(
     x: np.ndarray,
     items: Sequence[Item],
@@ -484,7 +490,7 @@ def fit_head(
     }
     targets = training_targets(items, len(views), adversaries)
     trunk = None
-    mean_only = MEAN_MEMBERS if hidden and POOLED == "mean+std" and ENSEMBLE > MEAN_MEMBERS else 0
+    mean_only = mean_members(hidden)
     if hidden:
         sets = {"emotion": emotion_label_sets()}
         both, mean_alone = POOLED_COLUMNS["mean+std"], POOLED_COLUMNS["mean"]
