@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from egvs.segments import Segment
-from egvs.selection import Budget, fill_to_budget, improve_selection, knapsack, select_segments
-from egvs.selection.select import importance_mass, merge_adjacent
+from egvs.selection import (
+    Budget,
+    bridge_gaps,
+    fill_to_budget,
+    improve_selection,
+    knapsack,
+    select_segments,
+)
+from egvs.selection.select import importance_mass, merge_adjacent, shrink_to_budget
 
 
 def brute_force(values, weights, capacity):
@@ -105,3 +112,38 @@ def test_improve_selection_trades_a_weak_filler_for_strong_neighbours():
     better = improve_selection(chosen, importance, 0.5, 20.0, 6.0)
     assert [(s.start, s.end) for s in better] == [(5.0, 11.0)]
     assert importance_mass(better, importance, 0.5) > importance_mass(chosen, importance, 0.5)
+
+
+def test_bridge_gaps_keeps_the_pause_inside_a_moment_and_pays_with_weak_edges():
+    importance = np.zeros(60)  # 0.5 s steps over 30 s
+    importance[20:26] = importance[30:36] = 1.0  # 10-13 s and 15-18 s: one moment, a pause between
+    importance[18:20] = importance[36:38] = 0.2  # the padding the budget filled is weak
+    chosen = [Segment(9.0, 13.0, 1.0), Segment(15.0, 19.0, 1.0)]
+    bridged = bridge_gaps(chosen, importance, 0.5, 8.0)
+    assert len(bridged) == 1
+    assert (bridged[0].start, bridged[0].end) == pytest.approx((10.0, 18.0))
+    assert bridged[0].score == pytest.approx(1.0)
+
+
+def test_bridge_gaps_leaves_distant_segments_and_an_unpayable_gap():
+    importance = np.ones(60)
+    far = [Segment(2.0, 5.0), Segment(9.5, 12.0)]  # 4.5 s apart: a cut between two moments
+    assert [(s.start, s.end) for s in bridge_gaps(far, importance, 0.5, 5.5)] == [
+        (2.0, 5.0),
+        (9.5, 12.0),
+    ]
+    tiny = [Segment(2.0, 2.4), Segment(3.0, 3.4)]  # joined, 1.4 s could not shrink to 0.8 s
+    assert [(s.start, s.end) for s in bridge_gaps(tiny, importance, 0.5, 0.8)] == [
+        (2.0, 2.4),
+        (3.0, 3.4),
+    ]
+
+
+def test_shrink_to_budget_never_leaves_more_than_the_budget():
+    importance = np.linspace(0, 1, 40)
+    segs = shrink_to_budget([Segment(1.0, 6.0), Segment(8.0, 15.0)], importance, 0.5, 9.27)
+    assert segs is not None
+    total = sum(s.duration for s in segs)
+    assert 9.17 <= total <= 9.27 + 1e-9
+    assert segs[0].start > 1.0  # the least important time (early, low importance) went first
+    assert shrink_to_budget([Segment(0.0, 1.0)], importance, 0.5, 0.5) is None

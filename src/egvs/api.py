@@ -28,7 +28,7 @@ from egvs.scoring import Scorer
 from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
-from egvs.selection import Budget, improve_selection, select_segments
+from egvs.selection import Budget, bridge_gaps, improve_selection, select_segments
 from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes
 from egvs.timeline import DEFAULT_STEP, TimeGrid, Timeline
 
@@ -186,6 +186,7 @@ def plan(info: MediaInfo, timeline: Timeline, request: SummaryRequest, scorer: S
         selected = improve_selection(
             selected, importance, timeline.grid.step, info.duration, target
         )
+        selected = bridge_gaps(selected, importance, timeline.grid.step, target)
         selected = snap_edges(selected, timeline, info.duration, target)
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)

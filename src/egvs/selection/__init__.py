@@ -2,6 +2,18 @@
 
 from egvs.selection.budget import Budget
 from egvs.selection.knapsack import knapsack
-from egvs.selection.select import fill_to_budget, improve_selection, select_segments
+from egvs.selection.select import (
+    bridge_gaps,
+    fill_to_budget,
+    improve_selection,
+    select_segments,
+)
 
-__all__ = ["Budget", "fill_to_budget", "improve_selection", "knapsack", "select_segments"]
+__all__ = [
+    "Budget",
+    "bridge_gaps",
+    "fill_to_budget",
+    "improve_selection",
+    "knapsack",
+    "select_segments",
+]
