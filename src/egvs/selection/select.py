@@ -16,6 +16,9 @@ RESOLUTION = 0.1  # seconds per knapsack weight unit
 # and the pause belongs to the moment. Chosen on the moments benchmark's tuning sets
 # (docs/speech_emotion.md, "Pauses inside a moment").
 BRIDGE_GAP = 4.0
+# ... and never one wider than this share of the budget: in a short summary a 4 s pause would
+# crowd out the moments it sits between.
+BRIDGE_BUDGET_SHARE = 1 / 6
 
 
 def select_segments(shots: Sequence[Segment], budget_seconds: float) -> list[Segment]:
@@ -151,12 +154,14 @@ def bridge_gaps(
     budget_seconds: float,
     max_gap: float = BRIDGE_GAP,
 ) -> list[Segment]:
-    """Join selected segments less than ``max_gap`` apart, the smallest gap first.
+    """Join selected segments less than ``max_gap`` apart (and less than `BRIDGE_BUDGET_SHARE`
+    of the budget), the smallest gap first.
 
     The gap's time is paid for with the least important edge time of the selection
     (`shrink_to_budget`), so the total stays within the budget; a gap that cannot be paid for
     stays a cut.
     """
+    max_gap = min(max_gap, BRIDGE_BUDGET_SHARE * budget_seconds)
     segs = [Segment(s.start, s.end, s.score, list(s.reasons)) for s in segments]
     while True:
         gaps = sorted(
