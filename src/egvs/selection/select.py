@@ -162,7 +162,7 @@ def bridge_gaps(
     stays a cut.
     """
     max_gap = min(max_gap, BRIDGE_BUDGET_SHARE * budget_seconds)
-    segs = [Segment(s.start, s.end, s.score, list(s.reasons)) for s in segments]
+    segs = list(segments)  # never changed in place: each trial is a new list of new segments
     while True:
         gaps = sorted(
             (b.start - a.end, i) for i, (a, b) in enumerate(zip(segs[:-1], segs[1:], strict=True))
@@ -170,10 +170,8 @@ def bridge_gaps(
         for gap, i in gaps:
             if gap >= max_gap:
                 return segs
-            a, b = segs[i], segs[i + 1]
-            score = (a.score * a.duration + b.score * b.duration) / (a.duration + b.duration)
-            reasons = a.reasons + [r for r in b.reasons if r not in a.reasons]
-            joined = [*segs[:i], Segment(a.start, b.end, score, reasons), *segs[i + 2 :]]
+            pair = merge_adjacent(segs[i : i + 2], gap=gap, keep_reasons=True)
+            joined = [*segs[:i], *pair, *segs[i + 2 :]]
             trial = shrink_to_budget(joined, importance, step, budget_seconds)
             if trial is not None:
                 segs = trial
