@@ -893,6 +893,57 @@ def errors(
     return out
 
 
+NEAR_MOMENT = 4.0  # selected time this close to a found moment counts as its padding
+
+
+def loss_breakdown(rows: Sequence[dict]) -> dict[str, float]:
+    """Where a set's selected time went and which moment time it missed, pooled over its videos.
+
+    Selected time is in a moment, padding (outside moments, within `NEAR_MOMENT` s of one that is
+    at least half selected) or elsewhere; moment time is missed inside moments at least half
+    selected (found), or in moments less than half selected. Padding and time missed in found
+    moments are mostly where the cuts sit, not what was chosen: they tell a boundary problem from
+    a wrong choice.
+    """
+    sums = dict.fromkeys(("selected", "in_moments", "padding", "elsewhere", "truth"), 0.0)
+    sums.update(in_found=0.0, missed=0.0)
+    near_bins = int(round(NEAR_MOMENT / GRID))
+    for row in rows:
+        sel = mask(row["selected"], row["duration"])
+        truth, near = np.zeros_like(sel), np.zeros_like(sel)
+        for start, end, *_ in row["moments"]:
+            one = mask([(start, end)], row["duration"])
+            truth |= one
+            found = (sel & one).sum() >= 0.5 * one.sum()
+            sums["in_found" if found else "missed"] += float((one & ~sel).sum())
+            if found:
+                idx = np.flatnonzero(one)
+                near[max(idx[0] - near_bins, 0) : idx[-1] + 1 + near_bins] = True
+        sums["selected"] += float(sel.sum())
+        sums["truth"] += float(truth.sum())
+        sums["in_moments"] += float((sel & truth).sum())
+        sums["padding"] += float((sel & ~truth & near).sum())
+        sums["elsewhere"] += float((sel & ~truth & ~near).sum())
+    chosen = max(sums["selected"], 1.0)
+    moments = max(sums["truth"], 1.0)
+    return {
+        "in_moments": sums["in_moments"] / chosen,
+        "padding": sums["padding"] / chosen,
+        "elsewhere": sums["elsewhere"] / chosen,
+        "missed_in_found": sums["in_found"] / moments,
+        "missed_moments": sums["missed"] / moments,
+    }
+
+
+def breakdown_line(b: dict[str, float]) -> str:
+    return (
+        f"selected time: {b['in_moments']:.0%} in moments, {b['padding']:.0%} padding beside "
+        f"found moments, {b['elsewhere']:.0%} elsewhere; moment time missed: "
+        f"{b['missed_in_found']:.0%} in moments at least half selected, "
+        f"{b['missed_moments']:.0%} in moments less than half selected"
+    )
+
+
 def _line(row: dict) -> str:
     return (
         f"{row['video']}: egvs F1 {row['egvs']:.3f}  SER-only {row['ser_only']:.3f}  "
@@ -913,6 +964,7 @@ def table(title: str, rows: list[dict]) -> dict:
     ):
         per = ", ".join(f"{r[k]:.2f}" for r in rows)
         print(f"| {label} | {mean[k]:.3f} | {per} |")
+    print(breakdown_line(loss_breakdown(rows)))
     return mean
 
 
