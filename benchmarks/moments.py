@@ -128,6 +128,7 @@ KOREAN_VIDEOS = 2  # the 2 held-out emotiontts_ko speakers have 5 happy + 5 angr
 KOREAN_CALM_CORPUS = "emotiontts_open_db"  # neutral-only Korean speakers; the videos' are held out
 KOREAN_CALM_MIN = 20  # calm clips a further calm voice needs (ada-add have 5)
 KOREAN_KINDS = ("happy", "angry")  # sad is acted low-arousal: neither a moment nor calm talk
+FOUND_SHARE = 0.5  # a moment at least this much selected is found; less, it is missed
 
 
 def held_out(items: list[Item]) -> set[str]:
@@ -888,7 +889,7 @@ def errors(
         out.append(f"false {a:.1f}-{b:.1f} s: {'; '.join(under) or 'a pause'}")
     for s, e, kind, who in row["moments"]:
         share = sum(overlap(a, b, s, e) for a, b in row["selected"]) / (e - s)
-        if share < 0.5:
+        if share < FOUND_SHARE:
             out.append(f"missed {s:.1f}-{e:.1f} s: {kind} ({who}), {share:.0%} selected")
     return out
 
@@ -905,8 +906,8 @@ def loss_breakdown(rows: Sequence[dict]) -> dict[str, float]:
     moments are mostly where the cuts sit, not what was chosen: they tell a boundary problem from
     a wrong choice.
     """
-    sums = dict.fromkeys(("selected", "in_moments", "padding", "elsewhere", "truth"), 0.0)
-    sums.update(in_found=0.0, missed=0.0)
+    keys = ("selected", "in_moments", "padding", "elsewhere", "truth", "in_found", "missed")
+    sums = dict.fromkeys(keys, 0.0)
     near_bins = int(round(NEAR_MOMENT / GRID))
     for row in rows:
         sel = mask(row["selected"], row["duration"])
@@ -914,7 +915,7 @@ def loss_breakdown(rows: Sequence[dict]) -> dict[str, float]:
         for start, end, *_ in row["moments"]:
             one = mask([(start, end)], row["duration"])
             truth |= one
-            found = (sel & one).sum() >= 0.5 * one.sum()
+            found = (sel & one).sum() >= FOUND_SHARE * one.sum()
             sums["in_found" if found else "missed"] += float((one & ~sel).sum())
             if found:
                 idx = np.flatnonzero(one)
