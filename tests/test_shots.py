@@ -4,9 +4,9 @@ import numpy as np
 from timelines import silent_timeline
 
 from egvs.segments import Segment
-from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes
+from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes, trim_dead_air
 from egvs.shots.kts import cpd_nonlin
-from egvs.shots.refine import merge_short, pause_mask, snap_to_pause
+from egvs.shots.refine import LEAD_IN, TAIL_OUT, merge_short, pause_mask, snap_to_pause
 from egvs.timeline import ENVELOPE_HOP, TimeGrid, Timeline
 
 
@@ -128,6 +128,26 @@ def test_snap_edges_keeps_the_total_near_the_target():
     tl.envelope = env
     out = snap_edges([Segment(3.0, 5.3)], tl, 10.0, target=2.3, radius=0.4)
     assert out[0].end == 5.3  # growing by 0.3-0.5 s would miss the 2.3 s target by > 5%
+
+
+def test_trim_dead_air_keeps_a_breath_of_each_edge_pause():
+    tl = Timeline(TimeGrid.for_duration(10.0))
+    env = np.full(1000, -80.0)
+    env[300:800] = -20.0  # speech 3-8 s, pauses before and after
+    tl.envelope = env
+    out = trim_dead_air([Segment(2.5, 8.5, 0.7, ["x"])], tl, 10.0, target=5.8)
+    assert abs(out[0].start - (3.0 - LEAD_IN)) < 1e-6
+    assert abs(out[0].end - (8.0 + TAIL_OUT)) < 1e-6
+    assert out[0].score == 0.7 and out[0].reasons == ["x"]
+    # 6 s asked for: taking both edges' silence would leave under 95% of it, so one edge keeps it
+    out = trim_dead_air([Segment(2.5, 8.5)], tl, 10.0, target=6.0)
+    assert abs(out[0].start - (3.0 - LEAD_IN)) < 1e-6 and out[0].end == 8.5
+    # edges in speech, or a pause already as short as the breath, stay
+    for seg in (Segment(3.5, 7.5), Segment(2.9, 8.2)):
+        out = trim_dead_air([seg], tl, 10.0, target=seg.duration)
+        assert (out[0].start, out[0].end) == (seg.start, seg.end)
+    tl.envelope = None
+    assert trim_dead_air([Segment(2.5, 8.5)], tl, 10.0, target=5.8)[0].start == 2.5
 
 
 def _speech_with_pause(pause: tuple[int, int]) -> Timeline:

@@ -29,7 +29,13 @@ from egvs.scoring.aggregate import shot_scores
 from egvs.scoring.explain import reasons_for
 from egvs.segments import Segment
 from egvs.selection import Budget, bridge_gaps, improve_selection, select_segments
-from egvs.shots import kts_segments, refine_shots, snap_edges, snap_to_keyframes
+from egvs.shots import (
+    kts_segments,
+    refine_shots,
+    snap_edges,
+    snap_to_keyframes,
+    trim_dead_air,
+)
 from egvs.timeline import DEFAULT_STEP, TimeGrid, Timeline
 
 if TYPE_CHECKING:
@@ -188,6 +194,7 @@ def plan(info: MediaInfo, timeline: Timeline, request: SummaryRequest, scorer: S
         )
         selected = bridge_gaps(selected, importance, timeline.grid.step, target)
         selected = snap_edges(selected, timeline, info.duration, target)
+        selected = trim_dead_air(selected, timeline, info.duration, target)
     for seg in selected:
         seg.reasons = reasons_for(seg, timeline)
     return Analysis(

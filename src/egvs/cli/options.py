@@ -125,7 +125,10 @@ def aspect(text: str) -> str:
 def add_budget_options(parser: argparse.ArgumentParser, *, per_video: bool = False) -> None:
     """``--ratio`` and ``--duration``: how long a summary is (summarize, analyze, batch)."""
     of = "each input" if per_video else "the input"
-    budget = parser.add_argument_group("summary length")
+    budget = parser.add_argument_group(
+        "summary length",
+        "kept within 5%: cuts move into speech pauses, and the silence at a cut is trimmed",
+    )
     budget.add_argument(
         "--ratio",
         type=ratio,

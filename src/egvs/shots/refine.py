@@ -42,6 +42,10 @@ MIN_AUDIO_SPLIT = 2.0  # seconds: the shortest piece a sound change may cut out 
 MIN_PAUSE = 0.12  # seconds below the pause threshold that count as a pause
 PAUSE_DROP_DB = 18.0  # how far below the loud (90th percentile) level a pause is
 SILENT_DB = -60.0
+# A cut in a pause keeps this much of it before the speech a segment starts with, and after the
+# speech it ends with: a breath, not dead air (docs/speech_emotion.md, "Dead air at the cuts").
+LEAD_IN = 0.25
+TAIL_OUT = 0.35
 
 
 @dataclass
@@ -96,13 +100,20 @@ def snap_to_pause(t: float, pauses: np.ndarray, radius: float) -> float:
         return t
     nearest = idx[np.argmin(np.abs(idx - i))]
     # Centre of the pause run holding `nearest`, limited to the search window.
-    left = nearest
+    left, right = _pause_run(pauses, int(nearest), lo, hi)
+    return (left + right) / 2 * ENVELOPE_HOP
+
+
+def _pause_run(pauses: np.ndarray, i: int, lo: int, hi: int) -> tuple[int, int]:
+    """The envelope frames ``[left, right)`` of the pause run holding frame ``i``, within
+    ``[lo, hi)``."""
+    left = i
     while left > lo and pauses[left - 1]:
         left -= 1
-    right = nearest
-    while right < hi - 1 and pauses[right + 1]:
+    right = i + 1
+    while right < hi and pauses[right]:
         right += 1
-    return (left + right + 1) / 2 * ENVELOPE_HOP
+    return left, right
 
 
 def refine_shots(
@@ -178,6 +189,36 @@ def snap_edges(
     pauses = pause_mask(timeline.envelope)
     radius = min(radius, 0.05 * target)
     return _move_edges(segments, duration, target, lambda t, _: snap_to_pause(t, pauses, radius))
+
+
+def trim_dead_air(
+    segments: list[Segment],
+    timeline: Timeline,
+    duration: float,
+    target: float,
+    lead: float = LEAD_IN,
+    tail: float = TAIL_OUT,
+) -> list[Segment]:
+    """Shorten the pause at each segment's edges to ``lead`` s before its first speech and
+    ``tail`` s after its last.
+
+    Shots are cut at the centres of speech pauses, so a selected segment can open and close on
+    half a pause of silence. The rules of `snap_edges` hold: a move is only taken while the
+    total stays within 5% of ``target`` seconds, and a segment keeps half its length.
+    """
+    if timeline.envelope is None or not segments:
+        return segments
+    pauses = pause_mask(timeline.envelope)
+
+    def move(t: float, edge: str) -> float:
+        if not in_pause(t, pauses):
+            return t
+        left, right = _pause_run(pauses, int(round(t / ENVELOPE_HOP)), 0, len(pauses))
+        if edge == "start":
+            return max(t, right * ENVELOPE_HOP - lead)
+        return min(t, left * ENVELOPE_HOP + tail)
+
+    return _move_edges(segments, duration, target, move)
 
 
 def snap_to_keyframes(
