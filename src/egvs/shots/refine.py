@@ -5,7 +5,9 @@ segmented on its sound (KTS on loudness, voice, arousal, valence, vocalizations 
 cuts where the audio changes and keeps pieces under ``max_len``. Every
 boundary inside speech is then moved to the nearest pause (so a cut never halves a word): up to
 ``visual_snap`` s for a picture cut, ``audio_snap`` s for an audio split. Shots shorter than
-``min_len`` are merged into a neighbour.
+``min_len`` are merged into a neighbour. Once a summary's segments are chosen, their edges move
+into nearby pauses too (`snap_edges`), the silence at them is cut to a breath (`trim_dead_air`),
+and, for smart rendering, they move onto keyframes (`snap_to_keyframes`).
 """
 
 from __future__ import annotations
