@@ -59,9 +59,15 @@ from egvs.ser_training.train import (
 )
 
 CORPORA = ("ravdess", "emodb", "emotiontts_ko", "nemo", "ased")
-CHECK_CORPUS = (
-    "deeply_korean_read"  # the same scripts read in three voice sentiments: never trained
-)
+# The same scripts read in three voice sentiments: scored in every run, never trained on.
+CHECK_CORPUS = "deeply_korean_read"
+# The report's columns printed per corpus, and their labels.
+SHOWN = {
+    "accuracy": "accuracy",
+    "uar": "UAR",
+    "arousal_uar": "arousal UAR",
+    "valence_uar": "valence UAR",
+}
 WINDOW_FRAMES = 150  # 3 s of 20 ms encoder frames: the analysis' window
 FT_BATCH = 64
 F = torch.nn.functional
@@ -219,10 +225,7 @@ def fit_and_score(
         h = trunk(torch.from_numpy(z_test))
         probs = {name: softmax(out(h).numpy()) for name, out in zip(names, outs, strict=True)}
     report = report_outputs(te_items, probs)["datasets"]
-    return {
-        corpus: {key: m.get(key) for key in ("n", "accuracy", "uar", "arousal_uar", "valence_uar")}
-        for corpus, m in report.items()
-    }
+    return {corpus: {key: m.get(key) for key in ("n", *SHOWN)} for corpus, m in report.items()}
 
 
 def _load(path: Path, items: list[Item]) -> dict[str, np.ndarray]:
@@ -265,15 +268,9 @@ def run(
         rows[name] = fit_and_score(pooling, items, train, test, with_block, n_epochs, lr, seed)
         print(f"{name} ({time.time() - t0:.0f} s)")
         for corpus, m in rows[name].items():
-            shown = {
-                "accuracy": "accuracy",
-                "uar": "UAR",
-                "arousal_uar": "arousal UAR",
-                "valence_uar": "valence UAR",
-            }
             cells = "  ".join(
                 f"{label} " + (f"{100 * m[key]:5.1f}" if m[key] is not None else "  -")
-                for key, label in shown.items()
+                for key, label in SHOWN.items()
             )
             print(f"  {corpus:18s} n={m['n']:4d}  {cells}")
     return rows
