@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/ser_blocks.py run speakers   # one speaker fold, ~13 min (block 4)
     .venv/bin/python benchmarks/ser_blocks.py run corpus:emotiontts_ko   # one corpus held out
         [--blocks 1|2|3] [--epochs 3] [--lr 5e-5] [--seed 0]
+        [--same-script-only] [--content-adversary STRENGTH]
 
 ``extract`` runs Whisper-base's first three encoder blocks in torch
 (`egvs.ser_training.encoder_layers`, the shipped backbone's weights) over every labelled clip of
@@ -25,6 +26,10 @@ unheard corpus that does not show there may be the upper blocks reading words:
 * ``blocks 4-N fine-tuned``: the frozen layer-N run, then ``--epochs`` more epochs in which those
   blocks and the final layer norm train with the head (AdamW at ``--lr``; the head at its own
   rate), each speaker's baseline recomputed from the current blocks before every epoch.
+
+``--same-script-only`` trains on the clips whose sentence is read in several emotions alone, so
+no word in training tells an emotion; ``--content-adversary`` adds a sentence-reading output
+behind a gradient reversal, which reaches the trained blocks too.
 
 A pilot, not the issue's protocol: one fold, one seed (one epoch of block 4 over the ~6,200
 training clips takes about 3 minutes on 2 cores; blocks 4-6 take about 5.5).
@@ -52,6 +57,7 @@ from egvs.ser_training.encoder_layers import MAX_MEL_FRAMES, TorchEncoder
 from egvs.ser_training.labels import Item, read_many
 from egvs.ser_training.train import (
     baseline_weights,
+    content_targets,
     norm_groups,
     report_outputs,
     speaker_folds,
@@ -158,12 +164,15 @@ def fit_and_score(
     epochs: int,
     lr: float,
     seed: int,
+    content_adversary: float = 0.0,
 ) -> dict:
     """Train on ``train`` (the head, then with ``epochs`` the block too); per-corpus report on
-    ``test``."""
+    ``test``. With ``content_adversary`` > 0, a sentence output reads the hidden layer and the
+    gradient it sends back (into the trunk, and the trained blocks) is reversed at that
+    strength, as `egvs.ser_training.mlp` trains the package's content adversary."""
     torch.manual_seed(seed)
     tr_items, te_items = [items[i] for i in train], [items[i] for i in test]
-    targets = training_targets(tr_items)
+    targets = training_targets(tr_items, adversaries=("content",) if content_adversary else ())
     names = list(targets)
     y = np.full((len(names), len(train)), -1, np.int64)
     w = np.zeros((len(names), len(train)), np.float32)
@@ -185,8 +194,10 @@ def fit_and_score(
     def loss_of(z: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         h = trunk(z)
         loss = torch.zeros(())
-        for i, out in enumerate(outs):
-            ce = F.cross_entropy(out(h), yt[i, idx].clamp(min=0), reduction="none")
+        for i, (name, out) in enumerate(zip(names, outs, strict=True)):
+            # the adversary learns from h's values; the trunk gets its gradient reversed
+            seen = h.detach() + content_adversary * (h.detach() - h) if name == "content" else h
+            ce = F.cross_entropy(out(seen), yt[i, idx].clamp(min=0), reduction="none")
             loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
         return loss
 
@@ -223,7 +234,11 @@ def fit_and_score(
             pooling.all(test, with_block), groups, *stats, baseline_weights(te_items, groups)
         )
         h = trunk(torch.from_numpy(z_test))
-        probs = {name: softmax(out(h).numpy()) for name, out in zip(names, outs, strict=True)}
+        probs = {
+            name: softmax(out(h).numpy())
+            for name, out in zip(names, outs, strict=True)
+            if name != "content"
+        }
     report = report_outputs(te_items, probs)["datasets"]
     return {corpus: {key: m.get(key) for key in ("n", *SHOWN)} for corpus, m in report.items()}
 
@@ -244,8 +259,14 @@ def run(
     epochs: int,
     lr: float,
     seed: int,
+    same_script_only: bool = False,
+    content_adversary: float = 0.0,
 ) -> dict:
-    """Score the held-out clips, and the same-script check's clips (never trained on)."""
+    """Score the held-out clips, and the same-script check's clips (never trained on).
+
+    ``same_script_only`` trains on the clips whose sentence is read in several emotions alone
+    (`content_targets`): their words say nothing of the label, so no gain can come from
+    reading them."""
     main, extra = _load(work / "block3.npz", items), _load(work / "check.npz", check)
     data = {key: np.concatenate([main[key], extra[key]]) for key in main}
     datasets = np.array([it.dataset for it in items])
@@ -253,7 +274,10 @@ def run(
         test_mask = speaker_folds(items, 8, seed) == 0
     else:
         test_mask = datasets == held_out.removeprefix("corpus:")
-    train = np.flatnonzero(~test_mask)
+    train_mask = ~test_mask
+    if same_script_only:
+        train_mask &= np.isin(np.arange(len(items)), content_targets(items)[0])
+    train = np.flatnonzero(train_mask)
     test = np.concatenate([np.flatnonzero(test_mask), len(items) + np.arange(len(check))])
     items = items + check
     pooling = Pooling(data, n_blocks)
@@ -265,7 +289,9 @@ def run(
         (f"blocks 4-{top} fine-tuned" if n_blocks > 1 else "layer 4 fine-tuned", True, epochs),
     ):
         t0 = time.time()
-        rows[name] = fit_and_score(pooling, items, train, test, with_block, n_epochs, lr, seed)
+        rows[name] = fit_and_score(
+            pooling, items, train, test, with_block, n_epochs, lr, seed, content_adversary
+        )
         print(f"{name} ({time.time() - t0:.0f} s)")
         for corpus, m in rows[name].items():
             cells = "  ".join(
@@ -288,6 +314,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--same-script-only",
+        action="store_true",
+        help="train only on clips whose sentence is read in several emotions",
+    )
+    parser.add_argument(
+        "--content-adversary",
+        type=float,
+        default=0.0,
+        metavar="STRENGTH",
+        help="train a sentence-reading adversary behind a gradient reversal at this strength",
+    )
     parser.add_argument("--out", type=Path, help="write the rows as JSON")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -297,7 +335,18 @@ def main() -> None:
             if not (args.work / name).exists():
                 extract(clips, args.work / name)
         return
-    rows = run(items, check, args.work, args.held_out, args.blocks, args.epochs, args.lr, args.seed)
+    rows = run(
+        items,
+        check,
+        args.work,
+        args.held_out,
+        args.blocks,
+        args.epochs,
+        args.lr,
+        args.seed,
+        args.same_script_only,
+        args.content_adversary,
+    )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
 
