@@ -195,8 +195,7 @@ def fit_and_score(
         h = trunk(z)
         loss = torch.zeros(())
         for i, (name, out) in enumerate(zip(names, outs, strict=True)):
-            # the adversary learns from h's values; the trunk gets its gradient reversed
-            seen = h.detach() + content_adversary * (h.detach() - h) if name == "content" else h
+            seen = mlp.reversed_gradient(h, content_adversary) if name == "content" else h
             ce = F.cross_entropy(out(seen), yt[i, idx].clamp(min=0), reduction="none")
             loss = loss + (ce * wt[i, idx]).sum() / max(float(wt[i, idx].sum()), 1.0)
         return loss

@@ -41,6 +41,12 @@ def _torch():
     return torch
 
 
+def reversed_gradient(h, strength: float):
+    """``h``'s values, with the gradient that flows back through them reversed and scaled by
+    ``strength``: an adversary reading them learns normally while what made ``h`` unlearns it."""
+    return h.detach() + strength * (h.detach() - h)
+
+
 def train_mlp(
     n: int,
     in_dim: int,
@@ -101,8 +107,7 @@ def train_mlp(
             h = trunk(inputs(idx))
             loss = torch.zeros(())
             for i, head in enumerate(outs):
-                # h's values; the gradient through it reaches the trunk times -reversal[i]
-                seen = h.detach() + reversal[i] * (h.detach() - h) if reversal[i] else h
+                seen = reversed_gradient(h, reversal[i]) if reversal[i] else h
                 # cross-entropy with the total probability of the classes the target allows
                 log_p = torch.nn.functional.log_softmax(head(seen), dim=1)
                 ce = -(log_p + allowed[i][yt[i, idx].clamp(min=0)]).logsumexp(1)
