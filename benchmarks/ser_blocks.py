@@ -25,7 +25,8 @@ unheard corpus that does not show there may be the upper blocks reading words:
   the final layer norm;
 * ``blocks 4-N fine-tuned``: the frozen layer-N run, then ``--epochs`` more epochs in which those
   blocks and the final layer norm train with the head (AdamW at ``--lr``; the head at its own
-  rate), each speaker's baseline recomputed from the current blocks before every epoch.
+  rate), each speaker's baseline recomputed from the current blocks before every epoch;
+* ``layer 3 frozen + blocks 4-N fine-tuned, mean``: the mean of those two rows' probabilities.
 
 ``--same-script-only`` trains on the clips whose sentence is read in several emotions alone, so
 no word in training tells an emotion; ``--content-adversary`` adds a sentence-reading output
@@ -165,9 +166,9 @@ def fit_and_score(
     lr: float,
     seed: int,
     content_adversary: float = 0.0,
-) -> dict:
-    """Train on ``train`` (the head, then with ``epochs`` the block too); per-corpus report on
-    ``test``. With ``content_adversary`` > 0, a sentence output reads the hidden layer and the
+) -> dict[str, np.ndarray]:
+    """Train on ``train`` (the head, then with ``epochs`` the block too); the probabilities of
+    each output on ``test``. With ``content_adversary`` > 0, a sentence output reads the hidden layer and the
     gradient it sends back (into the trunk, and the trained blocks) is reversed at that
     strength, as `egvs.ser_training.mlp` trains the package's content adversary."""
     torch.manual_seed(seed)
@@ -233,12 +234,16 @@ def fit_and_score(
             pooling.all(test, with_block), groups, *stats, baseline_weights(te_items, groups)
         )
         h = trunk(torch.from_numpy(z_test))
-        probs = {
+        return {
             name: softmax(out(h).numpy())
             for name, out in zip(names, outs, strict=True)
             if name != "content"
         }
-    report = report_outputs(te_items, probs)["datasets"]
+
+
+def _report(items: list[Item], probs: dict[str, np.ndarray]) -> dict:
+    """The shown metrics per corpus of ``items``."""
+    report = report_outputs(items, probs)["datasets"]
     return {corpus: {key: m.get(key) for key in ("n", *SHOWN)} for corpus, m in report.items()}
 
 
@@ -260,7 +265,7 @@ def run(
     seed: int,
     same_script_only: bool = False,
     content_adversary: float = 0.0,
-) -> dict:
+) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     """Score the held-out clips, and the same-script check's clips (never trained on).
 
     ``same_script_only`` trains on the clips whose sentence is read in several emotions alone
@@ -281,24 +286,34 @@ def run(
     items = items + check
     pooling = Pooling(data, n_blocks)
     top = 3 + n_blocks
-    rows = {}
+    tuned = f"blocks 4-{top} fine-tuned" if n_blocks > 1 else "layer 4 fine-tuned"
+    probs, rows = {}, {}
     for name, with_block, n_epochs in (
         ("layer 3 frozen", False, 0),
         (f"layer {top} frozen", True, 0),
-        (f"blocks 4-{top} fine-tuned" if n_blocks > 1 else "layer 4 fine-tuned", True, epochs),
+        (tuned, True, epochs),
     ):
         t0 = time.time()
-        rows[name] = fit_and_score(
+        probs[name] = fit_and_score(
             pooling, items, train, test, with_block, n_epochs, lr, seed, content_adversary
         )
         print(f"{name} ({time.time() - t0:.0f} s)")
+    # Two heads side by side: does layer 3 keep its corpora while the blocks add theirs?
+    probs[f"layer 3 frozen + {tuned}, mean"] = {
+        output: (probs["layer 3 frozen"][output] + probs[tuned][output]) / 2
+        for output in probs[tuned]
+    }
+    test_items = [items[i] for i in test]
+    for name, row_probs in probs.items():
+        rows[name] = _report(test_items, row_probs)
+        print(name)
         for corpus, m in rows[name].items():
             cells = "  ".join(
                 f"{label} " + (f"{100 * m[key]:5.1f}" if m[key] is not None else "  -")
                 for key, label in SHOWN.items()
             )
             print(f"  {corpus:18s} n={m['n']:4d}  {cells}")
-    return rows
+    return rows, probs
 
 
 def main() -> None:
@@ -325,7 +340,11 @@ def main() -> None:
         metavar="STRENGTH",
         help="train a sentence-reading adversary behind a gradient reversal at this strength",
     )
-    parser.add_argument("--out", type=Path, help="write the rows as JSON")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write the rows as JSON, and their held-out probabilities beside it (.npz)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     items, check = emotion_items(args.labels or DEFAULT_LABELS)
@@ -334,7 +353,7 @@ def main() -> None:
             if not (args.work / name).exists():
                 extract(clips, args.work / name)
         return
-    rows = run(
+    rows, probs = run(
         items,
         check,
         args.work,
@@ -348,6 +367,10 @@ def main() -> None:
     )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
+        np.savez(  # each row's held-out probabilities, for comparing other mixtures offline
+            args.out.with_suffix(".npz"),
+            **{f"{row}/{output}": p for row, outs in probs.items() for output, p in outs.items()},
+        )
 
 
 if __name__ == "__main__":
