@@ -168,9 +168,9 @@ def fit_and_score(
     content_adversary: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Train on ``train`` (the head, then with ``epochs`` the block too); the probabilities of
-    each output on ``test``. With ``content_adversary`` > 0, a sentence output reads the hidden layer and the
-    gradient it sends back (into the trunk, and the trained blocks) is reversed at that
-    strength, as `egvs.ser_training.mlp` trains the package's content adversary."""
+    each output on ``test``. With ``content_adversary`` > 0, a sentence output reads the hidden
+    layer and the gradient it sends back (into the trunk, and the trained blocks) is reversed at
+    that strength, as `egvs.ser_training.mlp` trains the package's content adversary."""
     torch.manual_seed(seed)
     tr_items, te_items = [items[i] for i in train], [items[i] for i in test]
     targets = training_targets(tr_items, adversaries=("content",) if content_adversary else ())
